@@ -1,0 +1,5 @@
+import sys
+
+from gradcli.cli import main
+
+sys.exit(main())

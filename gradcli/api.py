@@ -1,0 +1,261 @@
+"""The library: gradcli.grad() computes a gradient three ways and judges whether they agree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli import explain
+from gradcli.errors import ParseError, PointError
+from gradcli.expr import Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
+from gradcli.expr import Name as NameNode
+from gradcli.points import Value, check_name, parse_value
+from gradcli.result import GradResult, Partial, PointResult, Tolerance
+
+TAPE_TOLERANCE = {"float64": Tolerance(rtol=1e-9, atol=1e-12), "float32": Tolerance(rtol=1e-4, atol=1e-5)}
+FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
+
+Assignment = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A parsed, checked request: the tree, its points and which names are watched."""
+
+    text: str
+    tree: Node
+    points: tuple[dict[str, Value], ...]
+    constants: dict[str, Value]
+    variables: tuple[str, ...]
+    rows: tuple[str, ...]
+    watched: frozenset[str]
+    dtype: str
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        first = {**self.points[0], **self.constants}
+        return {name: value.shape for name, value in first.items()}
+
+    @property
+    def batchable(self) -> bool:
+        """Scalar-only and elementwise: many points can go through as one tensor."""
+        return not uses_tensor_ops(self.tree) and all(not s for s in self.shapes.values())
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _values(assignment: Assignment) -> dict[str, Value]:
+    values = {}
+    for name, raw in assignment.items():
+        check_name(name)
+        values[name] = parse_value(_as_text(raw), name)
+    return values
+
+
+def _order_of_appearance(tree: Node) -> list[str]:
+    seen: list[str] = []
+    nodes = sorted((n for n in walk(tree) if isinstance(n, NameNode)), key=lambda n: n.col)
+    for node in nodes:
+        if node.id in free_names(tree) and node.id not in seen:
+            seen.append(node.id)
+    return seen
+
+
+def prepare(
+    expression: str,
+    at: Assignment | Sequence[Assignment],
+    const: Assignment | None = None,
+    wrt: Iterable[str] | None = None,
+    watch: Iterable[str] | None = None,
+    dtype: str = "float64",
+) -> Problem:
+    """Parse and check everything; raise GradcliError on any invalid input."""
+    if dtype not in TAPE_TOLERANCE:
+        raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
+    tree = parse(expression)
+    names = free_names(tree)
+    if not names:
+        raise ParseError("the expression has no variables to differentiate")
+    raw_points = [at] if isinstance(at, Mapping) else list(at)
+    if not raw_points:
+        raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
+    points = tuple(_values(p) for p in raw_points)
+    constants = _values(const or {})
+    for point in points:
+        _check_names(names, point, constants)
+    shapes = _check_shapes(points, constants)
+    shape = infer_shape(tree, shapes)
+    if shape:
+        raise ParseError(
+            f"the expression gives a {'x'.join(map(str, shape))} tensor, not a single number: "
+            "wrap it in sum(...) or mean(...), or use gradcli jacobian"
+        )
+    variables = tuple(n for n in _order_of_appearance(tree) if n not in constants)
+    const_names = tuple(n for n in _order_of_appearance(tree) if n in constants)
+    watch = tuple(watch or ())
+    for name in watch:
+        if name not in constants:
+            raise PointError(f"--watch {name}: only constants (--const) need watching; variables are watched already")
+    rows = tuple(wrt) if wrt else variables + const_names
+    for name in rows:
+        if name not in names:
+            raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
+    if len(set(rows)) != len(rows):
+        raise PointError("--wrt names a variable twice")
+    return Problem(expression, tree, points, constants, variables, rows, frozenset(variables) | set(watch), dtype)
+
+
+def _check_names(names: frozenset[str], point: dict[str, Value], constants: dict[str, Value]) -> None:
+    both = set(point) & set(constants)
+    if both:
+        raise PointError(f"{', '.join(sorted(both))} given both with --at and --const")
+    given = set(point) | set(constants)
+    missing, extra = names - given, given - names
+    if missing:
+        listed = ", ".join(sorted(missing))
+        raise PointError(f"no value for {listed}: give it with --at {sorted(missing)[0]}=... or --const")
+    if extra:
+        raise PointError(f"{', '.join(sorted(extra))} not in the expression (its names are {', '.join(sorted(names))})")
+
+
+def _check_shapes(points, constants) -> dict[str, tuple[int, ...]]:
+    shapes = {name: v.shape for name, v in {**points[0], **constants}.items()}
+    for point in points[1:]:
+        for name, value in point.items():
+            if value.shape != shapes[name]:
+                raise PointError(f"{name} has a different shape at different points")
+    return shapes
+
+
+def grad(
+    expression: str,
+    at: Assignment | Sequence[Assignment],
+    const: Assignment | None = None,
+    wrt: Iterable[str] | None = None,
+    watch: Iterable[str] | None = None,
+    dtype: str = "float64",
+) -> GradResult:
+    """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
+
+    >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
+    6.0
+    """
+    return solve(prepare(expression, at, const, wrt, watch, dtype))
+
+
+def solve(problem: Problem) -> GradResult:
+    from gradcli.symbolic import Symbolic
+
+    symbolic = Symbolic(problem.tree, problem.shapes)
+    described = {name: symbolic.describe(name) for name in problem.rows}
+    envs = [_env(problem, point) for point in problem.points]
+    tape_values, tape_grads = _tape(problem, envs)
+    fd = _finite_differences(problem, envs)
+    results = []
+    for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
+        subs = symbolic.substitutions({**point, **problem.constants})
+        exact = {name: symbolic.exact(name, subs) for name in problem.rows}
+        tape = {name: (tape_grads[i][name] if name in tape_grads[i] else None) for name in problem.rows}
+        fd_i = {name: fd[i][name] for name in problem.rows}
+        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described))
+    return GradResult(
+        expression=to_text(problem.tree),
+        input=problem.text,
+        wrt=problem.rows,
+        constants={name: v.as_list() for name, v in problem.constants.items()},
+        dtype=problem.dtype,
+        tape_tolerance=TAPE_TOLERANCE[problem.dtype],
+        fd_tolerance=FD_TOLERANCE,
+        results=tuple(results),
+    )
+
+
+def _env(problem: Problem, point: dict[str, Value]) -> dict[str, np.ndarray]:
+    return {name: np.asarray(v.as_list(), dtype=np.float64) for name, v in {**point, **problem.constants}.items()}
+
+
+def _stack(envs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.array([env[name] for env in envs]) for name in envs[0]}
+
+
+def _tape(problem: Problem, envs):
+    from gradcli.tape import record
+
+    variables = frozenset(problem.variables)
+    watched_constants = problem.watched - variables
+    if problem.batchable and len(envs) > 1:
+        values, grads = record(problem.tree, _stack(envs), variables, watched_constants, problem.dtype)
+        return list(values), [{name: g[i] for name, g in grads.items()} for i in range(len(envs))]
+    runs = [record(problem.tree, env, variables, watched_constants, problem.dtype) for env in envs]
+    return [v for v, _ in runs], [g for _, g in runs]
+
+
+def _finite_differences(problem: Problem, envs):
+    from gradcli.numeric import central_difference
+
+    if problem.batchable and len(envs) > 1:
+        stacked = _stack(envs)
+        columns = {name: central_difference(problem.tree, stacked, name, batched=True) for name in problem.rows}
+        return [{name: columns[name][i] for name in problem.rows} for i in range(len(envs))]
+    return [{name: central_difference(problem.tree, env, name) for name in problem.rows} for env in envs]
+
+
+def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return False
+    bound = tolerance.atol * max(1.0, scale) + tolerance.rtol * np.maximum(np.abs(a), np.abs(b))
+    return bool(np.all(np.abs(a - b) <= bound))
+
+
+def _plain(value):
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=np.float64)
+    return array.tolist() if array.shape else float(array)
+
+
+def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResult:
+    from gradcli import numeric
+
+    scale = abs(value) if np.isfinite(value) else 1.0
+    tape_tol = TAPE_TOLERANCE[problem.dtype]
+    partials = []
+    for name in problem.rows:
+        watched = name in problem.watched
+        agree = _close(fd[name], exact[name], FD_TOLERANCE, scale)
+        if watched:
+            agree = agree and _close(tape[name], exact[name], tape_tol, scale)
+        partials.append(
+            Partial(name, watched, _plain(tape[name]), described[name], _plain(exact[name]), _plain(fd[name]), agree)
+        )
+    notes = []
+    events = numeric.events_at(problem.tree, env, frozenset(problem.rows))
+    kinks = [e for e in events if e.kind == "kink"]
+    sides = {name: numeric.one_sided(problem.tree, env, name) for name in problem.rows} if kinks else {}
+    broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
+    for event in kinks if broken else []:
+        name = broken[0]
+        left, right = sides[name]
+        notes.append(explain.kink(event, name, _plain(left), _plain(right), _plain(tape[name]), _plain(exact[name])))
+    finite = np.isfinite(value) and all(
+        np.all(np.isfinite(np.asarray(v, dtype=np.float64)))
+        for p in partials
+        for v in (p.exact, p.finite_difference, p.tape if p.watched else 0.0)
+    )
+    if not finite:
+        singular = [explain.singular(e) for e in events if e.kind == "singular"]
+        notes.extend(singular or [explain.unexplained_not_finite(value)])
+        notes.append(explain.methods_say(partials))
+    return PointResult(
+        at={name: v.as_list() for name, v in point.items()},
+        value=value,
+        gradient=tuple(partials),
+        notes=tuple(notes),
+        differentiable=not notes,
+    )

@@ -1,0 +1,147 @@
+"""The command line: parses options, calls the library, turns its errors into exit codes.
+
+Only this module reads argv or decides exit status. TensorFlow, sympy and numpy
+are imported inside the commands, so --help, --version and usage errors stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Annotated, TextIO
+
+import typer
+
+from gradcli import __version__
+from gradcli.errors import ExitCode, GradcliError
+
+app = typer.Typer(
+    name="gradcli",
+    help="Gradients three ways: TensorFlow's GradientTape, sympy, and finite differences.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    plain = "plain"
+
+
+class DType(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+@dataclass
+class Environment:
+    """The streams a command writes to; tests pass their own."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gradcli {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """gradcli: check a derivative with TensorFlow's GradientTape beside sympy and finite differences.
+
+    Exit codes: 0 all methods agree, 1 they disagree, 2 invalid input,
+    3 not differentiable or not finite at a requested point.
+    """
+
+
+def _split_names(options: list[str]) -> list[str]:
+    return [name.strip() for option in options for name in option.split(",") if name.strip()]
+
+
+def _constants(options: list[str]) -> dict[str, str]:
+    from gradcli.points import split_assignments
+
+    constants: dict[str, str] = {}
+    for option in options:
+        for name, value in split_assignments(option):
+            if name in constants:
+                raise GradcliError(f"--const {name} given twice")
+            constants[name] = value
+    return constants
+
+
+@app.command()
+def grad(
+    expression: Annotated[str, typer.Argument(help="The function, e.g. \"x**2 + 2*x - 1\".")],
+    at: Annotated[
+        list[str],
+        typer.Option(
+            "--at",
+            help="Point: name=value[,name=value]. Repeat for more points; a repeated name starts a new point.",
+        ),
+    ],
+    const: Annotated[
+        list[str], typer.Option("--const", help="A constant (tf.constant, not watched): name=value.")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+    wrt: Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")] = [],  # noqa: B006
+    watch: Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")] = [],  # noqa: B006
+    output: Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or plain.")] = Format.table,
+    dtype: Annotated[DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")] = DType.float64,
+) -> None:
+    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
+
+    Example: gradcli grad "x**2 + y**2" --at x=3,y=4
+    """
+    from gradcli.api import grad as compute
+    from gradcli.points import group_points
+    from gradcli.render import write
+
+    result = compute(
+        expression,
+        at=group_points(at),
+        const=_constants(const),
+        wrt=_split_names(wrt) or None,
+        watch=_split_names(watch),
+        dtype=dtype.value,
+    )
+    write(result, output.value, ENV.stdout)
+    raise typer.Exit(result.exit_code)
+
+
+ENV = Environment()
+
+# Typer vendors click in recent releases; reach its exception classes through public names.
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    """Run the CLI; return the exit code. Invalid input is one 'error:' line on stderr."""
+    global ENV
+    ENV = env or Environment()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
+    except GradcliError as exc:
+        ENV.stderr.write(f"error: {exc.describe()}\n")
+        return int(exc.exit_code)
+    except _CLICK_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            ENV.stdout.write(exc.ctx.get_help() + "\n")
+            return int(ExitCode.OK)
+        ENV.stderr.write(f"error: {exc.format_message()}\n")
+        return int(ExitCode.INVALID_INPUT)
+    except typer.Abort:
+        ENV.stderr.write("error: aborted\n")
+        return int(ExitCode.INVALID_INPUT)
+    return int(code or 0)

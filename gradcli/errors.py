@@ -1,0 +1,46 @@
+"""gradcli's exit codes and its own exceptions: the single home of the CLI contract."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit status of every gradcli command."""
+
+    OK = 0  # grad: all methods agree
+    DISAGREE = 1  # grad: methods disagree
+    INVALID_INPUT = 2  # usage, syntax, unknown name, rejected expression, bad point
+    NOT_DIFFERENTIABLE = 3  # not differentiable or not finite at a requested point
+
+
+class GradcliError(Exception):
+    """Invalid input: the message is one line meant for the user."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, message: str, column: int | None = None, hint: str | None = None):
+        self.message = message
+        self.column = column
+        self.hint = hint
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        text = self.message
+        if self.column is not None:
+            text += f" (column {self.column + 1})"
+        if self.hint:
+            text += f": {self.hint}"
+        return text
+
+
+class ParseError(GradcliError):
+    """The expression or a point value is not in gradcli's expression language."""
+
+
+class LimitError(GradcliError):
+    """The input is valid but larger than gradcli agrees to work on."""
+
+
+class PointError(GradcliError):
+    """A --at / --const assignment is malformed or does not match the expression."""

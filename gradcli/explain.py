@@ -1,0 +1,70 @@
+"""Plain-English notes for points where the derivative does not exist or is not finite."""
+
+from __future__ import annotations
+
+from gradcli.numeric import Event
+
+CONVENTIONS = {
+    "abs": "TensorFlow uses sign(0) = 0, a subgradient",
+    "relu": "TensorFlow uses 0 as relu's slope at 0, a subgradient",
+    "max": "when max's arguments tie, TensorFlow passes the whole gradient to the first one",
+    "min": "when min's arguments tie, TensorFlow passes the whole gradient to the first one",
+}
+
+
+def fmt(value) -> str:
+    """Short human form of a number or a nested list."""
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt(v) for v in value) + "]"
+    if value is None:
+        return "None"
+    text = f"{float(value):.10g}"
+    return "0" if text == "-0" else text
+
+
+def kink(event: Event, name: str, left, right, tape, exact) -> str:
+    where = (
+        f"{event.func} has a kink where its argument {event.arg} is 0"
+        if event.func in ("abs", "relu")
+        else f"{event.arg} has a kink where its two arguments are equal"
+    )
+    return (
+        f"{where}, as it is here: the slope with respect to {name} is {fmt(left)} from the left "
+        f"and {fmt(right)} from the right, so the derivative does not exist. GradientTape returns "
+        f"{fmt(tape)} ({CONVENTIONS[event.func]}); the symbolic derivative gives {fmt(exact)}."
+    )
+
+
+def singular(event: Event) -> str:
+    arg = event.arg
+    if event.func == "sqrt":
+        return f"sqrt({arg}) has an infinite slope where {arg} = 0 and is not real where {arg} < 0."
+    if event.func in ("log", "log2", "log10"):
+        return f"{event.func}({arg}) is only defined for {arg} > 0; at 0 it and its slope are infinite."
+    if event.func in ("asin", "acos"):
+        return f"{event.func}({arg}) has an infinite slope where {arg} = ±1 and is not real beyond."
+    if event.func == "division":
+        return f"division by {arg}, which is 0 here."
+    if event.detail == "exponent":
+        return f"{arg} is 0 here, and the slope of 0**y with respect to y involves log(0)."
+    if event.detail == "negative base":
+        return f"{arg} is negative here, and a negative number to a fractional power is not real."
+    return f"{arg}{event.detail} has an infinite slope where {arg} = 0."
+
+
+def unexplained_not_finite(value) -> str:
+    return (
+        f"the function or its derivative is not finite at this point (f = {fmt(value)}); "
+        "the numbers overflow float64 or meet a singularity."
+    )
+
+
+def methods_say(partials) -> str:
+    parts = []
+    for p in partials:
+        tape = fmt(p.tape) if p.watched else "nothing (not watched)"
+        parts.append(
+            f"d/d{p.name}: GradientTape gives {tape}, the symbolic derivative {fmt(p.exact)}, "
+            f"finite differences {fmt(p.finite_difference)}"
+        )
+    return "; ".join(parts) + "."

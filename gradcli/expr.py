@@ -1,0 +1,532 @@
+"""The expression language: a safe parser from text to a small, checked tree.
+
+User text is tokenized, lightly rewritten (``^`` to ``**``, implicit
+multiplication such as ``2x``), parsed by :func:`ast.parse` (which only builds
+a syntax tree and runs nothing) and converted node by node through an
+allow-list into the frozen dataclasses below. Anything not on the list is a
+:class:`ParseError` naming the construct and its column in the user's text.
+The tree is the single source from which the sympy and TensorFlow functions
+are built, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import keyword
+import math
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+from gradcli.errors import LimitError, ParseError
+
+MAX_LENGTH = 1000
+MAX_DEPTH = 40
+MAX_NODES = 500
+MAX_LITERAL = 1e100
+MAX_EXPONENT = 1000
+MAX_CONSTANT = 1e100
+
+# name -> allowed argument counts
+FUNCTIONS: dict[str, tuple[int, ...]] = {
+    "sin": (1,), "cos": (1,), "tan": (1,),
+    "asin": (1,), "acos": (1,), "atan": (1,),
+    "sinh": (1,), "cosh": (1,), "tanh": (1,),
+    "exp": (1,), "log": (1, 2), "log2": (1,), "log10": (1,),
+    "sqrt": (1,), "abs": (1,),
+    "sigmoid": (1,), "relu": (1,), "softplus": (1,),
+    "max": (2,), "min": (2,),
+    "sum": (1,), "mean": (1,),
+}  # fmt: skip
+REDUCTIONS = frozenset({"sum", "mean"})
+CONSTANTS = {"pi": math.pi, "e": math.e}
+ALIASES = {
+    "ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "pow": "the ** operator", "power": "the ** operator", "fabs": "abs",
+    "maximum": "max", "minimum": "min", "reduce_sum": "sum", "reduce_mean": "mean",
+}  # fmt: skip
+
+_DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_BINOPS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+}
+_UNSUPPORTED_OPS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
+}  # fmt: skip
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
+
+
+@dataclass(frozen=True)
+class Num:
+    text: str
+    value: float
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Node
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: Node
+    right: Node
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: tuple[Node, ...]
+    col: int = field(default=0, compare=False)
+
+
+Node = Num | Name | Neg | BinOp | Call | ListOf
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Call | ListOf):
+        return node.args if isinstance(node, Call) else node.items
+    return ()
+
+
+def walk(node: Node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
+def free_names(node: Node) -> frozenset[str]:
+    """Names of variables in the tree (not functions, not pi or e)."""
+    return frozenset(n.id for n in walk(node) if isinstance(n, Name) and n.id not in CONSTANTS)
+
+
+def uses_tensor_ops(node: Node) -> bool:
+    return any(
+        (isinstance(n, Call) and n.func in REDUCTIONS) or (isinstance(n, BinOp) and n.op == "@")
+        for n in walk(node)
+    )
+
+
+# ---------------------------------------------------------------- tokenizing
+
+
+@dataclass
+class _Rewritten:
+    text: str
+    starts: list[tuple[int, int]]  # (offset in rewritten text, column in user text)
+
+    def user_column(self, offset: int) -> int:
+        column = 0
+        for new, orig in self.starts:
+            if new > offset:
+                break
+            column = orig
+        return column
+
+
+def _tokens(text: str) -> list[tokenize.TokenInfo]:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ParseError("unbalanced brackets or unfinished expression") from exc
+    meaningful = {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
+    return [t for t in tokens if t.type not in meaningful]
+
+
+def _check_token(tok: tokenize.TokenInfo) -> None:
+    col = tok.start[1]
+    if tok.type == tokenize.STRING:
+        raise ParseError("strings are not allowed", col)
+    if tok.type == tokenize.COMMENT:
+        raise ParseError("comments ('#') are not allowed", col)
+    if tok.type == tokenize.ERRORTOKEN or tok.type not in (tokenize.NAME, tokenize.NUMBER, tokenize.OP):
+        shown = tok.string.strip() or repr(tok.string)
+        raise ParseError(f"unexpected character '{shown}'", col)
+    if tok.type == tokenize.NAME:
+        name = tok.string
+        if not name.isascii():
+            raise ParseError(f"name '{name}' is not plain ASCII", col)
+        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+            raise ParseError(f"Python keyword '{name}' is not allowed", col)
+        if name.startswith("_"):
+            raise ParseError(f"names may not start with '_' ('{name}')", col)
+    if tok.type == tokenize.NUMBER and not _DECIMAL.match(tok.string):
+        raise ParseError(f"'{tok.string}' is not a plain decimal number", col)
+
+
+def _implicit_product(prev: tokenize.TokenInfo | None, tok: tokenize.TokenInfo) -> bool:
+    if prev is None:
+        return False
+    starts_factor = tok.type in (tokenize.NAME, tokenize.NUMBER) or tok.string == "("
+    if prev.type == tokenize.NUMBER:
+        return tok.type == tokenize.NAME or tok.string == "("
+    return prev.string == ")" and starts_factor
+
+
+def _rewrite(text: str) -> _Rewritten:
+    pieces: list[str] = []
+    starts: list[tuple[int, int]] = []
+    offset = 0
+    prev = None
+    for tok in _tokens(text):
+        _check_token(tok)
+        if _implicit_product(prev, tok):
+            pieces.append("* ")
+            offset += 2
+        string = "**" if tok.string == "^" else tok.string
+        starts.append((offset, tok.start[1]))
+        pieces.append(string + " ")
+        offset += len(string) + 1
+        prev = tok
+    return _Rewritten("".join(pieces), starts)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse(text: str, allow_lists: bool = False) -> Node:
+    """Parse user text into a checked tree, or raise ParseError / LimitError."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if "\n" in text or "\r" in text:
+        raise ParseError("the expression must be on one line")
+    if "\x00" in text:
+        raise ParseError("unexpected character '\\x00'", text.index("\x00"))
+    if not text.strip():
+        raise ParseError("the expression is empty")
+    rewritten = _rewrite(text)
+    try:
+        tree = ast.parse(rewritten.text.strip(), mode="eval")
+    except SyntaxError as exc:
+        offset = max((exc.offset or 1) - 1, 0)
+        raise ParseError("invalid syntax", rewritten.user_column(offset), _syntax_hint(text)) from exc
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
+    converter = _Converter(rewritten, allow_lists)
+    node = converter.convert(tree.body, depth=0)
+    _check_constants(node)
+    return node
+
+
+def _syntax_hint(text: str) -> str | None:
+    if re.search(r"[A-Za-z_]\w*\s+[A-Za-z_(]", text):
+        return "write the multiplication explicitly, e.g. 'x*y' instead of 'x y'"
+    if text.count("(") != text.count(")"):
+        return "check that the parentheses are balanced"
+    return None
+
+
+class _Converter:
+    def __init__(self, rewritten: _Rewritten, allow_lists: bool):
+        self.rewritten = rewritten
+        self.allow_lists = allow_lists
+        self.count = 0
+
+    def col(self, node: ast.AST) -> int:
+        return self.rewritten.user_column(getattr(node, "col_offset", 0))
+
+    def convert(self, node: ast.AST, depth: int) -> Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise LimitError(f"expression has more than {MAX_NODES} parts; the limit is {MAX_NODES}")
+        if depth > MAX_DEPTH:
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels", self.col(node))
+        col = self.col(node)
+        if isinstance(node, ast.Constant):
+            return self._number(node, col)
+        if isinstance(node, ast.Name):
+            return self._name(node, col)
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node, col, depth)
+        if isinstance(node, ast.BinOp):
+            return self._binop(node, col, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, col, depth)
+        if isinstance(node, ast.List) and self.allow_lists:
+            return ListOf(tuple(self.convert(item, depth + 1) for item in node.elts), col)
+        raise ParseError(f"{_describe(node)} is not allowed", col)
+
+    def _number(self, node: ast.Constant, col: int) -> Num:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParseError(f"{type(value).__name__} constants are not allowed", col)
+        if not math.isfinite(float(value)) or abs(float(value)) > MAX_LITERAL:
+            raise LimitError(f"number is larger than the limit {MAX_LITERAL:g}", col)
+        return Num(_number_text(value), float(value), col)
+
+    def _name(self, node: ast.Name, col: int) -> Name:
+        if node.id in FUNCTIONS:
+            raise ParseError(f"'{node.id}' is a function; call it like {node.id}(x)", col)
+        return Name(node.id, col)
+
+    def _unary(self, node: ast.UnaryOp, col: int, depth: int) -> Node:
+        operand = self.convert(node.operand, depth + 1)
+        if isinstance(node.op, ast.USub):
+            return Neg(operand, col)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), "?")
+        raise ParseError(f"operator '{symbol}' is not allowed", col)
+
+    def _binop(self, node: ast.BinOp, col: int, depth: int) -> BinOp:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            symbol = _UNSUPPORTED_OPS.get(type(node.op), "?")
+            raise ParseError(f"operator '{symbol}' is not supported", self._op_column(node, col))
+        left = self.convert(node.left, depth + 1)
+        right = self.convert(node.right, depth + 1)
+        return BinOp(op, left, right, col)
+
+    def _op_column(self, node: ast.BinOp, col: int) -> int:
+        end = getattr(node.left, "end_col_offset", None)
+        return self.rewritten.user_column(end + 1) if end is not None else col
+
+    def _call(self, node: ast.Call, col: int, depth: int) -> Call:
+        if not isinstance(node.func, ast.Name):
+            raise ParseError(f"{_describe(node.func)} cannot be called", col)
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ParseError(f"unknown function '{name}'", col, _function_hint(name))
+        if node.keywords:
+            raise ParseError(f"keyword arguments are not allowed in {name}()", col)
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise ParseError(f"'*' unpacking is not allowed in {name}()", col)
+        arities = FUNCTIONS[name]
+        if len(node.args) not in arities:
+            wanted = " or ".join(str(a) for a in arities)
+            raise ParseError(f"{name}() takes {wanted} argument(s), got {len(node.args)}", col)
+        args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        return Call(name, args, col)
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(value)
+
+
+def _function_hint(name: str) -> str | None:
+    if name in ALIASES:
+        return f"did you mean {ALIASES[name]}?"
+    close = difflib.get_close_matches(name.lower(), list(FUNCTIONS), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"to multiply, write '{name}*(...)'"
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Attribute: "attribute access ('.')",
+        ast.Subscript: "indexing ('[...]')",
+        ast.Lambda: "lambda",
+        ast.ListComp: "a comprehension",
+        ast.GeneratorExp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "'and'/'or'",
+        ast.IfExp: "'if ... else'",
+        ast.Tuple: "a tuple (',')",
+        ast.List: "a list ('[...]')",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.Starred: "'*' unpacking",
+        ast.NamedExpr: "':='",
+        ast.JoinedStr: "a string",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.Slice: "a slice",
+    }
+    return names.get(type(node), f"'{type(node).__name__}'")
+
+
+# ---------------------------------------------------------------- constants
+
+
+def constant_value(node: Node) -> float | None:
+    """Float value of a tree with no free names; None if it has variables.
+
+    Raises LimitError when a constant part, or a constant exponent, is too large:
+    that is what keeps ``10**10**10`` from ever reaching sympy.
+    """
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Name):
+        return CONSTANTS.get(node.id)
+    values = [constant_value(child) for child in children(node)]
+    if isinstance(node, BinOp) and node.op == "**" and values[1] is not None:
+        if abs(values[1]) > MAX_EXPONENT:
+            raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
+    if any(v is None for v in values) or isinstance(node, ListOf):
+        return None
+    try:
+        value = _fold(node, values)
+    except OverflowError as exc:
+        raise LimitError(f"a constant is larger than the limit {MAX_CONSTANT:g}", node.col) from exc
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+    if abs(value) > MAX_CONSTANT:
+        raise LimitError(f"a constant is larger than the limit {MAX_CONSTANT:g}", node.col)
+    return value
+
+
+def _fold(node: Node, values: list[float]) -> float:
+    if isinstance(node, Neg):
+        return -values[0]
+    if isinstance(node, BinOp):
+        a, b = values
+        if node.op == "**":
+            result = a**b
+            return math.nan if isinstance(result, complex) else float(result)
+        return {"+": a + b, "-": a - b, "*": a * b}.get(node.op, a / b if node.op == "/" else math.nan)
+    return _fold_call(node.func, values)
+
+
+def _fold_call(func: str, v: list[float]) -> float:
+    simple = {
+        "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
+        "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp,
+        "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
+        "sum": float, "mean": float,
+    }  # fmt: skip
+    if func in simple:
+        return float(simple[func](v[0]))
+    if func == "log":
+        return math.log(v[0]) / math.log(v[1]) if len(v) == 2 else math.log(v[0])
+    if func == "sigmoid":
+        return 1.0 / (1.0 + math.exp(-v[0]))
+    if func == "relu":
+        return max(v[0], 0.0)
+    if func == "softplus":
+        return math.log1p(math.exp(v[0]))
+    return max(v) if func == "max" else min(v)
+
+
+def _check_constants(node: Node) -> None:
+    """Refuse oversized constants anywhere in the tree, including inside variable parts."""
+    for sub in walk(node):
+        if isinstance(sub, BinOp) and sub.op == "**":
+            constant_value(sub.right)
+        if not free_names(sub):
+            constant_value(sub)
+
+
+# ---------------------------------------------------------------- printing
+
+
+def to_text(node: Node) -> str:
+    """The canonical text of a tree: what gradcli understood the user to mean."""
+    return _print(node, 0)
+
+
+def _print(node: Node, parent: int) -> str:
+    if isinstance(node, Num):
+        return node.text
+    if isinstance(node, Name):
+        return node.id
+    if isinstance(node, Call):
+        return f"{node.func}({', '.join(_print(a, 0) for a in node.args)})"
+    if isinstance(node, ListOf):
+        return "[" + ", ".join(_print(i, 0) for i in node.items) + "]"
+    if isinstance(node, Neg):
+        text = "-" + _print(node.operand, _PRECEDENCE["neg"])
+        return f"({text})" if parent >= _PRECEDENCE["*"] else text
+    mine = _PRECEDENCE[node.op]
+    if node.op == "**":  # right-associative: parenthesize a power on either side
+        text = f"{_print(node.left, mine + 1)}**{_print(node.right, mine)}"
+        return f"({text})" if mine <= parent else text
+    joiner = f" {node.op} " if node.op in "+-" else node.op
+    text = f"{_print(node.left, mine)}{joiner}{_print(node.right, mine + 1)}"
+    return f"({text})" if mine < parent else text
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(node: Node, env: dict, backend):
+    """Evaluate the tree with a backend (numpy, sympy or TensorFlow ops).
+
+    Every backend sees the same tree through the same five hooks, which is what
+    makes the tape, the symbolic derivative and the finite differences
+    witnesses of one function.
+    """
+    if isinstance(node, Num):
+        return backend.number(node)
+    if isinstance(node, Name):
+        return env[node.id] if node.id in env else backend.constant(node.id)
+    if isinstance(node, Neg):
+        return backend.neg(evaluate(node.operand, env, backend))
+    if isinstance(node, BinOp):
+        return backend.binop(node, evaluate(node.left, env, backend), evaluate(node.right, env, backend))
+    if isinstance(node, Call):
+        return backend.call(node, [evaluate(arg, env, backend) for arg in node.args])
+    raise ParseError("a list is not allowed here", node.col)
+
+
+def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape of the tree's value, or a ParseError naming the mismatch (numpy rules)."""
+    if isinstance(node, Num):
+        return ()
+    if isinstance(node, Name):
+        return shapes.get(node.id, ())
+    if isinstance(node, Neg):
+        return infer_shape(node.operand, shapes)
+    if isinstance(node, Call):
+        arg_shapes = [infer_shape(arg, shapes) for arg in node.args]
+        if node.func in REDUCTIONS:
+            return ()
+        return _broadcast(arg_shapes, node)
+    if isinstance(node, BinOp):
+        left, right = infer_shape(node.left, shapes), infer_shape(node.right, shapes)
+        if node.op == "@":
+            if len(left) != 2 or len(right) != 2 or left[1] != right[0]:
+                raise ParseError(
+                    f"shapes {_fmt(left)} and {_fmt(right)} cannot be multiplied with @ "
+                    "(both sides must be matrices, columns of the left = rows of the right)",
+                    node.col,
+                )
+            return (left[0], right[1])
+        return _broadcast([left, right], node)
+    raise ParseError("a list is not allowed here", node.col)
+
+
+def _broadcast(shapes: list[tuple[int, ...]], node: Node) -> tuple[int, ...]:
+    rank = max(len(s) for s in shapes)
+    result = []
+    for axis in range(rank):
+        sizes = {s[len(s) - rank + axis] for s in shapes if len(s) - rank + axis >= 0} - {1}
+        if len(sizes) > 1:
+            raise ParseError(f"shapes {' and '.join(_fmt(s) for s in shapes)} do not match", node.col)
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "scalar" if not shape else "(" + "x".join(str(n) for n in shape) + ")"

@@ -1,0 +1,190 @@
+"""The third witness: float64 numpy evaluation, finite differences, and kink detection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli.expr import CONSTANTS, BinOp, Call, Node, evaluate, free_names, to_text
+
+EPS = np.finfo(np.float64).eps
+# five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
+STENCIL_STEP = EPS ** (1 / 5)
+ONE_SIDED_STEP = 1e-6
+
+KINKS = {"abs", "relu", "max", "min"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A place where the point sits on a kink or a singularity of one function in the tree."""
+
+    func: str  # abs, relu, max, min, sqrt, log, division, power, asin, acos
+    kind: str  # "kink" or "singular"
+    arg: str  # the argument's text, as gradcli prints it
+    detail: str = ""
+
+
+_UNARY = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
+    "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "sigmoid": lambda u: 0.5 * (1 + np.tanh(0.5 * u)),
+    "relu": lambda u: np.maximum(u, 0.0),
+    "softplus": lambda u: np.logaddexp(0.0, u),
+}  # fmt: skip
+
+
+class NumpyBackend:
+    """Evaluates in float64; records kinks and singular points of parts that depend on `watched`."""
+
+    def __init__(self, watched: frozenset[str] = frozenset(), record: bool = False):
+        self.watched = watched
+        self.record = record
+        self.events: list[Event] = []
+
+    def number(self, node):
+        return np.float64(node.value)
+
+    def constant(self, name):
+        return np.float64(CONSTANTS[name])
+
+    def neg(self, a):
+        return -a
+
+    def binop(self, node: BinOp, a, b):
+        with np.errstate(all="ignore"):
+            if node.op == "+":
+                return a + b
+            if node.op == "-":
+                return a - b
+            if node.op == "*":
+                return a * b
+            if node.op == "/":
+                self._check(node.right, np.any(b == 0), "division", "singular", node.right)
+                return a / b
+            if node.op == "@":
+                return np.matmul(a, b)
+            self._check_power(node, a, b)
+            return np.power(a, b)
+
+    def _check_power(self, node: BinOp, a, b) -> None:
+        at_zero = a == 0
+        fractional_slope = at_zero & (b < 1) & (b != 0)
+        self._check(node.left, np.any(fractional_slope), "power", "singular", node.left, f"**{to_text(node.right)}")
+        self._check(node.right, np.any(at_zero), "power", "singular", node.left, "exponent")
+        self._check(node.left, np.any((a < 0) & (b != np.round(b))), "power", "singular", node.left, "negative base")
+
+    def call(self, node: Call, args):
+        func, u = node.func, args[0]
+        with np.errstate(all="ignore"):
+            if func in ("abs", "relu"):
+                self._check(node.args[0], np.any(u == 0), func, "kink", node.args[0])
+            if func in ("max", "min"):
+                self._check(node, np.any(args[0] == args[1]), func, "kink", node)
+                return np.maximum(*args) if func == "max" else np.minimum(*args)
+            if func in ("sqrt", "log", "log2", "log10"):
+                self._check(node.args[0], np.any(u <= 0), func, "singular", node.args[0])
+            if func in ("asin", "acos"):
+                self._check(node.args[0], np.any(np.abs(u) >= 1), func, "singular", node.args[0])
+            if func == "log":
+                return np.log(u) / np.log(args[1]) if len(args) == 2 else np.log(u)
+            if func == "sum":
+                return np.sum(u)
+            if func == "mean":
+                return np.mean(u)
+            return _UNARY[func](u)
+
+    def _check(self, depends_on: Node, hit, func: str, kind: str, arg: Node, detail: str = "") -> None:
+        if self.record and hit and free_names(depends_on) & self.watched:
+            event = Event(func, kind, to_text(arg), detail)
+            if event not in self.events:
+                self.events.append(event)
+
+
+def value(tree: Node, env: dict[str, np.ndarray]) -> np.ndarray:
+    return evaluate(tree, env, NumpyBackend())
+
+
+def events_at(tree: Node, env: dict[str, np.ndarray], watched: frozenset[str]) -> list[Event]:
+    backend = NumpyBackend(watched, record=True)
+    evaluate(tree, env, backend)
+    return backend.events
+
+
+def _shifted(env: dict, name: str, index, step) -> dict:
+    shifted = dict(env)
+    array = np.array(env[name], dtype=np.float64, copy=True)
+    if index is None:
+        array = array + step
+    else:
+        array[index] += step
+    shifted[name] = array
+    return shifted
+
+
+def _steps(x: np.ndarray, base: float) -> np.ndarray:
+    return base * np.maximum(1.0, np.abs(x))
+
+
+def central_difference(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
+    """d tree / d name by the five-point stencil, element by element.
+
+    With batched=True every element of `name` is an independent point (the
+    expression is elementwise), so all of them are shifted at once.
+    """
+    x = np.asarray(env[name], dtype=np.float64)
+    indices = [None] if batched else list(np.ndindex(x.shape)) or [()]
+    out = np.zeros(x.shape if not batched else x.shape, dtype=np.float64)
+    for index in indices:
+        xi = x if index is None else x[index]
+        h = _steps(xi, STENCIL_STEP)
+        with np.errstate(all="ignore"):
+            f = [value(tree, _shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
+            estimate = (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+            estimate = _retry_smaller(tree, env, name, index, h, estimate)
+        if index is None:
+            out = np.asarray(estimate, dtype=np.float64)
+        else:
+            out[index] = estimate
+    return out
+
+
+def _retry_smaller(tree, env, name, index, h, estimate):
+    """Near a domain edge (log, sqrt) the stencil can leave the domain: shrink the step."""
+    for _ in range(6):
+        bad = ~np.isfinite(estimate)
+        if not np.any(bad):
+            break
+        h = np.where(bad, h / 16, h)
+        f = [value(tree, _shifted(env, name, index, k * h)) for k in (-1, 1)]
+        estimate = np.where(bad, (f[1] - f[0]) / (2 * h), estimate)
+    return estimate
+
+
+def one_sided(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False):
+    """(left, right) derivative estimates: where they differ the derivative does not exist."""
+    x = np.asarray(env[name], dtype=np.float64)
+    indices = [None] if batched else list(np.ndindex(x.shape)) or [()]
+    left = np.zeros(x.shape)
+    right = np.zeros(x.shape)
+    with np.errstate(all="ignore"):
+        f0 = value(tree, env)
+        for index in indices:
+            xi = x if index is None else x[index]
+            h = _steps(xi, ONE_SIDED_STEP)
+            lo = (f0 - value(tree, _shifted(env, name, index, -h))) / h
+            hi = (value(tree, _shifted(env, name, index, h)) - f0) / h
+            if index is None:
+                left, right = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+            else:
+                left[index], right[index] = lo, hi
+    return left, right
+
+
+def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
+    """True where one-sided slopes disagree by far more than the O(h) curvature term."""
+    finite = np.isfinite(left) & np.isfinite(right)
+    tolerance = 1e-3 * np.maximum(np.abs(left), np.abs(right)) + 1e-4 * max(1.0, scale)
+    return ~finite | (np.abs(left - right) > tolerance)

@@ -1,0 +1,118 @@
+"""Output: rich table, JSON, CSV and plain text. The only module that imports rich."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import TextIO
+
+import numpy as np
+
+from gradcli.explain import fmt
+from gradcli.result import GradResult, PointResult
+
+FORMATS = ("table", "json", "csv", "plain")
+
+
+def exact_text(value) -> str:
+    """Round-trip text of a float for scripts: 6.0 prints as 6, 0.1 as 0.1."""
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _flat(value) -> list[float]:
+    return [float(v) for v in np.asarray(value, dtype=np.float64).ravel()]
+
+
+def _labels(name: str, value) -> list[str]:
+    shape = np.asarray(value).shape
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
+
+
+def write(result: GradResult, fmt_name: str, out: TextIO) -> None:
+    {"table": write_table, "json": write_json, "csv": write_csv, "plain": write_plain}[fmt_name](result, out)
+
+
+def write_json(result: GradResult, out: TextIO) -> None:
+    out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+
+
+def _watched(point: PointResult):
+    return [p for p in point.gradient if p.watched]
+
+
+def write_plain(result: GradResult, out: TextIO) -> None:
+    for point in result.results:
+        values = [v for p in _watched(point) for v in _flat(p.tape)]
+        out.write(" ".join(exact_text(v) for v in values) + "\n")
+
+
+def write_csv(result: GradResult, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    first = result.results[0]
+    header = [label for name, v in first.at.items() for label in _labels(name, v)]
+    header += [label for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
+    writer.writerow(header)
+    for point in result.results:
+        row = [exact_text(x) for v in point.at.values() for x in _flat(v)]
+        row += [exact_text(x) for p in _watched(point) for x in _flat(p.tape)]
+        writer.writerow(row)
+
+
+def _point_text(point: PointResult) -> str:
+    return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items())
+
+
+def write_table(result: GradResult, out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=False)
+    table = Table(title=f"f = {result.expression}", title_justify="left", show_lines=False)
+    for column in ("point", "f", "d/d", "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
+        table.add_column(column, overflow="fold")
+    for point in result.results:
+        for i, partial in enumerate(point.gradient):
+            tape = fmt(partial.tape) if partial.watched else "not watched (constant)"
+            mark = Text("yes", style="green") if partial.agree else Text("NO", style="bold red")
+            table.add_row(
+                _point_text(point) if i == 0 else "",
+                fmt(point.value) if i == 0 else "",
+                partial.name,
+                tape,
+                partial.symbolic,
+                fmt(partial.exact),
+                fmt(partial.finite_difference),
+                mark,
+                end_section=i == len(point.gradient) - 1,
+            )
+    console.print(table)
+    if result.constants:
+        shown = ", ".join(f"{n} = {fmt(v)}" for n, v in result.constants.items())
+        console.print(f"constants (tf.constant): {shown}")
+    for point in result.results:
+        for note in point.notes:
+            console.print(Text(f"note at {_point_text(point)}: {note}", style="yellow"))
+    console.print(_verdict(result))
+
+
+def _verdict(result: GradResult):
+    from rich.text import Text
+
+    tol = result.tape_tolerance
+    if result.status == "agree":
+        return Text(
+            f"All three methods agree (tape vs exact within rtol {tol.rtol:g}; "
+            f"finite differences within rtol {result.fd_tolerance.rtol:g}).",
+            style="green",
+        )
+    if result.status == "disagree":
+        return Text("The methods DISAGREE at a point above (rows marked NO).", style="bold red")
+    return Text("The derivative does not exist or is not finite at a point above (see the notes).", style="yellow")

@@ -1,0 +1,119 @@
+"""Result objects: small frozen dataclasses of plain Python values; to_dict() is the JSON contract."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gradcli.errors import ExitCode
+
+Number = float | list  # a float, or nested lists of floats for tensors
+
+
+def json_number(value):
+    """JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    if isinstance(value, list):
+        return [json_number(v) for v in value]
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def to_dict(self) -> dict:
+        return {"rtol": self.rtol, "atol": self.atol}
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One row: the derivative with respect to one name at one point, three ways."""
+
+    name: str
+    watched: bool
+    tape: Number | None  # None: a constant the tape did not watch
+    symbolic: str
+    exact: Number
+    finite_difference: Number
+    agree: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "tape": json_number(self.tape),
+            "symbolic": self.symbolic,
+            "exact": json_number(self.exact),
+            "finite_difference": json_number(self.finite_difference),
+            "agree": self.agree,
+            "watched": self.watched,
+        }
+
+
+@dataclass(frozen=True)
+class PointResult:
+    at: dict[str, Number]
+    value: float
+    gradient: tuple[Partial, ...]
+    notes: tuple[str, ...]
+    differentiable: bool
+
+    @property
+    def agree(self) -> bool:
+        return all(p.agree for p in self.gradient)
+
+    def to_dict(self) -> dict:
+        return {
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            "gradient": {p.name: p.to_dict() for p in self.gradient},
+            "notes": list(self.notes),
+            "differentiable": self.differentiable,
+        }
+
+
+@dataclass(frozen=True)
+class GradResult:
+    expression: str  # as gradcli understood it
+    input: str  # as the user typed it
+    wrt: tuple[str, ...]
+    constants: dict[str, Number]
+    dtype: str
+    tape_tolerance: Tolerance
+    fd_tolerance: Tolerance
+    results: tuple[PointResult, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not all(r.differentiable for r in self.results):
+            return ExitCode.NOT_DIFFERENTIABLE
+        if not all(r.agree for r in self.results):
+            return ExitCode.DISAGREE
+        return ExitCode.OK
+
+    @property
+    def status(self) -> str:
+        return {
+            ExitCode.OK: "agree",
+            ExitCode.DISAGREE: "disagree",
+            ExitCode.NOT_DIFFERENTIABLE: "not differentiable",
+        }[self.exit_code]
+
+    def to_dict(self) -> dict:
+        return {
+            "expression": self.expression,
+            "input": self.input,
+            "wrt": list(self.wrt),
+            "constants": {name: json_number(v) for name, v in self.constants.items()},
+            "dtype": self.dtype,
+            "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "results": [r.to_dict() for r in self.results],
+        }

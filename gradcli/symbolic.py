@@ -1,0 +1,217 @@
+"""The symbolic witness: the same tree built as a sympy expression, differentiated exactly.
+
+Tensor variables become numpy object arrays of element symbols (``x[0,1]``), so
+sums, means and ``@`` are ordinary sympy sums and products; a compact
+elementwise form (``2*x``) is shown only after it is checked against every
+element's derivative.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from gradcli.errors import LimitError
+from gradcli.expr import Node, evaluate
+from gradcli.points import Value
+
+SYMPY_SECONDS = 10
+DIGITS = 30
+_SHOW_ELEMENTS = 16
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, what: str):
+    """Bound a sympy step that could run away; a no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise LimitError(f"{what} took longer than the limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _obj(x):
+    if isinstance(x, np.ndarray):
+        return x
+    array = np.empty((), dtype=object)
+    array[()] = x
+    return array
+
+
+def _map(fn, *args):
+    if any(isinstance(a, np.ndarray) for a in args):
+        return np.vectorize(fn, otypes=[object])(*args)
+    return fn(*args)
+
+
+def _total(u):
+    return sympy.Add(*u.flat) if isinstance(u, np.ndarray) else u
+
+
+def _size(u):
+    return u.size if isinstance(u, np.ndarray) else 1
+
+
+_FUNCS = {
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
+    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "exp": sympy.exp, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+    "log2": lambda u: sympy.log(u, 2), "log10": lambda u: sympy.log(u, 10),
+    "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
+    "relu": lambda u: sympy.Max(0, u),
+    "softplus": lambda u: sympy.log(1 + sympy.exp(u)),
+    "max": sympy.Max, "min": sympy.Min, "log": sympy.log,
+}  # fmt: skip
+
+
+class SympyBackend:
+    def number(self, node):
+        return sympy.Rational(Fraction(node.text)) if "." in node.text or "e" in node.text.lower() else sympy.Integer(node.text)
+
+    def constant(self, name):
+        return {"pi": sympy.pi, "e": sympy.E}[name]
+
+    def neg(self, a):
+        return -a
+
+    def binop(self, node, a, b):
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = _obj(a), _obj(b)
+        if node.op == "@":
+            return np.matmul(a, b)
+        ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}
+        return ops[node.op]()
+
+    def call(self, node, args):
+        if node.func == "sum":
+            return _total(args[0])
+        if node.func == "mean":
+            return _total(args[0]) / _size(args[0])
+        return _map(_FUNCS[node.func], *args)
+
+
+def symbols_for(name: str, shape: tuple[int, ...]):
+    if not shape:
+        return sympy.Symbol(name, real=True)
+    array = np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        array[index] = sympy.Symbol(f"{name}[{','.join(map(str, index))}]", real=True)
+    return array
+
+
+def exact_value(value: Value):
+    """The point's value as exact sympy numbers (0.1 is 1/10, pi/4 is pi/4)."""
+    from gradcli.expr import ListOf
+
+    def build(tree):
+        if isinstance(tree, ListOf):
+            return [build(item) for item in tree.items]
+        return evaluate(tree, {}, SympyBackend())
+
+    built = build(value.tree)
+    if not value.shape:
+        return built
+    array = np.empty(value.shape, dtype=object)
+    for index in np.ndindex(value.shape):
+        item = built
+        for i in index:
+            item = item[i]
+        array[index] = item
+    return array
+
+
+class Symbolic:
+    """f as a sympy expression in the point's shapes, and its partial derivatives."""
+
+    def __init__(self, tree: Node, shapes: dict[str, tuple[int, ...]]):
+        self.shapes = shapes
+        self.symbols = {name: symbols_for(name, shape) for name, shape in shapes.items()}
+        with time_limit(SYMPY_SECONDS, "building the symbolic expression"):
+            self.f = evaluate(tree, self.symbols, SympyBackend())
+        self._derivatives: dict[str, object] = {}
+
+    def derivative(self, name: str):
+        """sympy expression (scalar variable) or object array (tensor variable)."""
+        if name not in self._derivatives:
+            with time_limit(SYMPY_SECONDS, f"differentiating symbolically with respect to {name}"):
+                self._derivatives[name] = _map(lambda s: sympy.diff(self.f, s), self.symbols[name])
+        return self._derivatives[name]
+
+    def describe(self, name: str) -> str:
+        """Readable form of df/dname: compact when it holds for every element."""
+        derivative = self.derivative(name)
+        if not isinstance(derivative, np.ndarray):
+            return sympy.sstr(derivative)
+        compact = self._elementwise(name, derivative)
+        if compact is not None:
+            return f"{sympy.sstr(compact)} (elementwise)"
+        if derivative.size <= _SHOW_ELEMENTS:
+            return sympy.sstr(derivative.tolist())
+        return f"per element ({'x'.join(map(str, derivative.shape))} expressions)"
+
+    def _elementwise(self, name: str, derivative: np.ndarray):
+        shape = self.shapes[name]
+        same = [n for n, s in self.shapes.items() if s == shape]
+        first = (0,) * len(shape)
+        to_generic = {self.symbols[n][first]: sympy.Symbol(n, real=True) for n in same}
+        candidate = derivative[first].xreplace(to_generic)
+        element_symbols = {s for n, syms in self.symbols.items() if isinstance(syms, np.ndarray) for s in syms.flat}
+        if candidate.free_symbols & element_symbols:
+            return None
+        for index in np.ndindex(shape):
+            back = {sympy.Symbol(n, real=True): self.symbols[n][index] for n in same}
+            if sympy.expand(derivative[index] - candidate.xreplace(back)) != 0:
+                return None
+        return candidate
+
+    def substitutions(self, point: dict[str, Value]) -> dict:
+        subs = {}
+        for name, value in point.items():
+            symbols, exact = self.symbols[name], exact_value(value)
+            if isinstance(symbols, np.ndarray):
+                subs.update(zip(symbols.flat, exact.flat, strict=True))
+            else:
+                subs[symbols] = exact
+        return subs
+
+    def exact(self, name: str, subs: dict):
+        """float (or float array) of df/dname at the point, to DIGITS digits then rounded."""
+        derivative = self.derivative(name)
+        with time_limit(SYMPY_SECONDS, f"evaluating the derivative with respect to {name}"):
+            if isinstance(derivative, np.ndarray):
+                return np.vectorize(lambda d: _to_float(d, subs), otypes=[float])(derivative)
+            return _to_float(derivative, subs)
+
+
+def _to_float(expr, subs) -> float:
+    """Numeric evaluation with mpmath: never an exact substitution that could blow up."""
+    result = expr.evalf(DIGITS, subs=subs, chop=True)
+    if result.has(sympy.nan) or result.free_symbols:
+        return math.nan
+    if result == sympy.zoo:  # an unsigned infinity such as 1/0
+        return math.inf
+    if result in (sympy.oo, -sympy.oo):
+        return float(result)
+    real, imag = result.as_real_imag()
+    if imag != 0 and abs(complex(imag)) > 1e-25:
+        return math.nan
+    try:
+        return float(real)
+    except (TypeError, OverflowError):
+        return math.nan

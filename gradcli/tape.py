@@ -1,0 +1,97 @@
+"""The TensorFlow witness: the tree run under tf.GradientTape. The only module that imports TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import cache
+
+import numpy as np
+
+from gradcli.expr import CONSTANTS, Node, evaluate
+
+
+@cache
+def tensorflow():
+    """Import TensorFlow once, with its C++ and Python logging silenced."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+class TapeBackend:
+    def __init__(self, tf, dtype):
+        self.tf = tf
+        self.dtype = dtype
+        self.funcs = {
+            "sin": tf.sin, "cos": tf.cos, "tan": tf.tan,
+            "asin": tf.asin, "acos": tf.acos, "atan": tf.atan,
+            "sinh": tf.sinh, "cosh": tf.cosh, "tanh": tf.tanh,
+            "exp": tf.exp, "sqrt": tf.sqrt, "abs": tf.abs,
+            "log2": lambda u: tf.math.log(u) / tf.math.log(tf.constant(2.0, dtype)),
+            "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),
+            "sigmoid": tf.sigmoid, "relu": tf.nn.relu, "softplus": tf.nn.softplus,
+            "max": tf.maximum, "min": tf.minimum,
+            "sum": tf.reduce_sum, "mean": tf.reduce_mean,
+        }  # fmt: skip
+
+    def number(self, node):
+        return self.tf.constant(node.value, self.dtype)
+
+    def constant(self, name):
+        return self.tf.constant(CONSTANTS[name], self.dtype)
+
+    def neg(self, a):
+        return -a
+
+    def binop(self, node, a, b):
+        tf = self.tf
+        ops = {
+            "+": tf.add, "-": tf.subtract, "*": tf.multiply, "/": tf.divide,
+            "**": tf.pow, "@": tf.linalg.matmul,
+        }  # fmt: skip
+        return ops[node.op](a, b)
+
+    def call(self, node, args):
+        if node.func == "log":
+            log = self.tf.math.log
+            return log(args[0]) / log(args[1]) if len(args) == 2 else log(args[0])
+        return self.funcs[node.func](*args)
+
+
+def record(
+    tree: Node,
+    values: dict[str, np.ndarray],
+    variables: frozenset[str],
+    watched_constants: frozenset[str],
+    dtype: str,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run f once under a GradientTape.
+
+    Variables become tf.Variable (watched automatically), the rest tf.constant;
+    constants named in `watched_constants` are passed to tape.watch. Returns f's
+    value and the gradient of every watched source (zeros where f does not
+    depend on it, as with UnconnectedGradients.ZERO).
+    """
+    tf = tensorflow()
+    tf_dtype = tf.float64 if dtype == "float64" else tf.float32
+    env, sources = {}, {}
+    for name, array in values.items():
+        if name in variables:
+            env[name] = sources[name] = tf.Variable(array, dtype=tf_dtype, name=name)
+        else:
+            env[name] = tf.constant(array, dtype=tf_dtype)
+    with tf.GradientTape() as tape:
+        for name in sorted(watched_constants):
+            tape.watch(env[name])
+            sources[name] = env[name]
+        f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+    names = list(sources)
+    grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return (
+        np.asarray(f.numpy(), dtype=np.float64),
+        {n: np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+    )
