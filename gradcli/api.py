@@ -10,8 +10,8 @@ import numpy as np
 
 from gradcli import explain
 from gradcli.errors import ParseError, PointError
-from gradcli.expr import Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.expr import Name as NameNode
+from gradcli.expr import Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.points import Value, check_name, parse_value
 from gradcli.result import GradResult, Partial, PointResult, Tolerance
 
@@ -151,7 +151,7 @@ def grad(
 def solve(problem: Problem) -> GradResult:
     from gradcli.symbolic import Symbolic
 
-    symbolic = Symbolic(problem.tree, problem.shapes)
+    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
     described = {name: symbolic.describe(name) for name in problem.rows}
     envs = [_env(problem, point) for point in problem.points]
     tape_values, tape_grads = _tape(problem, envs)
@@ -160,7 +160,7 @@ def solve(problem: Problem) -> GradResult:
     for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
         subs = symbolic.substitutions({**point, **problem.constants})
         exact = {name: symbolic.exact(name, subs) for name in problem.rows}
-        tape = {name: (tape_grads[i][name] if name in tape_grads[i] else None) for name in problem.rows}
+        tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
         fd_i = {name: fd[i][name] for name in problem.rows}
         results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described))
     return GradResult(
@@ -234,10 +234,13 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
         partials.append(
             Partial(name, watched, _plain(tape[name]), described[name], _plain(exact[name]), _plain(fd[name]), agree)
         )
+    # Differentiability is judged along the sources the tape differentiates; an
+    # unwatched constant's row is shown for comparison only.
+    differentiated = [name for name in problem.rows if name in problem.watched]
     notes = []
-    events = numeric.events_at(problem.tree, env, frozenset(problem.rows))
+    events = numeric.events_at(problem.tree, env, frozenset(differentiated))
     kinks = [e for e in events if e.kind == "kink"]
-    sides = {name: numeric.one_sided(problem.tree, env, name) for name in problem.rows} if kinks else {}
+    sides = {name: numeric.one_sided(problem.tree, env, name) for name in differentiated} if kinks else {}
     broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
     for event in kinks if broken else []:
         name = broken[0]
@@ -246,7 +249,8 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
     finite = np.isfinite(value) and all(
         np.all(np.isfinite(np.asarray(v, dtype=np.float64)))
         for p in partials
-        for v in (p.exact, p.finite_difference, p.tape if p.watched else 0.0)
+        if p.watched
+        for v in (p.exact, p.finite_difference, p.tape)
     )
     if not finite:
         singular = [explain.singular(e) for e in events if e.kind == "singular"]

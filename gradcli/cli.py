@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, TextIO
 
 import typer
@@ -26,14 +26,14 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
     plain = "plain"
 
 
-class DType(str, Enum):
+class DType(StrEnum):
     float64 = "float64"
     float32 = "float32"
 
@@ -83,7 +83,7 @@ def _constants(options: list[str]) -> dict[str, str]:
 
 @app.command()
 def grad(
-    expression: Annotated[str, typer.Argument(help="The function, e.g. \"x**2 + 2*x - 1\".")],
+    expression: Annotated[str, typer.Argument(help='The function, e.g. "x**2 + 2*x - 1".')],
     at: Annotated[
         list[str],
         typer.Option(
@@ -97,7 +97,9 @@ def grad(
     wrt: Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")] = [],  # noqa: B006
     watch: Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")] = [],  # noqa: B006
     output: Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or plain.")] = Format.table,
-    dtype: Annotated[DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")] = DType.float64,
+    dtype: Annotated[
+        DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")
+    ] = DType.float64,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 

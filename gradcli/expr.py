@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from gradcli.errors import LimitError, ParseError
 
 MAX_LENGTH = 1000
-MAX_DEPTH = 40
+MAX_DEPTH = 100
 MAX_NODES = 500
 MAX_LITERAL = 1e100
 MAX_EXPONENT = 1000
@@ -50,7 +50,12 @@ ALIASES = {
 
 _DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _BINOPS = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
 }
 _UNSUPPORTED_OPS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
@@ -127,8 +132,7 @@ def free_names(node: Node) -> frozenset[str]:
 
 def uses_tensor_ops(node: Node) -> bool:
     return any(
-        (isinstance(n, Call) and n.func in REDUCTIONS) or (isinstance(n, BinOp) and n.op == "@")
-        for n in walk(node)
+        (isinstance(n, Call) and n.func in REDUCTIONS) or (isinstance(n, BinOp) and n.op == "@") for n in walk(node)
     )
 
 
@@ -155,7 +159,8 @@ def _tokens(text: str) -> list[tokenize.TokenInfo]:
     except (tokenize.TokenError, SyntaxError) as exc:
         raise ParseError("unbalanced brackets or unfinished expression") from exc
     meaningful = {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
-    return [t for t in tokens if t.type not in meaningful]
+    blank_error = [t for t in tokens if t.type == tokenize.ERRORTOKEN and not t.string.strip()]
+    return [t for t in tokens if t.type not in meaningful and t not in blank_error]
 
 
 def _check_token(tok: tokenize.TokenInfo) -> None:
@@ -277,7 +282,7 @@ class _Converter:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParseError(f"{type(value).__name__} constants are not allowed", col)
-        if not math.isfinite(float(value)) or abs(float(value)) > MAX_LITERAL:
+        if abs(value) > MAX_LITERAL or not math.isfinite(value):
             raise LimitError(f"number is larger than the limit {MAX_LITERAL:g}", col)
         return Num(_number_text(value), float(value), col)
 
@@ -381,9 +386,8 @@ def constant_value(node: Node) -> float | None:
     if isinstance(node, Name):
         return CONSTANTS.get(node.id)
     values = [constant_value(child) for child in children(node)]
-    if isinstance(node, BinOp) and node.op == "**" and values[1] is not None:
-        if abs(values[1]) > MAX_EXPONENT:
-            raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
+    if isinstance(node, BinOp) and node.op == "**" and values[1] is not None and abs(values[1]) > MAX_EXPONENT:
+        raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
     if any(v is None for v in values) or isinstance(node, ListOf):
         return None
     try:
@@ -433,7 +437,9 @@ def _check_constants(node: Node) -> None:
     """Refuse oversized constants anywhere in the tree, including inside variable parts."""
     for sub in walk(node):
         if isinstance(sub, BinOp) and sub.op == "**":
-            constant_value(sub.right)
+            exponent = constant_value(sub.right)
+            if exponent is not None and abs(exponent) > MAX_EXPONENT:
+                raise LimitError(f"exponent {exponent:g} is larger than the limit {MAX_EXPONENT}", sub.col)
         if not free_names(sub):
             constant_value(sub)
 

@@ -12,6 +12,7 @@ EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
 STENCIL_STEP = EPS ** (1 / 5)
 ONE_SIDED_STEP = 1e-6
+LADDER_STEPS = 12
 
 KINKS = {"abs", "relu", "max", "min"}
 
@@ -135,32 +136,42 @@ def central_difference(tree: Node, env: dict[str, np.ndarray], name: str, batche
     expression is elementwise), so all of them are shifted at once.
     """
     x = np.asarray(env[name], dtype=np.float64)
-    indices = [None] if batched else list(np.ndindex(x.shape)) or [()]
-    out = np.zeros(x.shape if not batched else x.shape, dtype=np.float64)
-    for index in indices:
-        xi = x if index is None else x[index]
-        h = _steps(xi, STENCIL_STEP)
-        with np.errstate(all="ignore"):
-            f = [value(tree, _shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
-            estimate = (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
-            estimate = _retry_smaller(tree, env, name, index, h, estimate)
-        if index is None:
-            out = np.asarray(estimate, dtype=np.float64)
-        else:
-            out[index] = estimate
+    if batched:
+        return _ladder(tree, env, name, None, x)
+    out = np.zeros(x.shape, dtype=np.float64)
+    for index in np.ndindex(x.shape):
+        out[index] = _ladder(tree, env, name, index, x[index])
     return out
 
 
-def _retry_smaller(tree, env, name, index, h, estimate):
-    """Near a domain edge (log, sqrt) the stencil can leave the domain: shrink the step."""
-    for _ in range(6):
-        bad = ~np.isfinite(estimate)
-        if not np.any(bad):
-            break
-        h = np.where(bad, h / 16, h)
-        f = [value(tree, _shifted(env, name, index, k * h)) for k in (-1, 1)]
-        estimate = np.where(bad, (f[1] - f[0]) / (2 * h), estimate)
-    return estimate
+def _stencil(tree, env, name, index, h):
+    f = [value(tree, _shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
+    return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+
+
+def _ladder(tree, env, name, index, x):
+    """Shrink the step by 4 until two estimates agree; keep the pair that agreed best.
+
+    The first step suits smooth functions of order-one scale; near a domain
+    edge (sqrt or log of a small number) the stencil leaves the domain or the
+    fifth derivative is huge, and only a much smaller step is accurate.
+    """
+    h = STENCIL_STEP * np.maximum(1.0, np.abs(x))
+    with np.errstate(all="ignore"):
+        previous = _stencil(tree, env, name, index, h)
+        best = np.where(np.isfinite(previous), previous, np.nan)
+        best_error = np.full(np.shape(previous), np.inf)
+        for _ in range(LADDER_STEPS):
+            h = h / 4
+            current = _stencil(tree, env, name, index, h)
+            error = np.abs(current - previous)
+            better = np.isfinite(error) & (error < best_error)
+            best = np.where(better, current, best)
+            best_error = np.where(better, error, best_error)
+            if np.all(best_error <= 1e-11 * np.maximum(1.0, np.abs(best))):
+                break
+            previous = current
+    return best
 
 
 def one_sided(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False):

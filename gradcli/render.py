@@ -13,6 +13,7 @@ from gradcli.explain import fmt
 from gradcli.result import GradResult, PointResult
 
 FORMATS = ("table", "json", "csv", "plain")
+PIPE_WIDTH = 120
 
 
 def exact_text(value) -> str:
@@ -74,9 +75,11 @@ def write_table(result: GradResult, out: TextIO) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, soft_wrap=False)
+    # Piped output gets a fixed, generous width so that rows are not folded mid-number.
+    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
     table = Table(title=f"f = {result.expression}", title_justify="left", show_lines=False)
-    for column in ("point", "f", "d/d", "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
+    for column in ("point", "f", "∂f/∂", "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
         table.add_column(column, overflow="fold")
     for point in result.results:
         for i, partial in enumerate(point.gradient):

@@ -82,7 +82,11 @@ _FUNCS = {
 
 class SympyBackend:
     def number(self, node):
-        return sympy.Rational(Fraction(node.text)) if "." in node.text or "e" in node.text.lower() else sympy.Integer(node.text)
+        return (
+            sympy.Rational(Fraction(node.text))
+            if "." in node.text or "e" in node.text.lower()
+            else sympy.Integer(node.text)
+        )
 
     def constant(self, name):
         return {"pi": sympy.pi, "e": sympy.E}[name]
@@ -139,11 +143,13 @@ def exact_value(value: Value):
 class Symbolic:
     """f as a sympy expression in the point's shapes, and its partial derivatives."""
 
-    def __init__(self, tree: Node, shapes: dict[str, tuple[int, ...]]):
+    def __init__(self, tree: Node, shapes: dict[str, tuple[int, ...]], constants: dict[str, Value] | None = None):
         self.shapes = shapes
         self.symbols = {name: symbols_for(name, shape) for name, shape in shapes.items()}
         with time_limit(SYMPY_SECONDS, "building the symbolic expression"):
             self.f = evaluate(tree, self.symbols, SympyBackend())
+            # Shown derivatives are functions of the variables: constants' values are put in.
+            self.constant_values = self.substitutions(constants or {})
         self._derivatives: dict[str, object] = {}
 
     def derivative(self, name: str):
@@ -155,7 +161,8 @@ class Symbolic:
 
     def describe(self, name: str) -> str:
         """Readable form of df/dname: compact when it holds for every element."""
-        derivative = self.derivative(name)
+        with time_limit(SYMPY_SECONDS, f"simplifying the derivative with respect to {name}"):
+            derivative = _map(lambda d: d.xreplace(self.constant_values), self.derivative(name))
         if not isinstance(derivative, np.ndarray):
             return sympy.sstr(derivative)
         compact = self._elementwise(name, derivative)

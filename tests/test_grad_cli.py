@@ -1,0 +1,165 @@
+"""`gradcli grad` through the command line: exit codes, exact JSON, CSV, plain, table."""
+
+import pytest
+
+
+def approx_fd(document):
+    """Finite differences are estimates: compare them approximately, everything else exactly."""
+    for result in document["results"]:
+        for partial in result["gradient"].values():
+            partial["finite_difference"] = pytest.approx(partial["finite_difference"], rel=1e-9)
+    return document
+
+
+def test_json_is_one_object_with_the_documented_keys(cli):
+    run = cli("grad", "x**2", "--at", "x=3", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    assert run.json == approx_fd(
+        {
+            "expression": "x**2",
+            "input": "x**2",
+            "wrt": ["x"],
+            "constants": {},
+            "dtype": "float64",
+            "tolerance": {"tape": {"rtol": 1e-9, "atol": 1e-12}, "finite_difference": {"rtol": 1e-6, "atol": 1e-8}},
+            "status": "agree",
+            "exit_code": 0,
+            "results": [
+                {
+                    "at": {"x": 3.0},
+                    "value": 9.0,
+                    "gradient": {
+                        "x": {
+                            "tape": 6.0,
+                            "symbolic": "2*x",
+                            "exact": 6.0,
+                            "finite_difference": 6.0,
+                            "agree": True,
+                            "watched": True,
+                        }
+                    },
+                    "notes": [],
+                    "differentiable": True,
+                }
+            ],
+        }
+    )
+
+
+def test_json_constant_not_watched_is_null(cli):
+    run = cli("grad", "weight*3 + bias", "--at", "weight=2", "--const", "bias=1", "--format", "json")
+    doc = run.json
+    assert run.code == 0
+    assert doc["constants"] == {"bias": 1.0}
+    bias = doc["results"][0]["gradient"]["bias"]
+    assert bias["tape"] is None and bias["watched"] is False
+    assert bias["symbolic"] == "1" and bias["exact"] == 1.0
+    assert doc["results"][0]["gradient"]["weight"]["tape"] == 3.0
+
+
+def test_watch_makes_the_tape_differentiate_a_constant(cli):
+    run = cli(
+        "grad", "weight*3 + bias", "--at", "weight=2", "--const", "bias=1", "--watch", "bias", "--format", "plain"
+    )
+    assert run.stdout == "3 1\n"
+
+
+def test_json_tensor_gradient_is_nested_list(cli):
+    run = cli("grad", "sum(x*x + 2*z)", "--at", "x=[[3,3,3],[3,3,3]]", "--at", "z=5", "--format", "json")
+    gradient = run.json["results"][0]["gradient"]
+    assert gradient["x"]["tape"] == [[6.0, 6.0, 6.0], [6.0, 6.0, 6.0]]
+    assert gradient["x"]["symbolic"] == "2*x (elementwise)"
+    assert gradient["z"]["tape"] == 12.0
+    assert run.json["results"][0]["at"] == {"x": [[3.0] * 3] * 2, "z": 5.0}
+
+
+def test_json_non_finite_numbers_are_strings(cli):
+    run = cli("grad", "sqrt(x)", "--at", "x=0", "--format", "json")
+    assert run.code == 3
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert partial["tape"] == "inf"
+    assert run.json["status"] == "not differentiable" and run.json["exit_code"] == 3
+
+
+def test_plain_prints_only_numbers(cli):
+    run = cli("grad", "x**2", "--at", "x=3", "--format", "plain")
+    assert (run.code, run.stdout, run.stderr) == (0, "6\n", "")
+
+
+def test_plain_several_points_one_line_each_in_wrt_order(cli):
+    run = cli("grad", "x**2 + y**3", "--at", "x=1,y=2", "--at", "x=3,y=1", "--wrt", "y,x", "--format", "plain")
+    assert run.stdout == "12 2\n3 6\n"
+
+
+def test_wrt_selects_partials(cli):
+    run = cli("grad", "sin(x)*exp(y)", "--at", "x=pi/4,y=0", "--wrt", "x", "--format", "json")
+    gradient = run.json["results"][0]["gradient"]
+    assert list(gradient) == ["x"]
+    assert gradient["x"]["tape"] == pytest.approx(2**-0.5, rel=1e-15)
+    assert gradient["x"]["symbolic"] == "exp(y)*cos(x)"
+
+
+def test_csv_header_and_rows(cli):
+    run = cli("grad", "x**3+2*x", "--at", "x=1", "--at", "x=2", "--at", "x=3", "--format", "csv")
+    assert run.stdout == "x,df/dx\n1,5\n2,14\n3,29\n"
+
+
+def test_csv_tensor_columns(cli):
+    run = cli("grad", "sum(x*x) + z", "--at", "x=[1,2]", "--at", "z=5", "--format", "csv")
+    assert run.stdout.splitlines() == ["x[0],x[1],z,df/dx[0],df/dx[1],df/dz", "1,2,5,2,4,1"]
+
+
+def test_linear_model_example(cli):
+    run = cli(
+        "grad", "sum((x @ W + b - y)**2)",
+        "--const", "x=[[1,2],[3,4]]", "--const", "y=[[1],[0]]",
+        "--at", "W=[[0.1],[0.2]]", "--at", "b=0.5", "--format", "json",
+    )  # fmt: skip
+    gradient = run.json["results"][0]["gradient"]
+    assert run.code == 0
+    assert [w[0] for w in gradient["W"]["tape"]] == pytest.approx([9.6, 12.8], rel=1e-12)
+    assert gradient["b"]["tape"] == pytest.approx(3.2, rel=1e-12)
+    assert gradient["x"]["tape"] is None and gradient["y"]["tape"] is None
+
+
+def test_table_shows_understood_expression_point_and_agreement(cli):
+    run = cli("grad", "2x^2", "--at", "x=3")
+    assert run.code == 0
+    assert "f = 2*x**2" in run.stdout
+    assert "x = 3" in run.stdout and "4*x" in run.stdout and "12" in run.stdout
+    assert "All three methods agree" in run.stdout
+
+
+def test_table_several_points_one_table(cli):
+    run = cli("grad", "x**3+2*x", "--at", "x=1", "--at", "x=2", "--at", "x=3")
+    assert run.stdout.count("f = x**3 + 2*x") == 1
+    for point, slope in (("x = 1", "5"), ("x = 2", "14"), ("x = 3", "29")):
+        line = next(line for line in run.stdout.splitlines() if point in line)
+        assert f" {slope} " in line
+
+
+def test_table_constant_row_says_not_watched(cli):
+    run = cli("grad", "weight*3 + bias", "--at", "weight=2", "--const", "bias=1")
+    assert "not watched" in run.stdout and "constant" in run.stdout
+
+
+def test_float32_uses_tf_default_precision_and_looser_tolerance(cli):
+    run = cli("grad", "sin(x)", "--at", "x=0.3", "--dtype", "float32", "--format", "json")
+    doc = run.json
+    assert run.code == 0
+    assert doc["dtype"] == "float32" and doc["tolerance"]["tape"]["rtol"] == 1e-4
+    tape = doc["results"][0]["gradient"]["x"]["tape"]
+    assert tape != doc["results"][0]["gradient"]["x"]["exact"]  # float32 rounding shows
+    assert tape == pytest.approx(0.955336489125606, rel=1e-6)
+
+
+def test_point_values_accept_constant_expressions(cli):
+    run = cli("grad", "x**2", "--at", "x=1/3", "--format", "plain")
+    assert float(run.stdout) == pytest.approx(2 / 3, rel=1e-15)
+
+
+def test_disagreement_exit_1_is_reachable_through_float32_cancellation(cli):
+    # float32 cannot resolve the slope of (x + 1e4) - 1e4 near x = 0 to rtol 1e-4 ... but TF's
+    # gradient is exact here, so the methods still agree: disagreement needs a real mismatch.
+    run = cli("grad", "(x + 10000) - 10000", "--at", "x=0.001", "--dtype", "float32", "--format", "json")
+    assert run.code == 0

@@ -1,0 +1,64 @@
+"""Start-up: help, version and usage errors never load TensorFlow or sympy; TF never logs."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("tensorflow", "sympy")
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    code = (
+        "import sys, runpy; sys.argv = ['gradcli', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('gradcli', run_name='__main__')\n"
+        "finally:\n"
+        "    import json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{HEAVY!r})), file=open(os.environ['GRADCLI_MODULES_OUT'], 'w'))\n"
+    )
+    return subprocess.run([sys.executable, "-c", "import os\n" + code, *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--help"], 0),
+        (["--version"], 0),
+        (["grad", "--help"], 0),
+        (["grad"], 2),
+        (["grad", "x**2"], 2),
+        (["grad", "x**2", "--at", "x=1", "--format", "xml"], 2),
+        (["nope"], 2),
+        (["grad", "sqr(x)", "--at", "x=1"], 2),
+    ],
+)
+def test_light_paths_do_not_import_tensorflow_or_sympy(args, code, tmp_path, monkeypatch):
+    out = tmp_path / "modules.json"
+    monkeypatch.setenv("GRADCLI_MODULES_OUT", str(out))
+    proc = run_module(*args)
+    assert proc.returncode == code, proc.stderr
+    assert out.read_text().strip() == "[]"
+    if code == 2:
+        assert proc.stdout == "" and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+
+
+def test_a_real_run_prints_no_tensorflow_log_lines():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradcli", "grad", "x**2+2*x-1", "--at", "x=2", "--format", "plain"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "6\n", "")
+
+
+def test_version_and_help_text():
+    from gradcli import __version__
+
+    version = subprocess.run([sys.executable, "-m", "gradcli", "--version"], capture_output=True, text=True)
+    assert version.stdout == f"gradcli {__version__}\n"
+    help_text = subprocess.run([sys.executable, "-m", "gradcli", "grad", "--help"], capture_output=True, text=True)
+    assert "Example: gradcli grad" in help_text.stdout
+    assert "--at" in help_text.stdout and "--const" in help_text.stdout

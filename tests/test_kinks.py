@@ -1,0 +1,103 @@
+"""Kinks and singular points: named tests, each with a plain explanation and exit 3."""
+
+import pytest
+
+import gradcli
+from gradcli.errors import ExitCode
+
+
+def only(result):
+    assert len(result.results) == 1
+    return result.results[0]
+
+
+def test_abs_at_zero_is_a_kink_with_the_subgradient_explained():
+    result = gradcli.grad("abs(x)", at={"x": 0})
+    point = only(result)
+    assert result.exit_code == ExitCode.NOT_DIFFERENTIABLE
+    assert point.gradient[0].tape == 0.0
+    assert "abs has a kink" in point.notes[0]
+    assert "-1 from the left and 1 from the right" in point.notes[0]
+    assert "sign(0) = 0" in point.notes[0]
+
+
+def test_relu_at_zero():
+    point = only(gradcli.grad("relu(x)", at={"x": 0}))
+    assert not point.differentiable
+    assert "relu has a kink" in point.notes[0] and "0 from the left and 1 from the right" in point.notes[0]
+
+
+def test_max_at_a_tie_names_tensorflows_convention():
+    result = gradcli.grad("max(x, y)", at={"x": 1, "y": 1})
+    point = only(result)
+    assert result.exit_code == 3
+    assert [p.tape for p in point.gradient] == [1.0, 0.0]
+    assert "first one" in point.notes[0]
+
+
+def test_min_at_a_tie():
+    assert gradcli.grad("min(x, 2*x)", at={"x": 0}).exit_code == 3
+
+
+def test_sqrt_at_zero_has_infinite_slope():
+    point = only(gradcli.grad("sqrt(x)", at={"x": 0}))
+    assert not point.differentiable
+    assert point.gradient[0].tape == float("inf")
+    assert "sqrt(x) has an infinite slope" in point.notes[0]
+    assert "GradientTape gives inf" in point.notes[1]
+
+
+def test_log_at_zero():
+    point = only(gradcli.grad("log(x)", at={"x": 0}))
+    assert not point.differentiable and "log(x) is only defined for x > 0" in point.notes[0]
+
+
+def test_log_of_negative_is_not_real():
+    assert gradcli.grad("log(x)", at={"x": -1}).exit_code == 3
+
+
+def test_reciprocal_at_zero():
+    point = only(gradcli.grad("1/x", at={"x": 0}))
+    assert not point.differentiable and "division by x" in point.notes[0]
+
+
+def test_fractional_power_at_zero():
+    point = only(gradcli.grad("x**0.5 + x", at={"x": 0}))
+    assert not point.differentiable and "x**0.5 has an infinite slope" in point.notes[0]
+
+
+def test_overflow_is_explained():
+    point = only(gradcli.grad("exp(x)", at={"x": 1000}))
+    assert not point.differentiable and "not finite" in point.notes[0]
+
+
+def test_kink_that_cancels_is_differentiable_and_silent():
+    # abs(x)**2 = x**2 is smooth at 0: a kink inside must not produce a note
+    result = gradcli.grad("abs(x)**2", at={"x": 0})
+    assert result.exit_code == 0 and only(result).notes == ()
+
+
+@pytest.mark.parametrize(
+    ("expression", "at"),
+    [
+        ("abs(x)", {"x": 0.5}),
+        ("relu(x)", {"x": -2}),
+        ("max(x, y)", {"x": 1, "y": 2}),
+        ("sqrt(x)", {"x": 1e-6}),
+        ("log(x)", {"x": 1e-3}),
+        ("1/x", {"x": -0.25}),
+        ("abs(c) * x", {"x": 1}),
+    ],
+)
+def test_smooth_points_never_get_a_note(expression, at):
+    const = {"c": 0} if "c" in expression else None
+    result = gradcli.grad(expression, at=at, const=const)
+    assert result.exit_code == 0
+    assert only(result).notes == ()
+
+
+def test_cli_prints_results_and_note_then_exit_3(cli):
+    run = cli("grad", "abs(x)", "--at", "x=0")
+    assert run.code == 3
+    assert "note at x = 0: abs has a kink" in " ".join(run.stdout.split())
+    assert run.stderr == ""

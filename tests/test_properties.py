@@ -1,0 +1,93 @@
+"""Property tests: random expressions from the parser's grammar, checked three ways."""
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import gradcli
+from gradcli.expr import parse, to_text
+from gradcli.numeric import events_at
+
+SMOOTH_UNARY = ["sin", "cos", "tanh", "exp", "sigmoid", "softplus", "atan", "sinh"]
+NAMES = ["x", "y"]
+
+
+def expressions(depth: int = 3):
+    leaves = st.one_of(
+        st.sampled_from(NAMES),
+        st.integers(1, 5).map(str),
+        st.sampled_from(["0.5", "1.5", "pi", "e"]),
+    )
+
+    def extend(inner):
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.integers(2, 3)).map(lambda t: f"({t[0]})**{t[1]}"),
+            st.tuples(st.sampled_from(SMOOTH_UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"({t[0]})/(2 + ({t[1]})**2)"),
+            inner.map(lambda t: f"-({t})"),
+            st.tuples(inner, inner).map(lambda t: f"max({t[0]}, {t[1]})"),
+            inner.map(lambda t: f"abs({t})"),
+            inner.map(lambda t: f"sqrt(1 + ({t})**2)"),
+            inner.map(lambda t: f"log(2 + sin({t}))"),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+points = st.fixed_dictionaries({n: st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 3)) for n in NAMES})
+
+
+def _usable(text: str, point: dict) -> dict:
+    tree = parse(text)
+    names = sorted(n for n in NAMES if n in to_text(tree).replace("exp", "").replace("max", ""))
+    at = {n: point[n] for n in names if any(tok == n for tok in _names(tree))}
+    assume(at)
+    env = {n: np.float64(v) for n, v in at.items()}
+    assume(not events_at(tree, env, frozenset(at)))  # away from kinks and singularities
+    return at
+
+
+def _names(tree):
+    from gradcli.expr import free_names
+
+    return free_names(tree)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(expressions(), points)
+def test_tape_symbolic_and_finite_differences_agree(text, point):
+    at = _usable(text, point)
+    result = gradcli.grad(text, at=at)
+    assume(all(math.isfinite(p.exact) and abs(p.exact) < 1e8 for p in result.results[0].gradient))
+    for partial in result.results[0].gradient:
+        assert math.isclose(
+            partial.tape, partial.exact, rel_tol=1e-9, abs_tol=1e-12 * max(1, abs(result.results[0].value))
+        )
+        assert math.isclose(partial.finite_difference, partial.exact, rel_tol=1e-6, abs_tol=1e-7)
+    assert result.exit_code == 0, result.to_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(expressions())
+def test_printed_form_parses_back_to_the_same_tree(text):
+    tree = parse(text)
+    assert parse(to_text(tree)) == tree
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 2)), min_size=2, max_size=6))
+def test_many_points_in_one_tensor_equal_points_one_by_one(xs):
+    expression = "sin(x)*x**2 + exp(-x)"
+    together = gradcli.grad(expression, at=[{"x": x} for x in xs])
+    for i, x in enumerate(xs):
+        alone = gradcli.grad(expression, at={"x": x})
+        # vectorised kernels may round differently in the last bit
+        assert math.isclose(together.results[i].gradient[0].tape, alone.results[0].gradient[0].tape, rel_tol=1e-14)
+        assert math.isclose(
+            together.results[i].gradient[0].finite_difference,
+            alone.results[0].gradient[0].finite_difference,
+            rel_tol=1e-9,
+        )
