@@ -150,27 +150,34 @@ def _stencil(tree, env, name, index, h):
 
 
 def _ladder(tree, env, name, index, x):
-    """Shrink the step by 4 until two estimates agree; keep the pair that agreed best.
+    """Shrink the step by 4 while successive estimates keep getting closer; keep the closest pair.
 
-    The first step suits smooth functions of order-one scale; near a domain
+    The first step suits smooth functions of order-one scale. Near a domain
     edge (sqrt or log of a small number) the stencil leaves the domain or the
-    fifth derivative is huge, and only a much smaller step is accurate.
+    fifth derivative is huge, and only a much smaller step is accurate. Once
+    the gap between successive estimates grows again, rounding error has taken
+    over and smaller steps are only noise, so that element stops.
     """
     h = STENCIL_STEP * np.maximum(1.0, np.abs(x))
     with np.errstate(all="ignore"):
         previous = _stencil(tree, env, name, index, h)
         best = np.where(np.isfinite(previous), previous, np.nan)
-        best_error = np.full(np.shape(previous), np.inf)
+        best_gap = np.full(np.shape(previous), np.inf)
+        last_gap = np.full(np.shape(previous), np.inf)
+        done = np.zeros(np.shape(previous), dtype=bool)
         for _ in range(LADDER_STEPS):
             h = h / 4
             current = _stencil(tree, env, name, index, h)
-            error = np.abs(current - previous)
-            better = np.isfinite(error) & (error < best_error)
+            gap = np.abs(current - previous)
+            gap = np.where(np.isfinite(gap), gap, np.inf)
+            done |= np.isfinite(last_gap) & (gap > last_gap)
+            better = ~done & (gap < best_gap)
             best = np.where(better, current, best)
-            best_error = np.where(better, error, best_error)
-            if np.all(best_error <= 1e-11 * np.maximum(1.0, np.abs(best))):
+            best_gap = np.where(better, gap, best_gap)
+            done |= best_gap <= 1e-13 * np.maximum(1.0, np.abs(best))
+            if np.all(done):
                 break
-            previous = current
+            last_gap, previous = gap, current
     return best
 
 

@@ -158,8 +158,18 @@ def test_point_values_accept_constant_expressions(cli):
     assert float(run.stdout) == pytest.approx(2 / 3, rel=1e-15)
 
 
-def test_disagreement_exit_1_is_reachable_through_float32_cancellation(cli):
-    # float32 cannot resolve the slope of (x + 1e4) - 1e4 near x = 0 to rtol 1e-4 ... but TF's
-    # gradient is exact here, so the methods still agree: disagreement needs a real mismatch.
-    run = cli("grad", "(x + 10000) - 10000", "--at", "x=0.001", "--dtype", "float32", "--format", "json")
-    assert run.code == 0
+def test_float32_cancellation_is_a_real_disagreement_exit_1(cli):
+    # d/dx 1e4*(sin(x) - x) = 1e4*(cos(x) - 1): float32 cannot resolve cos(0.001) - 1
+    run32 = cli("grad", "1e4*(sin(x) - x)", "--at", "x=0.001", "--dtype", "float32", "--format", "json")
+    partial = run32.json["results"][0]["gradient"]["x"]
+    assert run32.code == 1 and run32.json["status"] == "disagree"
+    assert partial["agree"] is False
+    assert partial["exact"] == pytest.approx(-0.004999999583, rel=1e-9)
+    assert abs(partial["tape"] - partial["exact"]) > 1e-5
+    run64 = cli("grad", "1e4*(sin(x) - x)", "--at", "x=0.001", "--format", "plain")
+    assert run64.code == 0 and float(run64.stdout) == pytest.approx(-0.004999999583, rel=1e-9)
+
+
+def test_table_marks_disagreement(cli):
+    run = cli("grad", "1e4*(sin(x) - x)", "--at", "x=0.001", "--dtype", "float32")
+    assert run.code == 1 and "NO" in run.stdout and "DISAGREE" in run.stdout

@@ -1,0 +1,50 @@
+"""Finite differences and kink detection as pure functions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gradcli.expr import parse
+from gradcli.numeric import central_difference, events_at, one_sided
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "expected"),
+    [
+        ("x**2", 3.0, 6.0),
+        ("sin(x)", 0.0, 1.0),
+        ("exp(10*x)", 1.0, 10 * math.exp(10)),
+        ("log(x)", 1e-3, 1e3),  # the first stencil would leave the domain
+        ("sqrt(x)", 1e-6, 500.0),
+        ("1e4*(sin(x) - x)", 1e-3, 1e4 * (math.cos(1e-3) - 1)),  # cancellation: do not chase rounding noise
+    ],
+)
+def test_central_difference_accuracy(text, x, expected):
+    estimate = central_difference(parse(text), {"x": np.float64(x)}, "x")
+    assert float(estimate) == pytest.approx(expected, rel=1e-7)
+
+
+def test_batched_difference_equals_one_by_one():
+    xs = np.array([-2.0, 0.1, 0.5, 3.0])
+    tree = parse("x**3*sin(x)")
+    together = central_difference(tree, {"x": xs}, "x", batched=True)
+    alone = [float(central_difference(tree, {"x": np.float64(v)}, "x")) for v in xs]
+    assert together == pytest.approx(alone, rel=1e-12)
+
+
+def test_tensor_difference_per_element():
+    estimate = central_difference(parse("sum(x*x)"), {"x": np.array([[1.0, 2.0], [3.0, 4.0]])}, "x")
+    assert estimate == pytest.approx(np.array([[2.0, 4.0], [6.0, 8.0]]), rel=1e-9)
+
+
+def test_events_only_for_watched_dependencies():
+    tree = parse("abs(x) + abs(c)")
+    env = {"x": np.float64(0.0), "c": np.float64(0.0)}
+    assert [e.arg for e in events_at(tree, env, frozenset({"x"}))] == ["x"]
+    assert events_at(tree, env, frozenset()) == []
+
+
+def test_one_sided_slopes_of_abs():
+    left, right = one_sided(parse("abs(x)"), {"x": np.float64(0.0)}, "x")
+    assert (float(left), float(right)) == (-1.0, 1.0)
