@@ -17,6 +17,16 @@ from gradcli.result import GradResult, Partial, PointResult, Tolerance
 
 TAPE_TOLERANCE = {"float64": Tolerance(rtol=1e-9, atol=1e-12), "float32": Tolerance(rtol=1e-4, atol=1e-5)}
 FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
+MAX_ORDER = 6
+
+
+def fd_tolerance(order: int) -> Tolerance:
+    """Finite differences of order n in float64 are good to about eps**(2/(n+2)); allow 100 times that."""
+    if order == 1:
+        return FD_TOLERANCE
+    rtol = float(f"{100 * np.finfo(np.float64).eps ** (2 / (order + 2)):.1g}")
+    return Tolerance(rtol=rtol, atol=rtol)
+
 
 Assignment = Mapping[str, object]
 
@@ -33,6 +43,7 @@ class Problem:
     rows: tuple[str, ...]
     watched: frozenset[str]
     dtype: str
+    order: int = 1
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -73,10 +84,13 @@ def prepare(
     wrt: Iterable[str] | None = None,
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
+    order: int = 1,
 ) -> Problem:
     """Parse and check everything; raise GradcliError on any invalid input."""
     if dtype not in TAPE_TOLERANCE:
         raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
+    if not 1 <= order <= MAX_ORDER:
+        raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
     tree = parse(expression)
     names = free_names(tree)
     if not names:
@@ -107,7 +121,10 @@ def prepare(
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
     if len(set(rows)) != len(rows):
         raise PointError("--wrt names a variable twice")
-    return Problem(expression, tree, points, constants, variables, rows, frozenset(variables) | set(watch), dtype)
+    if order > 1 and any(shapes[name] for name in rows):
+        raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
+    watched = frozenset(variables) | set(watch)
+    return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order)
 
 
 def _check_names(names: frozenset[str], point: dict[str, Value], constants: dict[str, Value]) -> None:
@@ -139,27 +156,30 @@ def grad(
     wrt: Iterable[str] | None = None,
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
+    order: int = 1,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
+
+    With order > 1, each row is the pure partial derivative of that order (nested tapes).
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
     """
-    return solve(prepare(expression, at, const, wrt, watch, dtype))
+    return solve(prepare(expression, at, const, wrt, watch, dtype, order))
 
 
 def solve(problem: Problem) -> GradResult:
     from gradcli.symbolic import Symbolic
 
     symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
-    described = {name: symbolic.describe(name) for name in problem.rows}
+    described = {name: symbolic.describe(name, problem.order) for name in problem.rows}
     envs = [_env(problem, point) for point in problem.points]
     tape_values, tape_grads = _tape(problem, envs)
     fd = _finite_differences(problem, envs)
     results = []
     for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
         subs = symbolic.substitutions({**point, **problem.constants})
-        exact = {name: symbolic.exact(name, subs) for name in problem.rows}
+        exact = {name: symbolic.exact(name, subs, problem.order) for name in problem.rows}
         tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
         fd_i = {name: fd[i][name] for name in problem.rows}
         results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described))
@@ -170,7 +190,8 @@ def solve(problem: Problem) -> GradResult:
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
         tape_tolerance=TAPE_TOLERANCE[problem.dtype],
-        fd_tolerance=FD_TOLERANCE,
+        fd_tolerance=fd_tolerance(problem.order),
+        order=problem.order,
         results=tuple(results),
     )
 
@@ -189,20 +210,25 @@ def _tape(problem: Problem, envs):
     variables = frozenset(problem.variables)
     watched_constants = problem.watched - variables
     if problem.batchable and len(envs) > 1:
-        values, grads = record(problem.tree, _stack(envs), variables, watched_constants, problem.dtype)
+        values, grads = record(problem.tree, _stack(envs), variables, watched_constants, problem.dtype, problem.order)
         return list(values), [{name: g[i] for name, g in grads.items()} for i in range(len(envs))]
-    runs = [record(problem.tree, env, variables, watched_constants, problem.dtype) for env in envs]
+    runs = [record(problem.tree, env, variables, watched_constants, problem.dtype, problem.order) for env in envs]
     return [v for v, _ in runs], [g for _, g in runs]
 
 
 def _finite_differences(problem: Problem, envs):
-    from gradcli.numeric import central_difference
+    from gradcli.numeric import central_difference, higher_difference
+
+    def estimate(env, name, batched):
+        if problem.order == 1:
+            return central_difference(problem.tree, env, name, batched=batched)
+        return higher_difference(problem.tree, env, name, problem.order)
 
     if problem.batchable and len(envs) > 1:
         stacked = _stack(envs)
-        columns = {name: central_difference(problem.tree, stacked, name, batched=True) for name in problem.rows}
+        columns = {name: estimate(stacked, name, True) for name in problem.rows}
         return [{name: columns[name][i] for name in problem.rows} for i in range(len(envs))]
-    return [{name: central_difference(problem.tree, env, name) for name in problem.rows} for env in envs]
+    return [{name: estimate(env, name, False) for name in problem.rows} for env in envs]
 
 
 def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
@@ -228,7 +254,7 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
     partials = []
     for name in problem.rows:
         watched = name in problem.watched
-        agree = _close(fd[name], exact[name], FD_TOLERANCE, scale)
+        agree = _close(fd[name], exact[name], fd_tolerance(problem.order), scale)
         if watched:
             agree = agree and _close(tape[name], exact[name], tape_tol, scale)
         partials.append(
@@ -246,6 +272,8 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
         name = broken[0]
         left, right = sides[name]
         notes.append(explain.kink(event, name, _plain(left), _plain(right), _plain(tape[name]), _plain(exact[name])))
+    if kinks and not broken and problem.order > 1:
+        notes.append(explain.higher_order_kink(kinks[0], problem.order))
     finite = np.isfinite(value) and all(
         np.all(np.isfinite(np.asarray(v, dtype=np.float64)))
         for p in partials

@@ -100,6 +100,7 @@ def grad(
     dtype: Annotated[
         DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")
     ] = DType.float64,
+    order: Annotated[int, typer.Option("--order", help="Derivative order, by nested tapes (1 to 6).")] = 1,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
@@ -116,6 +117,7 @@ def grad(
         wrt=_split_names(wrt) or None,
         watch=_split_names(watch),
         dtype=dtype.value,
+        order=order,
     )
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)

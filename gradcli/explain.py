@@ -68,3 +68,10 @@ def methods_say(partials) -> str:
             f"finite differences {fmt(p.finite_difference)}"
         )
     return "; ".join(parts) + "."
+
+
+def higher_order_kink(event: Event, order: int) -> str:
+    return (
+        f"{event.func} has a kink exactly at this point ({event.arg}); gradcli checks one-sided slopes "
+        f"only for first derivatives, so the derivative of order {order} may not exist here."
+    )

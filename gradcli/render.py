@@ -14,6 +14,7 @@ from gradcli.result import GradResult, PointResult
 
 FORMATS = ("table", "json", "csv", "plain")
 PIPE_WIDTH = 120
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def exact_text(value) -> str:
@@ -79,7 +80,9 @@ def write_table(result: GradResult, out: TextIO) -> None:
     width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
     console = Console(file=out, highlight=False, soft_wrap=False, width=width)
     table = Table(title=f"f = {result.expression}", title_justify="left", show_lines=False)
-    for column in ("point", "f", "∂f/∂", "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
+    power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
+    wrt_header = f"∂{power}f/∂{power}"
+    for column in ("point", "f", wrt_header, "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
         table.add_column(column, overflow="fold")
     for point in result.results:
         for i, partial in enumerate(point.gradient):

@@ -88,6 +88,7 @@ class GradResult:
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[PointResult, ...]
+    order: int = 1
 
     @property
     def exit_code(self) -> ExitCode:
@@ -112,6 +113,7 @@ class GradResult:
             "wrt": list(self.wrt),
             "constants": {name: json_number(v) for name, v in self.constants.items()},
             "dtype": self.dtype,
+            "order": self.order,
             "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
             "status": self.status,
             "exit_code": int(self.exit_code),

@@ -152,17 +152,18 @@ class Symbolic:
             self.constant_values = self.substitutions(constants or {})
         self._derivatives: dict[str, object] = {}
 
-    def derivative(self, name: str):
+    def derivative(self, name: str, order: int = 1):
         """sympy expression (scalar variable) or object array (tensor variable)."""
-        if name not in self._derivatives:
+        key = (name, order)
+        if key not in self._derivatives:
             with time_limit(SYMPY_SECONDS, f"differentiating symbolically with respect to {name}"):
-                self._derivatives[name] = _map(lambda s: sympy.diff(self.f, s), self.symbols[name])
-        return self._derivatives[name]
+                self._derivatives[key] = _map(lambda s: sympy.diff(self.f, s, order), self.symbols[name])
+        return self._derivatives[key]
 
-    def describe(self, name: str) -> str:
+    def describe(self, name: str, order: int = 1) -> str:
         """Readable form of df/dname: compact when it holds for every element."""
         with time_limit(SYMPY_SECONDS, f"simplifying the derivative with respect to {name}"):
-            derivative = _map(lambda d: d.xreplace(self.constant_values), self.derivative(name))
+            derivative = _map(lambda d: d.xreplace(self.constant_values), self.derivative(name, order))
         if not isinstance(derivative, np.ndarray):
             return sympy.sstr(derivative)
         compact = self._elementwise(name, derivative)
@@ -197,9 +198,9 @@ class Symbolic:
                 subs[symbols] = exact
         return subs
 
-    def exact(self, name: str, subs: dict):
+    def exact(self, name: str, subs: dict, order: int = 1):
         """float (or float array) of df/dname at the point, to DIGITS digits then rounded."""
-        derivative = self.derivative(name)
+        derivative = self.derivative(name, order)
         with time_limit(SYMPY_SECONDS, f"evaluating the derivative with respect to {name}"):
             if isinstance(derivative, np.ndarray):
                 return np.vectorize(lambda d: _to_float(d, subs), otypes=[float])(derivative)

@@ -68,13 +68,15 @@ def record(
     variables: frozenset[str],
     watched_constants: frozenset[str],
     dtype: str,
+    order: int = 1,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run f once under a GradientTape.
 
     Variables become tf.Variable (watched automatically), the rest tf.constant;
     constants named in `watched_constants` are passed to tape.watch. Returns f's
     value and the gradient of every watched source (zeros where f does not
-    depend on it, as with UnconnectedGradients.ZERO).
+    depend on it, as with UnconnectedGradients.ZERO). With order > 1, each
+    source's pure derivative of that order comes from `order` nested tapes.
     """
     tf = tensorflow()
     tf_dtype = tf.float64 if dtype == "float64" else tf.float32
@@ -90,8 +92,22 @@ def record(
             sources[name] = env[name]
         f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
     names = list(sources)
-    grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    if order == 1:
+        grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    else:
+        backend = TapeBackend(tf, tf_dtype)
+        grads = [_nested(tf, lambda: evaluate(tree, env, backend), sources[n], order) for n in names]
     return (
         np.asarray(f.numpy(), dtype=np.float64),
         {n: np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
     )
+
+
+def _nested(tf, f, source, order: int):
+    """d^order f / d source^order: each tape records the gradient computed inside it."""
+    if order == 0:
+        return f()
+    with tf.GradientTape() as tape:
+        tape.watch(source)
+        inner = _nested(tf, f, source, order - 1)
+    return tape.gradient(inner, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)

@@ -21,6 +21,7 @@ def test_json_is_one_object_with_the_documented_keys(cli):
             "wrt": ["x"],
             "constants": {},
             "dtype": "float64",
+            "order": 1,
             "tolerance": {"tape": {"rtol": 1e-9, "atol": 1e-12}, "finite_difference": {"rtol": 1e-6, "atol": 1e-8}},
             "status": "agree",
             "exit_code": 0,
@@ -173,3 +174,33 @@ def test_float32_cancellation_is_a_real_disagreement_exit_1(cli):
 def test_table_marks_disagreement(cli):
     run = cli("grad", "1e4*(sin(x) - x)", "--at", "x=0.001", "--dtype", "float32")
     assert run.code == 1 and "NO" in run.stdout and "DISAGREE" in run.stdout
+
+
+def test_order_three_by_nested_tapes(cli):
+    run = cli("grad", "x**5", "--at", "x=2", "--order", "3", "--format", "json")
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert run.code == 0 and run.json["order"] == 3
+    assert partial["tape"] == 240.0 and partial["exact"] == 240.0 and partial["symbolic"] == "60*x**2"
+    assert partial["finite_difference"] == pytest.approx(240.0, rel=run.json["tolerance"]["finite_difference"]["rtol"])
+
+
+def test_order_two_several_points_and_variables(cli):
+    run = cli("grad", "sin(x)*y**3", "--at", "x=1,y=2", "--at", "x=0.5,y=1", "--order", "2", "--format", "plain")
+    rows = [[float(v) for v in line.split()] for line in run.stdout.splitlines()]
+    import math
+
+    expected = [[-math.sin(1) * 8, 6 * 2 * math.sin(1)], [-math.sin(0.5), 6 * math.sin(0.5)]]
+    assert run.code == 0
+    for got, want in zip(rows, expected, strict=True):
+        assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_order_at_a_kink_is_exit_3(cli):
+    run = cli("grad", "abs(x)**3", "--at", "x=0", "--order", "2")
+    assert run.code == 3 and "order 2 may not exist" in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize("order", ["0", "7"])
+def test_order_out_of_range_is_invalid(cli, order):
+    run = cli("grad", "x**2", "--at", "x=1", "--order", order)
+    assert run.code == 2 and "--order must be between 1 and 6" in run.stderr
