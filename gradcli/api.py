@@ -10,8 +10,8 @@ import numpy as np
 
 from gradcli import explain
 from gradcli.errors import ParseError, PointError
+from gradcli.expr import ListOf, Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.expr import Name as NameNode
-from gradcli.expr import Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.points import Value, check_name, parse_value
 from gradcli.result import GradResult, Partial, PointResult, Tolerance
 
@@ -55,6 +55,10 @@ class Problem:
         """Scalar-only and elementwise: many points can go through as one tensor."""
         return not uses_tensor_ops(self.tree) and all(not s for s in self.shapes.values())
 
+    @property
+    def differentiated(self) -> tuple[str, ...]:
+        return tuple(name for name in self.rows if name in self.watched)
+
 
 def _as_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
@@ -85,13 +89,19 @@ def prepare(
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
     order: int = 1,
+    vector_output: bool = False,
 ) -> Problem:
-    """Parse and check everything; raise GradcliError on any invalid input."""
+    """Parse and check everything; raise GradcliError on any invalid input.
+
+    With vector_output (jacobian), the expression may be a list of scalar
+    expressions, `[x*y, x + y]`, or any tensor-valued expression.
+    """
     if dtype not in TAPE_TOLERANCE:
         raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
     if not 1 <= order <= MAX_ORDER:
         raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
-    tree = parse(expression)
+    tree = parse(expression, allow_lists=vector_output)
+    _check_lists(tree)
     names = free_names(tree)
     if not names:
         raise ParseError("the expression has no variables to differentiate")
@@ -104,7 +114,9 @@ def prepare(
         _check_names(names, point, constants)
     shapes = _check_shapes(points, constants)
     shape = infer_shape(tree, shapes)
-    if shape:
+    if isinstance(tree, ListOf) and shape[1:]:
+        raise ParseError("each item of the list must be a single number, not a tensor", tree.col)
+    if shape and not vector_output:
         raise ParseError(
             f"the expression gives a {'x'.join(map(str, shape))} tensor, not a single number: "
             "wrap it in sum(...) or mean(...), or use gradcli jacobian"
@@ -125,6 +137,13 @@ def prepare(
         raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
     watched = frozenset(variables) | set(watch)
     return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order)
+
+
+def _check_lists(tree: Node) -> None:
+    """A list may only be the whole expression, [f1, f2, ...], with no list inside it."""
+    inner = [n for n in walk(tree) if isinstance(n, ListOf) and n is not tree]
+    if inner:
+        raise ParseError("a list may only be the whole expression, as in [x*y, x + y]", inner[0].col)
 
 
 def _check_names(names: frozenset[str], point: dict[str, Value], constants: dict[str, Value]) -> None:
@@ -282,7 +301,7 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
     )
     if not finite:
         singular = [explain.singular(e) for e in events if e.kind == "singular"]
-        notes.extend(singular or [explain.unexplained_not_finite(value)])
+        notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
         notes.append(explain.methods_say(partials))
     return PointResult(
         at={name: v.as_list() for name, v in point.items()},

@@ -81,6 +81,73 @@ def _constants(options: list[str]) -> dict[str, str]:
     return constants
 
 
+AtOption = Annotated[
+    list[str],
+    typer.Option(
+        "--at", help="Point: name=value[,name=value]. Repeat for more points; a repeated name starts a new point."
+    ),
+]
+ConstOption = Annotated[list[str], typer.Option("--const", help="A constant (tf.constant, not watched): name=value.")]
+WrtOption = Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")]
+WatchOption = Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or plain.")]
+DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")]
+
+
+@app.command()
+def jacobian(
+    expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
+    at: AtOption,
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    wrt: WrtOption = [],  # noqa: B006
+    watch: WatchOption = [],  # noqa: B006
+    output: FormatOption = Format.table,
+    dtype: DTypeOption = DType.float64,
+) -> None:
+    """Jacobian by tape.jacobian, beside sympy's Matrix.jacobian and finite differences.
+
+    Example: gradcli jacobian "[x*y, x + y, sin(x)]" --at x=1,y=2
+    """
+    from gradcli.matrix import jacobian as compute
+
+    _run_matrix(compute, expression, at, const, wrt, watch, output, dtype)
+
+
+@app.command()
+def hessian(
+    expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
+    at: AtOption,
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    wrt: WrtOption = [],  # noqa: B006
+    watch: WatchOption = [],  # noqa: B006
+    output: FormatOption = Format.table,
+    dtype: DTypeOption = DType.float64,
+) -> None:
+    """Hessian by nested GradientTapes, beside sympy's second derivatives and finite differences.
+
+    Example: gradcli hessian "x**2*y + sin(x*y)" --at x=1,y=2
+    """
+    from gradcli.matrix import hessian as compute
+
+    _run_matrix(compute, expression, at, const, wrt, watch, output, dtype)
+
+
+def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> None:
+    from gradcli.points import group_points
+    from gradcli.render import write
+
+    result = compute(
+        expression,
+        at=group_points(at),
+        const=_constants(const),
+        wrt=_split_names(wrt) or None,
+        watch=_split_names(watch),
+        dtype=dtype.value,
+    )
+    write(result, output.value, ENV.stdout)
+    raise typer.Exit(result.exit_code)
+
+
 @app.command()
 def grad(
     expression: Annotated[str, typer.Argument(help='The function, e.g. "x**2 + 2*x - 1".')],

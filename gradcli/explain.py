@@ -28,11 +28,14 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
         if event.func in ("abs", "relu")
         else f"{event.arg} has a kink where its two arguments are equal"
     )
-    return (
+    text = (
         f"{where}, as it is here: the slope with respect to {name} is {fmt(left)} from the left "
-        f"and {fmt(right)} from the right, so the derivative does not exist. GradientTape returns "
-        f"{fmt(tape)} ({CONVENTIONS[event.func]}); the symbolic derivative gives {fmt(exact)}."
+        f"and {fmt(right)} from the right, so the derivative does not exist."
     )
+    convention = CONVENTIONS[event.func]
+    if tape is None:
+        return f"{text} {convention[0].upper()}{convention[1:]}."
+    return f"{text} GradientTape returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."
 
 
 def singular(event: Event) -> str:

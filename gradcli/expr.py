@@ -493,7 +493,7 @@ def evaluate(node: Node, env: dict, backend):
         return backend.binop(node, evaluate(node.left, env, backend), evaluate(node.right, env, backend))
     if isinstance(node, Call):
         return backend.call(node, [evaluate(arg, env, backend) for arg in node.args])
-    raise ParseError("a list is not allowed here", node.col)
+    return backend.stack([evaluate(item, env, backend) for item in node.items])
 
 
 def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
@@ -520,7 +520,10 @@ def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ..
                 )
             return (left[0], right[1])
         return _broadcast([left, right], node)
-    raise ParseError("a list is not allowed here", node.col)
+    item_shapes = {infer_shape(item, shapes) for item in node.items}
+    if len(item_shapes) != 1:
+        raise ParseError("the items of a list must all have the same shape", node.col)
+    return (len(node.items), *item_shapes.pop())
 
 
 def _broadcast(shapes: list[tuple[int, ...]], node: Node) -> tuple[int, ...]:

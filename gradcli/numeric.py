@@ -55,6 +55,9 @@ class NumpyBackend:
     def neg(self, a):
         return -a
 
+    def stack(self, items):
+        return np.stack(np.broadcast_arrays(*items))
+
     def binop(self, node: BinOp, a, b):
         with np.errstate(all="ignore"):
             if node.op == "+":
@@ -126,23 +129,51 @@ def _shifted(env: dict, name: str, index, step) -> dict:
     return shifted
 
 
-def _steps(x: np.ndarray, base: float) -> np.ndarray:
-    return base * np.maximum(1.0, np.abs(x))
-
-
 def central_difference(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
-    """d tree / d name by the five-point stencil, element by element.
+    """d tree / d name by the five-point stencil, element by element: shape x.shape + f.shape.
 
     With batched=True every element of `name` is an independent point (the
-    expression is elementwise), so all of them are shifted at once.
+    expression is elementwise), so all of them are shifted at once and the
+    result has f's shape.
     """
     x = np.asarray(env[name], dtype=np.float64)
     if batched:
         return _ladder(tree, env, name, None, x)
-    out = np.zeros(x.shape, dtype=np.float64)
-    for index in np.ndindex(x.shape):
-        out[index] = _ladder(tree, env, name, index, x[index])
-    return out
+    columns = [_ladder(tree, env, name, index, x[index]) for index in np.ndindex(x.shape)]
+    return np.reshape(np.array(columns, dtype=np.float64), x.shape + np.shape(columns[0]))
+
+
+def hessian_difference(tree: Node, env: dict[str, np.ndarray], names: list[str], batched: bool = False) -> np.ndarray:
+    """Second derivatives by the four-point formula [f(++) - f(+-) - f(-+) + f(--)] / (4 h_i h_j).
+
+    Rows and columns are the elements of `names` in order; with batched=True
+    each name is one column whose elements are independent points, and the
+    result has shape (k, k, points).
+    """
+    columns = [(n, None) for n in names] if batched else [(n, i) for n in names for i in np.ndindex(np.shape(env[n]))]
+    step = np.finfo(np.float64).eps ** (1 / 4)
+
+    def h_of(name, index):
+        x = np.asarray(env[name], dtype=np.float64)
+        return step * np.maximum(1.0, np.abs(x if index is None else x[index]))
+
+    def at(shifts):
+        shifted = env
+        for (name, index), amount in shifts:
+            shifted = _shifted(shifted, name, index, amount)
+        return value(tree, shifted)
+
+    rows = []
+    with np.errstate(all="ignore"):
+        for ci in columns:
+            hi = h_of(*ci)
+            row = []
+            for cj in columns:
+                hj = h_of(*cj)
+                corners = [at([(ci, si * hi), (cj, sj * hj)]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+                row.append((corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj))
+            rows.append(row)
+    return np.array(rows, dtype=np.float64)
 
 
 def _stencil(tree, env, name, index, h):
@@ -197,24 +228,18 @@ def higher_difference(tree: Node, env: dict[str, np.ndarray], name: str, order: 
         return total / h**order
 
 
-def one_sided(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False):
-    """(left, right) derivative estimates: where they differ the derivative does not exist."""
+def one_sided(tree: Node, env: dict[str, np.ndarray], name: str):
+    """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist."""
     x = np.asarray(env[name], dtype=np.float64)
-    indices = [None] if batched else list(np.ndindex(x.shape)) or [()]
-    left = np.zeros(x.shape)
-    right = np.zeros(x.shape)
+    lefts, rights = [], []
     with np.errstate(all="ignore"):
         f0 = value(tree, env)
-        for index in indices:
-            xi = x if index is None else x[index]
-            h = _steps(xi, ONE_SIDED_STEP)
-            lo = (f0 - value(tree, _shifted(env, name, index, -h))) / h
-            hi = (value(tree, _shifted(env, name, index, h)) - f0) / h
-            if index is None:
-                left, right = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-            else:
-                left[index], right[index] = lo, hi
-    return left, right
+        for index in np.ndindex(x.shape):
+            h = ONE_SIDED_STEP * max(1.0, abs(float(x[index])))
+            lefts.append((f0 - value(tree, _shifted(env, name, index, -h))) / h)
+            rights.append((value(tree, _shifted(env, name, index, h)) - f0) / h)
+    shape = x.shape + np.shape(f0)
+    return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
 
 
 def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import TextIO
 import numpy as np
 
 from gradcli.explain import fmt
-from gradcli.result import GradResult, PointResult
+from gradcli.result import GradResult, MatrixResult, PointResult
 
 FORMATS = ("table", "json", "csv", "plain")
 PIPE_WIDTH = 120
@@ -37,11 +37,15 @@ def _labels(name: str, value) -> list[str]:
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
 
 
-def write(result: GradResult, fmt_name: str, out: TextIO) -> None:
-    {"table": write_table, "json": write_json, "csv": write_csv, "plain": write_plain}[fmt_name](result, out)
+def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO) -> None:
+    if isinstance(result, MatrixResult):
+        writers = {"table": matrix_table, "json": write_json, "csv": matrix_csv, "plain": matrix_plain}
+    else:
+        writers = {"table": write_table, "json": write_json, "csv": write_csv, "plain": write_plain}
+    writers[fmt_name](result, out)
 
 
-def write_json(result: GradResult, out: TextIO) -> None:
+def write_json(result: GradResult | MatrixResult, out: TextIO) -> None:
     out.write(json.dumps(result.to_dict(), indent=2) + "\n")
 
 
@@ -67,7 +71,7 @@ def write_csv(result: GradResult, out: TextIO) -> None:
         writer.writerow(row)
 
 
-def _point_text(point: PointResult) -> str:
+def _point_text(point) -> str:
     return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items())
 
 
@@ -79,7 +83,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
     # Piped output gets a fixed, generous width so that rows are not folded mid-number.
     width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
     console = Console(file=out, highlight=False, soft_wrap=False, width=width)
-    table = Table(title=f"f = {result.expression}", title_justify="left", show_lines=False)
+    table = Table(title=Text(f"f = {result.expression}"), title_justify="left", show_lines=False)
     power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
     wrt_header = f"∂{power}f/∂{power}"
     for column in ("point", "f", wrt_header, "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
@@ -88,7 +92,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
         for i, partial in enumerate(point.gradient):
             tape = fmt(partial.tape) if partial.watched else "not watched (constant)"
             mark = Text("yes", style="green") if partial.agree else Text("NO", style="bold red")
-            table.add_row(
+            cells = (
                 _point_text(point) if i == 0 else "",
                 fmt(point.value) if i == 0 else "",
                 partial.name,
@@ -96,20 +100,19 @@ def write_table(result: GradResult, out: TextIO) -> None:
                 partial.symbolic,
                 fmt(partial.exact),
                 fmt(partial.finite_difference),
-                mark,
-                end_section=i == len(point.gradient) - 1,
             )
+            table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
     if result.constants:
         shown = ", ".join(f"{n} = {fmt(v)}" for n, v in result.constants.items())
-        console.print(f"constants (tf.constant): {shown}")
+        console.print(Text(f"constants (tf.constant): {shown}"))
     for point in result.results:
         for note in point.notes:
             console.print(Text(f"note at {_point_text(point)}: {note}", style="yellow"))
     console.print(_verdict(result))
 
 
-def _verdict(result: GradResult):
+def _verdict(result: GradResult | MatrixResult):
     from rich.text import Text
 
     tol = result.tape_tolerance
@@ -122,3 +125,66 @@ def _verdict(result: GradResult):
     if result.status == "disagree":
         return Text("The methods DISAGREE at a point above (rows marked NO).", style="bold red")
     return Text("The derivative does not exist or is not finite at a point above (see the notes).", style="yellow")
+
+
+def _matrix_entries(result: MatrixResult, point):
+    for i, row in enumerate(result.rows):
+        for j, column in enumerate(result.columns):
+            yield i, j, row, column
+
+
+def matrix_plain(result: MatrixResult, out: TextIO) -> None:
+    for point in result.results:
+        out.write(" ".join(exact_text(v) for row in point.tape for v in row) + "\n")
+
+
+def matrix_csv(result: MatrixResult, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    first = result.results[0]
+    prefix = "d" if result.kind == "jacobian" else "d2f/d"
+    header = [label for name, v in first.at.items() for label in _labels(name, v)]
+    if result.kind == "jacobian":
+        header += [f"d({row})/d{column}" for _, _, row, column in _matrix_entries(result, first)]
+    else:
+        header += [f"{prefix}{row}d{column}" for _, _, row, column in _matrix_entries(result, first)]
+    writer.writerow(header)
+    for point in result.results:
+        row = [exact_text(x) for v in point.at.values() for x in _flat(v)]
+        row += [exact_text(v) for line in point.tape for v in line]
+        writer.writerow(row)
+
+
+def matrix_table(result: MatrixResult, out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    title = "Jacobian" if result.kind == "jacobian" else "Hessian"
+    table = Table(title=Text(f"{title} of f = {result.expression}"), title_justify="left")
+    entry = "∂ output / ∂ input" if result.kind == "jacobian" else "∂²f / ∂ row ∂ column"
+    for column in ("point", entry, "GradientTape", "symbolic", "exact", "finite diff.", "agree"):
+        table.add_column(column, overflow="fold")
+    size = len(result.rows) * len(result.columns)
+    for point in result.results:
+        for n, (i, j, row, column) in enumerate(_matrix_entries(result, point)):
+            mark = Text("yes", style="green") if point.agree_each[i][j] else Text("NO", style="bold red")
+            label = f"∂({row})/∂{column}" if result.kind == "jacobian" else f"∂²f/∂{row}∂{column}"
+            cells = (
+                _point_text(point) if n == 0 else "",
+                label,
+                fmt(point.tape[i][j]),
+                point.symbolic[i][j],
+                fmt(point.exact[i][j]),
+                fmt(point.finite_difference[i][j]),
+            )
+            table.add_row(*map(Text, cells), mark, end_section=n == size - 1)
+    console.print(table)
+    if result.constants:
+        shown = ", ".join(f"{n} = {fmt(v)}" for n, v in result.constants.items())
+        console.print(Text(f"constants (tf.constant): {shown}"))
+    for point in result.results:
+        for note in point.notes:
+            console.print(Text(f"note at {_point_text(point)}: {note}", style="yellow"))
+    console.print(_verdict(result))

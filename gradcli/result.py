@@ -78,17 +78,10 @@ class PointResult:
         }
 
 
-@dataclass(frozen=True)
-class GradResult:
-    expression: str  # as gradcli understood it
-    input: str  # as the user typed it
-    wrt: tuple[str, ...]
-    constants: dict[str, Number]
-    dtype: str
-    tape_tolerance: Tolerance
-    fd_tolerance: Tolerance
-    results: tuple[PointResult, ...]
-    order: int = 1
+class Verdict:
+    """Exit code and status from the results' `differentiable` and `agree` (shared by every command)."""
+
+    results: tuple
 
     @property
     def exit_code(self) -> ExitCode:
@@ -106,6 +99,19 @@ class GradResult:
             ExitCode.NOT_DIFFERENTIABLE: "not differentiable",
         }[self.exit_code]
 
+
+@dataclass(frozen=True)
+class GradResult(Verdict):
+    expression: str  # as gradcli understood it
+    input: str  # as the user typed it
+    wrt: tuple[str, ...]
+    constants: dict[str, Number]
+    dtype: str
+    tape_tolerance: Tolerance
+    fd_tolerance: Tolerance
+    results: tuple[PointResult, ...]
+    order: int = 1
+
     def to_dict(self) -> dict:
         return {
             "expression": self.expression,
@@ -118,4 +124,69 @@ class GradResult:
             "status": self.status,
             "exit_code": int(self.exit_code),
             "results": [r.to_dict() for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class MatrixPoint:
+    """A Jacobian or Hessian at one point, three ways; rows and columns are labelled in MatrixResult."""
+
+    at: dict[str, Number]
+    value: Number
+    tape: list[list[float]]
+    symbolic: list[list[str]]
+    exact: list[list[float]]
+    finite_difference: list[list[float]]
+    agree_each: list[list[bool]]
+    notes: tuple[str, ...]
+    differentiable: bool
+
+    @property
+    def agree(self) -> bool:
+        return all(all(row) for row in self.agree_each)
+
+    def to_dict(self, kind: str) -> dict:
+        return {
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            kind: {
+                "tape": json_number(self.tape),
+                "symbolic": self.symbolic,
+                "exact": json_number(self.exact),
+                "finite_difference": json_number(self.finite_difference),
+                "agree": self.agree,
+            },
+            "notes": list(self.notes),
+            "differentiable": self.differentiable,
+        }
+
+
+@dataclass(frozen=True)
+class MatrixResult(Verdict):
+    kind: str  # "jacobian" or "hessian"
+    expression: str
+    input: str
+    wrt: tuple[str, ...]
+    rows: tuple[str, ...]  # output labels (Jacobian) or input elements (Hessian)
+    columns: tuple[str, ...]  # input elements: x, or x[0], x[1], ...
+    constants: dict[str, Number]
+    dtype: str
+    tape_tolerance: Tolerance
+    fd_tolerance: Tolerance
+    results: tuple[MatrixPoint, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "expression": self.expression,
+            "input": self.input,
+            "wrt": list(self.wrt),
+            "rows": list(self.rows),
+            "columns": list(self.columns),
+            "constants": {name: json_number(v) for name, v in self.constants.items()},
+            "dtype": self.dtype,
+            "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "results": [r.to_dict(self.kind) for r in self.results],
         }

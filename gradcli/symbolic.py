@@ -94,6 +94,12 @@ class SympyBackend:
     def neg(self, a):
         return -a
 
+    def stack(self, items):
+        array = np.empty(len(items), dtype=object)
+        for i, item in enumerate(items):
+            array[i] = item
+        return array
+
     def binop(self, node, a, b):
         if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
             a, b = _obj(a), _obj(b)
@@ -187,6 +193,35 @@ class Symbolic:
             if sympy.expand(derivative[index] - candidate.xreplace(back)) != 0:
                 return None
         return candidate
+
+    def elements(self, names) -> list:
+        """The symbols of `names`, element by element, in the order of the matrix columns."""
+        out = []
+        for name in names:
+            symbols = self.symbols[name]
+            out.extend(symbols.flat if isinstance(symbols, np.ndarray) else [symbols])
+        return out
+
+    def outputs(self) -> list:
+        return list(self.f.flat) if isinstance(self.f, np.ndarray) else [self.f]
+
+    def jacobian(self, names) -> list[list]:
+        with time_limit(SYMPY_SECONDS, "building the symbolic Jacobian"):
+            return [[sympy.diff(out, s) for s in self.elements(names)] for out in self.outputs()]
+
+    def hessian(self, names) -> list[list]:
+        with time_limit(SYMPY_SECONDS, "building the symbolic Hessian"):
+            symbols = self.elements(names)
+            gradient = [sympy.diff(self.f, s) for s in symbols]
+            return [[sympy.diff(g, s) for s in symbols] for g in gradient]
+
+    def show(self, matrix: list[list]) -> list[list[str]]:
+        with time_limit(SYMPY_SECONDS, "printing the symbolic matrix"):
+            return [[sympy.sstr(e.xreplace(self.constant_values)) for e in row] for row in matrix]
+
+    def evaluate_matrix(self, matrix: list[list], subs: dict) -> list[list[float]]:
+        with time_limit(SYMPY_SECONDS, "evaluating the symbolic matrix"):
+            return [[_to_float(e, subs) for e in row] for row in matrix]
 
     def substitutions(self, point: dict[str, Value]) -> dict:
         subs = {}

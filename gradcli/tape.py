@@ -47,6 +47,13 @@ class TapeBackend:
     def neg(self, a):
         return -a
 
+    def stack(self, items):
+        tf = self.tf
+        shape = tf.shape(items[0])
+        for item in items[1:]:
+            shape = tf.broadcast_dynamic_shape(shape, tf.shape(item))
+        return tf.stack([tf.broadcast_to(item, shape) for item in items])
+
     def binop(self, node, a, b):
         tf = self.tf
         ops = {
@@ -79,17 +86,9 @@ def record(
     source's pure derivative of that order comes from `order` nested tapes.
     """
     tf = tensorflow()
-    tf_dtype = tf.float64 if dtype == "float64" else tf.float32
-    env, sources = {}, {}
-    for name, array in values.items():
-        if name in variables:
-            env[name] = sources[name] = tf.Variable(array, dtype=tf_dtype, name=name)
-        else:
-            env[name] = tf.constant(array, dtype=tf_dtype)
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
     with tf.GradientTape() as tape:
-        for name in sorted(watched_constants):
-            tape.watch(env[name])
-            sources[name] = env[name]
+        _watch(tape, env, sources, watched_constants)
         f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
     names = list(sources)
     if order == 1:
@@ -111,3 +110,58 @@ def _nested(tf, f, source, order: int):
         tape.watch(source)
         inner = _nested(tf, f, source, order - 1)
     return tape.gradient(inner, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
+def _environment(tf, values, variables, dtype):
+    tf_dtype = tf.float64 if dtype == "float64" else tf.float32
+    env, sources = {}, {}
+    for name, array in values.items():
+        if name in variables:
+            env[name] = sources[name] = tf.Variable(array, dtype=tf_dtype, name=name)
+        else:
+            env[name] = tf.constant(array, dtype=tf_dtype)
+    return env, sources, tf_dtype
+
+
+def _watch(tape, env, sources, watched_constants) -> None:
+    for name in sorted(watched_constants):
+        tape.watch(env[name])
+        sources[name] = env[name]
+
+
+def jacobian(tree, values, variables, watched_constants, dtype, columns, batched=False):
+    """tape.jacobian of every output with respect to every element of `columns` (one recording).
+
+    Returns (f values, matrix): matrix is (outputs, inputs), or (points, outputs, inputs) when batched.
+    """
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    with tf.GradientTape() as tape:
+        _watch(tape, env, sources, watched_constants)
+        f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+        rows = tf.reshape(f, [-1, len(next(iter(values.values())))]) if batched else tf.reshape(f, [-1])
+    blocks = tape.jacobian(rows, [sources[n] for n in columns], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return np.asarray(f.numpy(), dtype=np.float64), _join(tf, blocks, rows, batched)
+
+
+def hessian(tree, values, variables, watched_constants, dtype, columns, batched=False):
+    """Nested tapes: the inner tape's gradient, recorded by the outer tape, differentiated again."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    with tf.GradientTape() as outer:
+        _watch(outer, env, sources, watched_constants)
+        with tf.GradientTape() as inner:
+            _watch(inner, env, sources, watched_constants)
+            f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+        grads = inner.gradient(f, [sources[n] for n in columns], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        rows = tf.stack(grads) if batched else tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
+    blocks = outer.jacobian(rows, [sources[n] for n in columns], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return np.asarray(f.numpy(), dtype=np.float64), _join(tf, blocks, rows, batched)
+
+
+def _join(tf, blocks, rows, batched: bool) -> np.ndarray:
+    if batched:  # each block (rows, points, points): points are independent, keep the diagonal
+        joined = tf.stack([tf.transpose(tf.linalg.diag_part(b)) for b in blocks], axis=-1)
+    else:  # each block rows + source shape
+        joined = tf.concat([tf.reshape(b, [rows.shape[0], -1]) for b in blocks], axis=1)
+    return np.asarray(joined.numpy(), dtype=np.float64)

@@ -1,0 +1,176 @@
+"""Jacobians and Hessians: tape.jacobian and nested tapes beside sympy, checked by finite differences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from gradcli import explain
+from gradcli.api import TAPE_TOLERANCE, Assignment, Problem, _close, _env, _plain, _stack, fd_tolerance, prepare
+from gradcli.errors import LimitError, PointError
+from gradcli.expr import ListOf, to_text
+from gradcli.result import MatrixPoint, MatrixResult
+
+MAX_HESSIAN_COLUMNS = 50
+
+
+def jacobian(
+    expression: str,
+    at: Assignment | Sequence[Assignment],
+    const: Assignment | None = None,
+    wrt: Iterable[str] | None = None,
+    watch: Iterable[str] | None = None,
+    dtype: str = "float64",
+) -> MatrixResult:
+    """The Jacobian of a list of expressions, or of a tensor-valued one, with respect to every input element.
+
+    >>> gradcli.matrix.jacobian("[x*y, x + y]", at={"x": 1, "y": 2}).results[0].tape
+    [[2.0, 1.0], [1.0, 1.0]]
+    """
+    problem = prepare(expression, at, const, wrt, watch, dtype, vector_output=True)
+    return _solve(problem, "jacobian")
+
+
+def hessian(
+    expression: str,
+    at: Assignment | Sequence[Assignment],
+    const: Assignment | None = None,
+    wrt: Iterable[str] | None = None,
+    watch: Iterable[str] | None = None,
+    dtype: str = "float64",
+) -> MatrixResult:
+    """The Hessian of a scalar expression: nested tapes beside sympy's second derivatives."""
+    problem = prepare(expression, at, const, wrt, watch, dtype)
+    count = sum(int(np.prod(problem.shapes[n])) for n in problem.differentiated)
+    if count > MAX_HESSIAN_COLUMNS:
+        raise LimitError(f"the Hessian would have {count} columns; the limit is {MAX_HESSIAN_COLUMNS}")
+    return _solve(problem, "hessian")
+
+
+def _labels(problem: Problem, names) -> list[str]:
+    labels = []
+    for name in names:
+        shape = problem.shapes[name]
+        labels += [f"{name}[{','.join(map(str, i))}]" for i in np.ndindex(shape)] if shape else [name]
+    return labels
+
+
+def _output_labels(problem: Problem) -> list[str]:
+    tree = problem.tree
+    if isinstance(tree, ListOf):
+        return [to_text(item) for item in tree.items]
+    from gradcli.expr import infer_shape
+
+    shape = infer_shape(tree, problem.shapes)
+    return [f"f[{','.join(map(str, i))}]" for i in np.ndindex(shape)] if shape else ["f"]
+
+
+def _solve(problem: Problem, kind: str) -> MatrixResult:
+    from gradcli.symbolic import Symbolic
+
+    names = problem.differentiated
+    if not names:
+        raise PointError(f"nothing to differentiate: the {kind} needs at least one variable (--at) or --watch")
+    columns = _labels(problem, names)
+    rows = _output_labels(problem) if kind == "jacobian" else columns
+    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
+    matrix = symbolic.jacobian(names) if kind == "jacobian" else symbolic.hessian(names)
+    shown = symbolic.show(matrix)
+    envs = [_env(problem, point) for point in problem.points]
+    batched = problem.batchable and len(envs) > 1
+    values, tapes = _tape(problem, kind, envs, names, batched)
+    fds = _finite_differences(problem, kind, envs, names, batched)
+    results = []
+    for point, env, value, tape, fd in zip(problem.points, envs, values, tapes, fds, strict=True):
+        exact = symbolic.evaluate_matrix(matrix, symbolic.substitutions({**point, **problem.constants}))
+        results.append(_judge(problem, kind, point, env, value, tape, exact, fd, shown, names))
+    return MatrixResult(
+        kind=kind,
+        expression=to_text(problem.tree),
+        input=problem.text,
+        wrt=names,
+        rows=tuple(rows),
+        columns=tuple(columns),
+        constants={name: v.as_list() for name, v in problem.constants.items()},
+        dtype=problem.dtype,
+        tape_tolerance=TAPE_TOLERANCE[problem.dtype],
+        fd_tolerance=fd_tolerance(1 if kind == "jacobian" else 2),
+        results=tuple(results),
+    )
+
+
+def _tape(problem: Problem, kind: str, envs, names, batched: bool):
+    from gradcli import tape
+
+    run = tape.jacobian if kind == "jacobian" else tape.hessian
+    variables = frozenset(problem.variables)
+    watched_constants = problem.watched - variables
+    if batched:
+        values, matrices = run(problem.tree, _stack(envs), variables, watched_constants, problem.dtype, names, True)
+        return list(np.moveaxis(values, -1, 0)), list(matrices)
+    runs = [run(problem.tree, env, variables, watched_constants, problem.dtype, names) for env in envs]
+    return [v for v, _ in runs], [m for _, m in runs]
+
+
+def _finite_differences(problem: Problem, kind: str, envs, names, batched: bool):
+    from gradcli.numeric import central_difference, hessian_difference
+
+    if kind == "hessian":
+        if batched:
+            return list(np.moveaxis(hessian_difference(problem.tree, _stack(envs), list(names), True), -1, 0))
+        return [hessian_difference(problem.tree, env, list(names)) for env in envs]
+    if batched:
+        stacked = _stack(envs)
+        # each (outputs..., points) -> per point (outputs, 1); join the names as columns
+        blocks = [np.reshape(central_difference(problem.tree, stacked, n, True), (-1, len(envs))) for n in names]
+        return [np.stack([b[:, i] for b in blocks], axis=1) for i in range(len(envs))]
+    out = []
+    for env in envs:
+        blocks = []
+        for name in names:
+            d = central_difference(problem.tree, env, name)  # x.shape + f.shape
+            size = int(np.prod(np.shape(env[name])))
+            blocks.append(np.reshape(d, (size, -1)).T)
+        out.append(np.concatenate(blocks, axis=1))
+    return out
+
+
+def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> MatrixPoint:
+    from gradcli import numeric
+
+    tape, exact, fd = (np.asarray(m, dtype=np.float64) for m in (tape, exact, fd))
+    finite_value = np.asarray(value)[np.isfinite(value)]
+    scale = float(np.max(np.abs(finite_value))) if finite_value.size else 1.0
+    tape_tol, fd_tol = TAPE_TOLERANCE[problem.dtype], fd_tolerance(1 if kind == "jacobian" else 2)
+    agree = [
+        [_close(t, e, tape_tol, scale) and _close(f, e, fd_tol, scale) for t, e, f in zip(tr, er, fr, strict=True)]
+        for tr, er, fr in zip(tape, exact, fd, strict=True)
+    ]
+    notes = []
+    events = numeric.events_at(problem.tree, env, frozenset(names))
+    kinks = [e for e in events if e.kind == "kink"]
+    if kinks and kind == "hessian":
+        notes.append(explain.higher_order_kink(kinks[0], 2))
+    elif kinks:
+        for name in names:
+            left, right = numeric.one_sided(problem.tree, env, name)
+            differ = numeric.sides_differ(left, right, scale)
+            if np.any(differ):
+                first = tuple(np.argwhere(differ)[0])
+                notes.append(explain.kink(kinks[0], name, left[first], right[first], None, None))
+                break
+    if not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
+        singular = [explain.singular(e) for e in events if e.kind == "singular"]
+        notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
+    return MatrixPoint(
+        at={name: v.as_list() for name, v in point.items()},
+        value=_plain(value),
+        tape=tape.tolist(),
+        symbolic=shown,
+        exact=exact.tolist(),
+        finite_difference=fd.tolist(),
+        agree_each=agree,
+        notes=tuple(notes),
+        differentiable=not notes,
+    )
