@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcli import clip as clipping
 from gradcli import explain
+from gradcli.clip import Clip
 from gradcli.errors import ParseError, PointError
 from gradcli.expr import ListOf, Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.expr import Name as NameNode
@@ -44,6 +46,7 @@ class Problem:
     watched: frozenset[str]
     dtype: str
     order: int = 1
+    clip: Clip | None = None
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -90,6 +93,7 @@ def prepare(
     dtype: str = "float64",
     order: int = 1,
     vector_output: bool = False,
+    clip: Clip | None = None,
 ) -> Problem:
     """Parse and check everything; raise GradcliError on any invalid input.
 
@@ -135,8 +139,10 @@ def prepare(
         raise PointError("--wrt names a variable twice")
     if order > 1 and any(shapes[name] for name in rows):
         raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
+    if clip is not None and order > 1:
+        raise PointError("clipping applies to first-order gradients; drop --order or the --clip option")
     watched = frozenset(variables) | set(watch)
-    return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order)
+    return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order, clip)
 
 
 def _check_lists(tree: Node) -> None:
@@ -176,6 +182,7 @@ def grad(
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
     order: int = 1,
+    clip: Clip | None = None,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
@@ -184,7 +191,7 @@ def grad(
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
     """
-    return solve(prepare(expression, at, const, wrt, watch, dtype, order))
+    return solve(prepare(expression, at, const, wrt, watch, dtype, order, clip=clip))
 
 
 def solve(problem: Problem) -> GradResult:
@@ -201,7 +208,8 @@ def solve(problem: Problem) -> GradResult:
         exact = {name: symbolic.exact(name, subs, problem.order) for name in problem.rows}
         tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
         fd_i = {name: fd[i][name] for name in problem.rows}
-        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described))
+        raw = _clip(problem, tape, exact, fd_i) if problem.clip else None
+        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw))
     return GradResult(
         expression=to_text(problem.tree),
         input=problem.text,
@@ -212,7 +220,23 @@ def solve(problem: Problem) -> GradResult:
         fd_tolerance=fd_tolerance(problem.order),
         order=problem.order,
         results=tuple(results),
+        clip=problem.clip,
     )
+
+
+def _clip(problem: Problem, tape: dict, exact: dict, fd: dict) -> dict:
+    """Clip the watched rows in place (tape by TensorFlow, exact and FD by the same rule in numpy).
+
+    Returns the unclipped tape and exact values, for display beside the clipped ones.
+    """
+    from gradcli.tape import clip as tf_clip
+
+    names = problem.differentiated
+    raw = {"tape": {n: tape[n] for n in names}, "exact": {n: exact[n] for n in names}}
+    tape.update(tf_clip(problem.clip, raw["tape"], problem.dtype))
+    exact.update(clipping.apply(problem.clip, raw["exact"]))
+    fd.update(clipping.apply(problem.clip, {n: fd[n] for n in names}))
+    return raw
 
 
 def _env(problem: Problem, point: dict[str, Value]) -> dict[str, np.ndarray]:
@@ -265,7 +289,7 @@ def _plain(value):
     return array.tolist() if array.shape else float(array)
 
 
-def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResult:
+def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> PointResult:
     from gradcli import numeric
 
     scale = abs(value) if np.isfinite(value) else 1.0
@@ -276,8 +300,24 @@ def _judge(problem, point, env, value, tape, exact, fd, described) -> PointResul
         agree = _close(fd[name], exact[name], fd_tolerance(problem.order), scale)
         if watched:
             agree = agree and _close(tape[name], exact[name], tape_tol, scale)
+        unclipped = {}
+        if raw is not None:
+            unclipped = {
+                "unclipped": _plain(raw["tape"].get(name)),
+                "exact_unclipped": _plain(raw["exact"].get(name, exact[name])),
+            }
         partials.append(
-            Partial(name, watched, _plain(tape[name]), described[name], _plain(exact[name]), _plain(fd[name]), agree)
+            Partial(
+                name,
+                watched,
+                _plain(tape[name]),
+                described[name],
+                _plain(exact[name]),
+                _plain(fd[name]),
+                agree,
+                clipped=raw is not None,
+                **unclipped,
+            )  # fmt: skip
         )
     # Differentiability is judged along the sources the tape differentiates; an
     # unwatched constant's row is shown for comparison only.

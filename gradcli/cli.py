@@ -168,12 +168,20 @@ def grad(
         DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")
     ] = DType.float64,
     order: Annotated[int, typer.Option("--order", help="Derivative order, by nested tapes (1 to 6).")] = 1,
+    clip_value: Annotated[
+        str | None, typer.Option("--clip-value", help="tf.clip_by_value on each gradient: MIN:MAX, e.g. -10:10.")
+    ] = None,
+    clip_norm: Annotated[float | None, typer.Option("--clip-norm", help="tf.clip_by_norm on each gradient.")] = None,
+    clip_global_norm: Annotated[
+        float | None, typer.Option("--clip-global-norm", help="tf.clip_by_global_norm over all gradients.")
+    ] = None,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
     from gradcli.api import grad as compute
+    from gradcli.clip import parse_clip
     from gradcli.points import group_points
     from gradcli.render import write
 
@@ -185,6 +193,7 @@ def grad(
         watch=_split_names(watch),
         dtype=dtype.value,
         order=order,
+        clip=parse_clip(clip_value, clip_norm, clip_global_norm),
     )
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)

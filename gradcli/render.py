@@ -91,6 +91,10 @@ def write_table(result: GradResult, out: TextIO) -> None:
     for point in result.results:
         for i, partial in enumerate(point.gradient):
             tape = fmt(partial.tape) if partial.watched else "not watched (constant)"
+            exact = fmt(partial.exact)
+            if partial.clipped and partial.watched:
+                tape = f"{tape} (raw {fmt(partial.unclipped)})"
+                exact = f"{exact} (raw {fmt(partial.exact_unclipped)})"
             mark = Text("yes", style="green") if partial.agree else Text("NO", style="bold red")
             cells = (
                 _point_text(point) if i == 0 else "",
@@ -98,11 +102,19 @@ def write_table(result: GradResult, out: TextIO) -> None:
                 partial.name,
                 tape,
                 partial.symbolic,
-                fmt(partial.exact),
+                exact,
                 fmt(partial.finite_difference),
             )
             table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
+    if result.clip:
+        console.print(Text(f"clipping: {result.clip.describe()}; exact and finite differences clipped the same way"))
+    _footer(console, result)
+
+
+def _footer(console, result) -> None:
+    from rich.text import Text
+
     if result.constants:
         shown = ", ".join(f"{n} = {fmt(v)}" for n, v in result.constants.items())
         console.print(Text(f"constants (tf.constant): {shown}"))
@@ -181,10 +193,4 @@ def matrix_table(result: MatrixResult, out: TextIO) -> None:
             )
             table.add_row(*map(Text, cells), mark, end_section=n == size - 1)
     console.print(table)
-    if result.constants:
-        shown = ", ".join(f"{n} = {fmt(v)}" for n, v in result.constants.items())
-        console.print(Text(f"constants (tf.constant): {shown}"))
-    for point in result.results:
-        for note in point.notes:
-            console.print(Text(f"note at {_point_text(point)}: {note}", style="yellow"))
-    console.print(_verdict(result))
+    _footer(console, result)

@@ -44,9 +44,12 @@ class Partial:
     exact: Number
     finite_difference: Number
     agree: bool
+    clipped: bool = False  # with clipping, tape/exact/finite_difference are the clipped values
+    unclipped: Number | None = None  # the tape's raw gradient
+    exact_unclipped: Number | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "tape": json_number(self.tape),
             "symbolic": self.symbolic,
             "exact": json_number(self.exact),
@@ -54,6 +57,10 @@ class Partial:
             "agree": self.agree,
             "watched": self.watched,
         }
+        if self.clipped:
+            out["unclipped"] = json_number(self.unclipped)
+            out["exact_unclipped"] = json_number(self.exact_unclipped)
+        return out
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class GradResult(Verdict):
     fd_tolerance: Tolerance
     results: tuple[PointResult, ...]
     order: int = 1
+    clip: object = None  # gradcli.clip.Clip
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +128,7 @@ class GradResult(Verdict):
             "constants": {name: json_number(v) for name, v in self.constants.items()},
             "dtype": self.dtype,
             "order": self.order,
+            "clip": self.clip.to_dict() if self.clip else None,
             "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
             "status": self.status,
             "exit_code": int(self.exit_code),

@@ -165,3 +165,18 @@ def _join(tf, blocks, rows, batched: bool) -> np.ndarray:
     else:  # each block rows + source shape
         joined = tf.concat([tf.reshape(b, [rows.shape[0], -1]) for b in blocks], axis=1)
     return np.asarray(joined.numpy(), dtype=np.float64)
+
+
+def clip(spec, gradients: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
+    """Clip the tape's gradients with TensorFlow's own clipping functions."""
+    tf = tensorflow()
+    tf_dtype = tf.float64 if dtype == "float64" else tf.float32
+    names = list(gradients)
+    tensors = [tf.constant(gradients[n], dtype=tf_dtype) for n in names]
+    if spec.method == "value":
+        clipped = [tf.clip_by_value(t, spec.low, spec.high) for t in tensors]
+    elif spec.method == "norm":
+        clipped = [tf.clip_by_norm(t, spec.norm) for t in tensors]
+    else:
+        clipped, _ = tf.clip_by_global_norm(tensors, spec.norm)
+    return {n: np.asarray(c.numpy(), dtype=np.float64) for n, c in zip(names, clipped, strict=True)}

@@ -22,6 +22,7 @@ def test_json_is_one_object_with_the_documented_keys(cli):
             "constants": {},
             "dtype": "float64",
             "order": 1,
+            "clip": None,
             "tolerance": {"tape": {"rtol": 1e-9, "atol": 1e-12}, "finite_difference": {"rtol": 1e-6, "atol": 1e-8}},
             "status": "agree",
             "exit_code": 0,
