@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import clip as clipping
-from gradcli import explain
+from gradcli import explain, numeric
 from gradcli.clip import Clip
-from gradcli.errors import ParseError, PointError
-from gradcli.expr import ListOf, Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
+from gradcli.errors import LimitError, ParseError, PointError
+from gradcli.expr import BinOp, ListOf, Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
 from gradcli.expr import Name as NameNode
 from gradcli.points import Value, check_name, parse_value
 from gradcli.result import GradResult, Partial, PointResult, Tolerance
@@ -20,6 +20,9 @@ from gradcli.result import GradResult, Partial, PointResult, Tolerance
 TAPE_TOLERANCE = {"float64": Tolerance(rtol=1e-9, atol=1e-12), "float32": Tolerance(rtol=1e-4, atol=1e-5)}
 FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
 MAX_ORDER = 6
+# The symbolic witness works element by element; past these sizes sympy needs seconds to minutes.
+MAX_SYMBOLIC_ELEMENTS = 300
+MAX_MATMUL_PRODUCTS = 2000
 
 
 def fd_tolerance(order: int) -> Tolerance:
@@ -63,15 +66,29 @@ class Problem:
         return tuple(name for name in self.rows if name in self.watched)
 
 
-def _as_text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _as_text(name: str, value: object) -> str:
+    """Library callers may pass text, numbers, nested lists or numpy arrays; all go through the parser."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, bool) or not isinstance(value, int | float | list | tuple):
+        raise PointError(f"bad value for {name}: give a number, a nested list of numbers, or text")
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise PointError(f"bad value for {name}: give a number, a nested list of numbers, or text") from exc
 
 
 def _values(assignment: Assignment) -> dict[str, Value]:
+    if not isinstance(assignment, Mapping):
+        raise PointError("a point must be a dict of name -> value, e.g. {'x': 2}")
     values = {}
     for name, raw in assignment.items():
+        if not isinstance(name, str):
+            raise PointError(f"bad name {name!r}: names are text, e.g. 'x'")
         check_name(name)
-        values[name] = parse_value(_as_text(raw), name)
+        values[name] = parse_value(_as_text(name, raw), name)
     return values
 
 
@@ -109,7 +126,7 @@ def prepare(
     names = free_names(tree)
     if not names:
         raise ParseError("the expression has no variables to differentiate")
-    raw_points = [at] if isinstance(at, Mapping) else list(at)
+    raw_points = [at] if isinstance(at, Mapping) or isinstance(at, str) else list(at)
     if not raw_points:
         raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
     points = tuple(_values(p) for p in raw_points)
@@ -117,6 +134,7 @@ def prepare(
     for point in points:
         _check_names(names, point, constants)
     shapes = _check_shapes(points, constants)
+    _check_symbolic_cost(tree, shapes)
     shape = infer_shape(tree, shapes)
     if isinstance(tree, ListOf) and shape[1:]:
         raise ParseError("each item of the list must be a single number, not a tensor", tree.col)
@@ -143,6 +161,23 @@ def prepare(
         raise PointError("clipping applies to first-order gradients; drop --order or the --clip option")
     watched = frozenset(variables) | set(watch)
     return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order, clip)
+
+
+def _check_symbolic_cost(tree: Node, shapes: dict[str, tuple[int, ...]]) -> None:
+    elements = sum(int(np.prod(shape)) for shape in shapes.values() if shape)
+    if elements > MAX_SYMBOLIC_ELEMENTS:
+        raise LimitError(
+            f"the tensors have {elements} elements in all; the limit is {MAX_SYMBOLIC_ELEMENTS} "
+            "(sympy differentiates element by element)"
+        )
+    products = 0
+    for node in walk(tree):
+        if isinstance(node, BinOp) and node.op == "@":
+            left, right = infer_shape(node.left, shapes), infer_shape(node.right, shapes)
+            if len(left) == 2 and len(right) == 2:
+                products += left[0] * left[1] * right[1]
+    if products > MAX_MATMUL_PRODUCTS:
+        raise LimitError(f"the matrix products need {products} multiplications; the limit is {MAX_MATMUL_PRODUCTS}")
 
 
 def _check_lists(tree: Node) -> None:
@@ -260,18 +295,16 @@ def _tape(problem: Problem, envs):
 
 
 def _finite_differences(problem: Problem, envs):
-    from gradcli.numeric import central_difference, higher_difference
-
-    def estimate(env, name, batched):
+    def estimates(env, batched):
+        fn = numeric.function(problem.tree, env)
         if problem.order == 1:
-            return central_difference(problem.tree, env, name, batched=batched)
-        return higher_difference(problem.tree, env, name, problem.order)
+            return {name: numeric.central_difference(fn, env, name, batched=batched) for name in problem.rows}
+        return {name: numeric.higher_difference(fn, env, name, problem.order) for name in problem.rows}
 
     if problem.batchable and len(envs) > 1:
-        stacked = _stack(envs)
-        columns = {name: estimate(stacked, name, True) for name in problem.rows}
+        columns = estimates(_stack(envs), True)
         return [{name: columns[name][i] for name in problem.rows} for i in range(len(envs))]
-    return [{name: estimate(env, name, False) for name in problem.rows} for env in envs]
+    return [estimates(env, False) for env in envs]
 
 
 def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
@@ -290,8 +323,6 @@ def _plain(value):
 
 
 def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> PointResult:
-    from gradcli import numeric
-
     scale = abs(value) if np.isfinite(value) else 1.0
     tape_tol = TAPE_TOLERANCE[problem.dtype]
     partials = []
@@ -325,7 +356,8 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> 
     notes = []
     events = numeric.events_at(problem.tree, env, frozenset(differentiated))
     kinks = [e for e in events if e.kind == "kink"]
-    sides = {name: numeric.one_sided(problem.tree, env, name) for name in differentiated} if kinks else {}
+    fn = numeric.function(problem.tree, env)
+    sides = {name: numeric.one_sided(fn, env, name) for name in differentiated} if kinks else {}
     broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
     for event in kinks if broken else []:
         name = broken[0]

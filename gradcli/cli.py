@@ -6,6 +6,7 @@ are imported inside the commands, so --help, --version and usage errors stay fas
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -224,4 +225,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     except typer.Abort:
         ENV.stderr.write("error: aborted\n")
         return int(ExitCode.INVALID_INPUT)
+    except Exception as exc:  # a bug: say so in one line; GRADCLI_DEBUG=1 shows the traceback
+        if os.environ.get("GRADCLI_DEBUG"):
+            raise
+        ENV.stderr.write(f"error: internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}\n")
+        return int(ExitCode.INTERNAL_ERROR)
     return int(code or 0)

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     DISAGREE = 1  # grad: methods disagree
     INVALID_INPUT = 2  # usage, syntax, unknown name, rejected expression, bad point
     NOT_DIFFERENTIABLE = 3  # not differentiable or not finite at a requested point
+    INTERNAL_ERROR = 4  # a bug in gradcli, reported in one line
 
 
 class GradcliError(Exception):

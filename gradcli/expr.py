@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from gradcli.errors import LimitError, ParseError
 
 MAX_LENGTH = 1000
-MAX_DEPTH = 100
+MAX_DEPTH = 200
 MAX_NODES = 500
+VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
+VALUE_MAX_NODES = 5000
 MAX_LITERAL = 1e100
 MAX_EXPONENT = 1000
 MAX_CONSTANT = 1e100
+MIN_CONSTANT = 1e-100  # a smaller nonzero constant would make sympy's exact rationals enormous
 
 # name -> allowed argument counts
 FUNCTIONS: dict[str, tuple[int, ...]] = {
@@ -182,6 +185,8 @@ def _check_token(tok: tokenize.TokenInfo) -> None:
             raise ParseError(f"names may not start with '_' ('{name}')", col)
     if tok.type == tokenize.NUMBER and not _DECIMAL.match(tok.string):
         raise ParseError(f"'{tok.string}' is not a plain decimal number", col)
+    if tok.type == tokenize.NUMBER and float(tok.string) == 0 and re.search(r"[1-9]", re.split("[eE]", tok.string)[0]):
+        raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
 
 
 def _implicit_product(prev: tokenize.TokenInfo | None, tok: tokenize.TokenInfo) -> bool:
@@ -214,12 +219,16 @@ def _rewrite(text: str) -> _Rewritten:
 # ---------------------------------------------------------------- parsing
 
 
-def parse(text: str, allow_lists: bool = False) -> Node:
-    """Parse user text into a checked tree, or raise ParseError / LimitError."""
+def parse(text: str, allow_lists: bool = False, value: bool = False) -> Node:
+    """Parse user text into a checked tree, or raise ParseError / LimitError.
+
+    value=True is for point values: lists allowed, and longer text.
+    """
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
-    if len(text) > MAX_LENGTH:
-        raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    max_length = VALUE_MAX_LENGTH if value else MAX_LENGTH
+    if len(text) > max_length:
+        raise LimitError(f"expression is {len(text)} characters long; the limit is {max_length}")
     if "\n" in text or "\r" in text:
         raise ParseError("the expression must be on one line")
     if "\x00" in text:
@@ -234,7 +243,7 @@ def parse(text: str, allow_lists: bool = False) -> Node:
         raise ParseError("invalid syntax", rewritten.user_column(offset), _syntax_hint(text)) from exc
     except (RecursionError, MemoryError, ValueError) as exc:
         raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
-    converter = _Converter(rewritten, allow_lists)
+    converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES)
     node = converter.convert(tree.body, depth=0)
     _check_constants(node)
     return node
@@ -249,9 +258,10 @@ def _syntax_hint(text: str) -> str | None:
 
 
 class _Converter:
-    def __init__(self, rewritten: _Rewritten, allow_lists: bool):
+    def __init__(self, rewritten: _Rewritten, allow_lists: bool, max_nodes: int):
         self.rewritten = rewritten
         self.allow_lists = allow_lists
+        self.max_nodes = max_nodes
         self.count = 0
 
     def col(self, node: ast.AST) -> int:
@@ -259,8 +269,8 @@ class _Converter:
 
     def convert(self, node: ast.AST, depth: int) -> Node:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise LimitError(f"expression has more than {MAX_NODES} parts; the limit is {MAX_NODES}")
+        if self.count > self.max_nodes:
+            raise LimitError(f"expression has more than {self.max_nodes} parts; the limit is {self.max_nodes}")
         if depth > MAX_DEPTH:
             raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels", self.col(node))
         col = self.col(node)
@@ -284,6 +294,8 @@ class _Converter:
             raise ParseError(f"{type(value).__name__} constants are not allowed", col)
         if abs(value) > MAX_LITERAL or not math.isfinite(value):
             raise LimitError(f"number is larger than the limit {MAX_LITERAL:g}", col)
+        if value != 0 and abs(value) < MIN_CONSTANT:
+            raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
         return Num(_number_text(value), float(value), col)
 
     def _name(self, node: ast.Name, col: int) -> Name:
@@ -390,6 +402,8 @@ def constant_value(node: Node) -> float | None:
         raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
     if any(v is None for v in values) or isinstance(node, ListOf):
         return None
+    if isinstance(node, BinOp) and node.op == "**":
+        _check_power_magnitude(values[0], values[1], node)
     try:
         value = _fold(node, values)
     except OverflowError as exc:
@@ -398,7 +412,21 @@ def constant_value(node: Node) -> float | None:
         return math.nan
     if abs(value) > MAX_CONSTANT:
         raise LimitError(f"a constant is larger than the limit {MAX_CONSTANT:g}", node.col)
+    if value != 0 and abs(value) < MIN_CONSTANT or (value == 0 and _underflowed(node, values)):
+        raise LimitError(f"a constant is smaller than the limit {MIN_CONSTANT:g}", node.col)
     return value
+
+
+def _check_power_magnitude(base: float, exponent: float, node: Node) -> None:
+    """Judge a**b on a log scale before computing it: floats underflow silently, exact rationals do not."""
+    if base == 0 or not (math.isfinite(base) and math.isfinite(exponent)):
+        return
+    if abs(exponent * math.log10(abs(base))) > math.log10(MAX_CONSTANT):
+        raise LimitError(f"a constant power is outside the range {MIN_CONSTANT:g} to {MAX_CONSTANT:g}", node.col)
+
+
+def _underflowed(node: Node, values: list[float]) -> bool:
+    return isinstance(node, BinOp) and node.op in "*/" and all(v != 0 for v in values)
 
 
 def _fold(node: Node, values: list[float]) -> float:
@@ -425,11 +453,11 @@ def _fold_call(func: str, v: list[float]) -> float:
     if func == "log":
         return math.log(v[0]) / math.log(v[1]) if len(v) == 2 else math.log(v[0])
     if func == "sigmoid":
-        return 1.0 / (1.0 + math.exp(-v[0]))
+        return 0.5 * (1.0 + math.tanh(0.5 * v[0]))
     if func == "relu":
         return max(v[0], 0.0)
     if func == "softplus":
-        return math.log1p(math.exp(v[0]))
+        return max(v[0], 0.0) + math.log1p(math.exp(-abs(v[0])))
     return max(v) if func == "max" else min(v)
 
 
@@ -440,8 +468,10 @@ def _check_constants(node: Node) -> None:
             exponent = constant_value(sub.right)
             if exponent is not None and abs(exponent) > MAX_EXPONENT:
                 raise LimitError(f"exponent {exponent:g} is larger than the limit {MAX_EXPONENT}", sub.col)
-        if not free_names(sub):
-            constant_value(sub)
+        if not free_names(sub) and not isinstance(sub, ListOf):
+            folded = constant_value(sub)
+            if folded is not None and not math.isfinite(folded):
+                raise ParseError(f"the constant {to_text(sub)} is not a finite real number", sub.col)
 
 
 # ---------------------------------------------------------------- printing

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from gradcli import explain
+from gradcli import explain, numeric
 from gradcli.api import TAPE_TOLERANCE, Assignment, Problem, _close, _env, _plain, _stack, fd_tolerance, prepare
 from gradcli.errors import LimitError, PointError
 from gradcli.expr import ListOf, to_text
@@ -114,22 +114,22 @@ def _tape(problem: Problem, kind: str, envs, names, batched: bool):
 
 
 def _finite_differences(problem: Problem, kind: str, envs, names, batched: bool):
-    from gradcli.numeric import central_difference, hessian_difference
-
-    if kind == "hessian":
-        if batched:
-            return list(np.moveaxis(hessian_difference(problem.tree, _stack(envs), list(names), True), -1, 0))
-        return [hessian_difference(problem.tree, env, list(names)) for env in envs]
     if batched:
         stacked = _stack(envs)
+        fn = numeric.function(problem.tree, stacked)
+        if kind == "hessian":
+            return list(np.moveaxis(numeric.hessian_difference(fn, stacked, list(names), True), -1, 0))
         # each (outputs..., points) -> per point (outputs, 1); join the names as columns
-        blocks = [np.reshape(central_difference(problem.tree, stacked, n, True), (-1, len(envs))) for n in names]
+        blocks = [np.reshape(numeric.central_difference(fn, stacked, n, True), (-1, len(envs))) for n in names]
         return [np.stack([b[:, i] for b in blocks], axis=1) for i in range(len(envs))]
+    if kind == "hessian":
+        return [numeric.hessian_difference(numeric.function(problem.tree, env), env, list(names)) for env in envs]
     out = []
     for env in envs:
+        fn = numeric.function(problem.tree, env)
         blocks = []
         for name in names:
-            d = central_difference(problem.tree, env, name)  # x.shape + f.shape
+            d = numeric.central_difference(fn, env, name)  # x.shape + f.shape
             size = int(np.prod(np.shape(env[name])))
             blocks.append(np.reshape(d, (size, -1)).T)
         out.append(np.concatenate(blocks, axis=1))
@@ -137,8 +137,6 @@ def _finite_differences(problem: Problem, kind: str, envs, names, batched: bool)
 
 
 def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> MatrixPoint:
-    from gradcli import numeric
-
     tape, exact, fd = (np.asarray(m, dtype=np.float64) for m in (tape, exact, fd))
     finite_value = np.asarray(value)[np.isfinite(value)]
     scale = float(np.max(np.abs(finite_value))) if finite_value.size else 1.0
@@ -153,8 +151,9 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
     if kinks and kind == "hessian":
         notes.append(explain.higher_order_kink(kinks[0], 2))
     elif kinks:
+        fn = numeric.function(problem.tree, env)
         for name in names:
-            left, right = numeric.one_sided(problem.tree, env, name)
+            left, right = numeric.one_sided(fn, env, name)
             differ = numeric.sides_differ(left, right, scale)
             if np.any(differ):
                 first = tuple(np.argwhere(differ)[0])

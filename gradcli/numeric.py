@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +42,11 @@ _UNARY = {
 class NumpyBackend:
     """Evaluates in float64; records kinks and singular points of parts that depend on `watched`."""
 
-    def __init__(self, watched: frozenset[str] = frozenset(), record: bool = False):
+    def __init__(self, watched: frozenset[str] = frozenset(), record: bool = False, frozen: dict | None = None):
         self.watched = watched
         self.record = record
         self.events: list[Event] = []
+        self.frozen = frozen
 
     def number(self, node):
         return np.float64(node.value)
@@ -83,6 +85,10 @@ class NumpyBackend:
 
     def call(self, node: Call, args):
         func, u = node.func, args[0]
+        if func == "stop_gradient":
+            if self.frozen is None:
+                return u
+            return self.frozen.setdefault(id(node), u)
         with np.errstate(all="ignore"):
             if func in ("abs", "relu"):
                 self._check(node.args[0], np.any(u == 0), func, "kink", node.args[0])
@@ -108,8 +114,22 @@ class NumpyBackend:
                 self.events.append(event)
 
 
-def value(tree: Node, env: dict[str, np.ndarray]) -> np.ndarray:
-    return evaluate(tree, env, NumpyBackend())
+def value(tree: Node, env: dict[str, np.ndarray], frozen: dict | None = None) -> np.ndarray:
+    return evaluate(tree, env, NumpyBackend(frozen=frozen))
+
+
+Function = Callable[[dict], np.ndarray]
+
+
+def function(tree: Node, base: dict[str, np.ndarray]) -> Function:
+    """f as a function of the environment, for finite differences around `base`.
+
+    stop_gradient(u) is frozen at its value at `base`: to the finite
+    differences, as to the tape, a stopped part is a constant.
+    """
+    frozen: dict = {}
+    value(tree, base, frozen)
+    return lambda env: value(tree, env, frozen)
 
 
 def events_at(tree: Node, env: dict[str, np.ndarray], watched: frozenset[str]) -> list[Event]:
@@ -129,7 +149,7 @@ def _shifted(env: dict, name: str, index, step) -> dict:
     return shifted
 
 
-def central_difference(tree: Node, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
+def central_difference(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
     """d tree / d name by the five-point stencil, element by element: shape x.shape + f.shape.
 
     With batched=True every element of `name` is an independent point (the
@@ -138,12 +158,12 @@ def central_difference(tree: Node, env: dict[str, np.ndarray], name: str, batche
     """
     x = np.asarray(env[name], dtype=np.float64)
     if batched:
-        return _ladder(tree, env, name, None, x)
-    columns = [_ladder(tree, env, name, index, x[index]) for index in np.ndindex(x.shape)]
+        return _ladder(fn, env, name, None, x)
+    columns = [_ladder(fn, env, name, index, x[index]) for index in np.ndindex(x.shape)]
     return np.reshape(np.array(columns, dtype=np.float64), x.shape + np.shape(columns[0]))
 
 
-def hessian_difference(tree: Node, env: dict[str, np.ndarray], names: list[str], batched: bool = False) -> np.ndarray:
+def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str], batched: bool = False) -> np.ndarray:
     """Second derivatives by the four-point formula [f(++) - f(+-) - f(-+) + f(--)] / (4 h_i h_j).
 
     Rows and columns are the elements of `names` in order; with batched=True
@@ -161,7 +181,7 @@ def hessian_difference(tree: Node, env: dict[str, np.ndarray], names: list[str],
         shifted = env
         for (name, index), amount in shifts:
             shifted = _shifted(shifted, name, index, amount)
-        return value(tree, shifted)
+        return fn(shifted)
 
     rows = []
     with np.errstate(all="ignore"):
@@ -176,12 +196,12 @@ def hessian_difference(tree: Node, env: dict[str, np.ndarray], names: list[str],
     return np.array(rows, dtype=np.float64)
 
 
-def _stencil(tree, env, name, index, h):
-    f = [value(tree, _shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
+def _stencil(fn, env, name, index, h):
+    f = [fn(_shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
     return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
 
 
-def _ladder(tree, env, name, index, x):
+def _ladder(fn, env, name, index, x):
     """Shrink the step by 4 while successive estimates keep getting closer; keep the closest pair.
 
     The first step suits smooth functions of order-one scale. Near a domain
@@ -192,14 +212,14 @@ def _ladder(tree, env, name, index, x):
     """
     h = STENCIL_STEP * np.maximum(1.0, np.abs(x))
     with np.errstate(all="ignore"):
-        previous = _stencil(tree, env, name, index, h)
+        previous = _stencil(fn, env, name, index, h)
         best = np.where(np.isfinite(previous), previous, np.nan)
         best_gap = np.full(np.shape(previous), np.inf)
         last_gap = np.full(np.shape(previous), np.inf)
         done = np.zeros(np.shape(previous), dtype=bool)
         for _ in range(LADDER_STEPS):
             h = h / 4
-            current = _stencil(tree, env, name, index, h)
+            current = _stencil(fn, env, name, index, h)
             gap = np.abs(current - previous)
             gap = np.where(np.isfinite(gap), gap, np.inf)
             done |= np.isfinite(last_gap) & (gap > last_gap)
@@ -213,7 +233,7 @@ def _ladder(tree, env, name, index, x):
     return best
 
 
-def higher_difference(tree: Node, env: dict[str, np.ndarray], name: str, order: int) -> np.ndarray:
+def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order: int) -> np.ndarray:
     """d^order f / d name^order by the central binomial difference, elementwise (scalar variables).
 
     Error is O(h**2) against rounding eps/h**order, balanced at h ~ eps**(1/(order+2)).
@@ -224,20 +244,20 @@ def higher_difference(tree: Node, env: dict[str, np.ndarray], name: str, order: 
     with np.errstate(all="ignore"):
         for k in range(order + 1):
             weight = (-1) ** k * math.comb(order, k)
-            total = total + weight * value(tree, _shifted(env, name, None, (order / 2 - k) * h))
+            total = total + weight * fn(_shifted(env, name, None, (order / 2 - k) * h))
         return total / h**order
 
 
-def one_sided(tree: Node, env: dict[str, np.ndarray], name: str):
+def one_sided(fn: Function, env: dict[str, np.ndarray], name: str):
     """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist."""
     x = np.asarray(env[name], dtype=np.float64)
     lefts, rights = [], []
     with np.errstate(all="ignore"):
-        f0 = value(tree, env)
+        f0 = fn(env)
         for index in np.ndindex(x.shape):
             h = ONE_SIDED_STEP * max(1.0, abs(float(x[index])))
-            lefts.append((f0 - value(tree, _shifted(env, name, index, -h))) / h)
-            rights.append((value(tree, _shifted(env, name, index, h)) - f0) / h)
+            lefts.append((f0 - fn(_shifted(env, name, index, -h))) / h)
+            rights.append((fn(_shifted(env, name, index, h)) - f0) / h)
     shape = x.shape + np.shape(f0)
     return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
 

@@ -48,7 +48,7 @@ def _flatten(data):
 def parse_value(text: str, name: str = "value") -> Value:
     """A number, a constant expression such as pi/2, or a nested list of them."""
     try:
-        tree = parse(text, allow_lists=True)
+        tree = parse(text, value=True)
     except (ParseError, LimitError) as exc:
         raise type(exc)(f"bad value for {name}: {exc.message}", exc.column, exc.hint) from exc
     names = free_names(tree)

@@ -22,6 +22,7 @@ from gradcli.expr import Node, evaluate
 from gradcli.points import Value
 
 SYMPY_SECONDS = 10
+EVAL_SECONDS = 2  # one exact value; past it the value is reported as not available (nan)
 DIGITS = 30
 _SHOW_ELEMENTS = 16
 
@@ -146,6 +147,21 @@ def exact_value(value: Value):
     return array
 
 
+def gradient(f, symbols: list) -> list:
+    """d f / d s for many symbols s at once.
+
+    A sum over a tensor has one term per element; differentiating the whole sum
+    by every element is quadratic, so each term is differentiated only by the
+    symbols it contains.
+    """
+    wanted = set(symbols)
+    parts: dict = {s: [] for s in symbols}
+    for term in f.args if f.is_Add else (f,):
+        for symbol in term.free_symbols & wanted:
+            parts[symbol].append(sympy.diff(term, symbol))
+    return [sympy.Add(*parts[s]) for s in symbols]
+
+
 class Symbolic:
     """f as a sympy expression in the point's shapes, and its partial derivatives."""
 
@@ -163,7 +179,13 @@ class Symbolic:
         key = (name, order)
         if key not in self._derivatives:
             with time_limit(SYMPY_SECONDS, f"differentiating symbolically with respect to {name}"):
-                self._derivatives[key] = _map(lambda s: sympy.diff(self.f, s, order), self.symbols[name])
+                symbols = self.symbols[name]
+                if isinstance(symbols, np.ndarray):
+                    array = np.empty(symbols.shape, dtype=object)
+                    array.flat[:] = gradient(self.f, list(symbols.flat))
+                    self._derivatives[key] = array
+                else:
+                    self._derivatives[key] = sympy.diff(self.f, symbols, order)
         return self._derivatives[key]
 
     def describe(self, name: str, order: int = 1) -> str:
@@ -207,21 +229,19 @@ class Symbolic:
 
     def jacobian(self, names) -> list[list]:
         with time_limit(SYMPY_SECONDS, "building the symbolic Jacobian"):
-            return [[sympy.diff(out, s) for s in self.elements(names)] for out in self.outputs()]
+            return [gradient(out, self.elements(names)) for out in self.outputs()]
 
     def hessian(self, names) -> list[list]:
         with time_limit(SYMPY_SECONDS, "building the symbolic Hessian"):
             symbols = self.elements(names)
-            gradient = [sympy.diff(self.f, s) for s in symbols]
-            return [[sympy.diff(g, s) for s in symbols] for g in gradient]
+            return [gradient(g, symbols) for g in gradient(self.f, symbols)]
 
     def show(self, matrix: list[list]) -> list[list[str]]:
         with time_limit(SYMPY_SECONDS, "printing the symbolic matrix"):
             return [[sympy.sstr(e.xreplace(self.constant_values)) for e in row] for row in matrix]
 
     def evaluate_matrix(self, matrix: list[list], subs: dict) -> list[list[float]]:
-        with time_limit(SYMPY_SECONDS, "evaluating the symbolic matrix"):
-            return [[_to_float(e, subs) for e in row] for row in matrix]
+        return [[_to_float(e, subs) for e in row] for row in matrix]
 
     def substitutions(self, point: dict[str, Value]) -> dict:
         subs = {}
@@ -236,14 +256,26 @@ class Symbolic:
     def exact(self, name: str, subs: dict, order: int = 1):
         """float (or float array) of df/dname at the point, to DIGITS digits then rounded."""
         derivative = self.derivative(name, order)
-        with time_limit(SYMPY_SECONDS, f"evaluating the derivative with respect to {name}"):
-            if isinstance(derivative, np.ndarray):
-                return np.vectorize(lambda d: _to_float(d, subs), otypes=[float])(derivative)
-            return _to_float(derivative, subs)
+        if isinstance(derivative, np.ndarray):
+            return np.vectorize(lambda d: _to_float(d, subs), otypes=[float])(derivative)
+        return _to_float(derivative, subs)
 
 
 def _to_float(expr, subs) -> float:
-    """Numeric evaluation with mpmath: never an exact substitution that could blow up."""
+    """Numeric evaluation with mpmath, bounded in time: never an exact substitution that could blow up.
+
+    Where sympy or mpmath cannot give a real number (a complex value, an
+    unsigned infinity inside a function, an overflow, a timeout), the answer is
+    nan, which the caller reports as "not finite here" (exit 3).
+    """
+    try:
+        with time_limit(EVAL_SECONDS, "evaluating a derivative"):
+            return _evaluate_real(expr, subs)
+    except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return math.nan
+
+
+def _evaluate_real(expr, subs) -> float:
     result = expr.evalf(DIGITS, subs=subs, chop=True)
     if result.has(sympy.nan) or result.free_symbols:
         return math.nan
@@ -254,7 +286,4 @@ def _to_float(expr, subs) -> float:
     real, imag = result.as_real_imag()
     if imag != 0 and abs(complex(imag)) > 1e-25:
         return math.nan
-    try:
-        return float(real)
-    except (TypeError, OverflowError):
-        return math.nan
+    return float(real)
