@@ -126,7 +126,7 @@ def prepare(
     names = free_names(tree)
     if not names:
         raise ParseError("the expression has no variables to differentiate")
-    raw_points = [at] if isinstance(at, Mapping) or isinstance(at, str) else list(at)
+    raw_points = [at] if isinstance(at, Mapping | str) else list(at)
     if not raw_points:
         raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
     points = tuple(_values(p) for p in raw_points)
