@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,7 +12,20 @@ from gradcli import clip as clipping
 from gradcli import explain, numeric
 from gradcli.clip import Clip
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.expr import BinOp, ListOf, Node, free_names, infer_shape, parse, to_text, uses_tensor_ops, walk
+from gradcli.expr import (
+    BinOp,
+    ListOf,
+    Node,
+    Program,
+    free_names,
+    has_stops,
+    infer_shape,
+    inline,
+    parse_program,
+    uses_tensor_ops,
+    walk,
+    without_stops,
+)
 from gradcli.expr import Name as NameNode
 from gradcli.points import Value, check_name, parse_value
 from gradcli.result import GradResult, Partial, PointResult, Tolerance
@@ -50,6 +63,10 @@ class Problem:
     dtype: str
     order: int = 1
     clip: Clip | None = None
+    targets: tuple[tuple[str, Node], ...] = ()
+    of: bool = False  # several targets were asked for with --of
+    persistent: bool = False
+    source: str = ""  # the expression as typed
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -111,6 +128,9 @@ def prepare(
     order: int = 1,
     vector_output: bool = False,
     clip: Clip | None = None,
+    stop: Iterable[str] = (),
+    of: Iterable[str] = (),
+    persistent: bool = False,
 ) -> Problem:
     """Parse and check everything; raise GradcliError on any invalid input.
 
@@ -121,9 +141,13 @@ def prepare(
         raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
     if not 1 <= order <= MAX_ORDER:
         raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
-    tree = parse(expression, allow_lists=vector_output)
-    _check_lists(tree)
-    names = free_names(tree)
+    program = parse_program(expression, allow_lists=vector_output)
+    steps = inline(program, _check_steps(program, "--stop", stop))
+    targets = tuple((name, steps[name]) for name in _check_steps(program, "--of", of) or program.names[-1:])
+    whole = ListOf(tuple(tree for _, tree in program.steps))
+    for _, tree in targets:
+        _check_lists(tree)
+    names = frozenset().union(*(free_names(tree) for tree in steps.values()))
     if not names:
         raise ParseError("the expression has no variables to differentiate")
     raw_points = [at] if isinstance(at, Mapping | str) else list(at)
@@ -134,17 +158,11 @@ def prepare(
     for point in points:
         _check_names(names, point, constants)
     shapes = _check_shapes(points, constants)
-    _check_symbolic_cost(tree, shapes)
-    shape = infer_shape(tree, shapes)
-    if isinstance(tree, ListOf) and shape[1:]:
-        raise ParseError("each item of the list must be a single number, not a tensor", tree.col)
-    if shape and not vector_output:
-        raise ParseError(
-            f"the expression gives a {'x'.join(map(str, shape))} tensor, not a single number: "
-            "wrap it in sum(...) or mean(...), or use gradcli jacobian"
-        )
-    variables = tuple(n for n in _order_of_appearance(tree) if n not in constants)
-    const_names = tuple(n for n in _order_of_appearance(tree) if n in constants)
+    for _, tree in targets:
+        _check_target_shape(tree, shapes, vector_output)
+    appearance = [n for n in _order_of_appearance(whole) if n in names]
+    variables = tuple(n for n in appearance if n not in constants)
+    const_names = tuple(n for n in appearance if n in constants)
     watch = tuple(watch or ())
     for name in watch:
         if name not in constants:
@@ -159,8 +177,34 @@ def prepare(
         raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
     if clip is not None and order > 1:
         raise PointError("clipping applies to first-order gradients; drop --order or the --clip option")
+    if persistent and not of:
+        raise PointError("--persistent matters only with several targets: add --of, e.g. --of y,z")
     watched = frozenset(variables) | set(watch)
-    return Problem(expression, tree, points, constants, variables, rows, watched, dtype, order, clip)
+    return Problem(
+        program.text, targets[0][1], points, constants, variables, rows, watched, dtype, order, clip,
+        targets=targets, of=bool(of), persistent=persistent, source=expression,
+    )  # fmt: skip
+
+
+def _check_steps(program: Program, option: str, names: Iterable[str]) -> tuple[str, ...]:
+    names = tuple(names or ())
+    for name in names:
+        if name not in program.names or name == "f" and len(program.steps) == 1:
+            known = ", ".join(program.names) if len(program.steps) > 1 else "none: name steps like y = x*x; z = y + 1"
+            raise PointError(f"{option} {name}: not a named step of the expression (steps: {known})")
+    return names
+
+
+def _check_target_shape(tree: Node, shapes, vector_output: bool) -> None:
+    _check_symbolic_cost(tree, shapes)
+    shape = infer_shape(tree, shapes)
+    if isinstance(tree, ListOf) and shape[1:]:
+        raise ParseError("each item of the list must be a single number, not a tensor", tree.col)
+    if shape and not vector_output:
+        raise ParseError(
+            f"the expression gives a {'x'.join(map(str, shape))} tensor, not a single number: "
+            "wrap it in sum(...) or mean(...), or use gradcli jacobian"
+        )
 
 
 def _check_symbolic_cost(tree: Node, shapes: dict[str, tuple[int, ...]]) -> None:
@@ -218,6 +262,9 @@ def grad(
     dtype: str = "float64",
     order: int = 1,
     clip: Clip | None = None,
+    stop: Iterable[str] = (),
+    of: Iterable[str] = (),
+    persistent: bool = False,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
@@ -226,28 +273,22 @@ def grad(
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
     """
-    return solve(prepare(expression, at, const, wrt, watch, dtype, order, clip=clip))
+    problem = prepare(
+        expression, at, const, wrt, watch, dtype, order, clip=clip, stop=stop, of=of, persistent=persistent
+    )
+    return solve(problem)
 
 
 def solve(problem: Problem) -> GradResult:
-    from gradcli.symbolic import Symbolic
-
-    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
-    described = {name: symbolic.describe(name, problem.order) for name in problem.rows}
     envs = [_env(problem, point) for point in problem.points]
-    tape_values, tape_grads = _tape(problem, envs)
-    fd = _finite_differences(problem, envs)
+    recorded = _record_targets(problem, envs) if problem.persistent else {}
     results = []
-    for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
-        subs = symbolic.substitutions({**point, **problem.constants})
-        exact = {name: symbolic.exact(name, subs, problem.order) for name in problem.rows}
-        tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
-        fd_i = {name: fd[i][name] for name in problem.rows}
-        raw = _clip(problem, tape, exact, fd_i) if problem.clip else None
-        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw))
+    for name, tree in problem.targets:
+        target = replace(problem, tree=tree)
+        results += _solve_target(target, envs, recorded.get(name), name if problem.of else None)
     return GradResult(
-        expression=to_text(problem.tree),
-        input=problem.text,
+        expression=problem.text,
+        input=problem.source or problem.text,
         wrt=problem.rows,
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
@@ -256,7 +297,51 @@ def solve(problem: Problem) -> GradResult:
         order=problem.order,
         results=tuple(results),
         clip=problem.clip,
+        targets=tuple(name for name, _ in problem.targets) if problem.of else (),
+        persistent=problem.persistent,
+        recordings=(1 if problem.persistent else len(problem.targets)) if problem.of else 1,
     )
+
+
+def _solve_target(problem: Problem, envs, recorded, of: str | None) -> list[PointResult]:
+    from gradcli.symbolic import Symbolic
+
+    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
+    described = {name: symbolic.describe(name, problem.order) for name in problem.rows}
+    tape_values, tape_grads = recorded or _tape(problem, envs)
+    unstopped = _tape(replace(problem, tree=without_stops(problem.tree)), envs)[1] if has_stops(problem.tree) else None
+    fd = _finite_differences(problem, envs)
+    results = []
+    for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
+        subs = symbolic.substitutions({**point, **problem.constants})
+        exact = {name: symbolic.exact(name, subs, problem.order) for name in problem.rows}
+        tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
+        fd_i = {name: fd[i][name] for name in problem.rows}
+        raw = _clip(problem, tape, exact, fd_i) if problem.clip else None
+        extra = {"of": of, "without_stop": unstopped[i] if unstopped else None}
+        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, **extra))
+    return results
+
+
+def _record_targets(problem: Problem, envs) -> dict:
+    """--persistent: one recording per point serves every target's gradient call."""
+    from gradcli.tape import record_targets
+
+    variables = frozenset(problem.variables)
+    watched_constants = problem.watched - variables
+    trees = [tree for _, tree in problem.targets]
+    if problem.batchable and len(envs) > 1:
+        runs = record_targets(trees, _stack(envs), variables, watched_constants, problem.dtype)
+        per_target = [
+            (list(values), [{n: g[i] for n, g in grads.items()} for i in range(len(envs))]) for values, grads in runs
+        ]
+    else:
+        runs_per_point = [record_targets(trees, env, variables, watched_constants, problem.dtype) for env in envs]
+        per_target = [
+            ([runs[k][0] for runs in runs_per_point], [runs[k][1] for runs in runs_per_point])
+            for k in range(len(trees))
+        ]
+    return {name: per_target[k] for k, (name, _) in enumerate(problem.targets)}
 
 
 def _clip(problem: Problem, tape: dict, exact: dict, fd: dict) -> dict:
@@ -322,7 +407,7 @@ def _plain(value):
     return array.tolist() if array.shape else float(array)
 
 
-def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> PointResult:
+def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=None, without_stop=None):
     scale = abs(value) if np.isfinite(value) else 1.0
     tape_tol = TAPE_TOLERANCE[problem.dtype]
     partials = []
@@ -331,25 +416,14 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> 
         agree = _close(fd[name], exact[name], fd_tolerance(problem.order), scale)
         if watched:
             agree = agree and _close(tape[name], exact[name], tape_tol, scale)
-        unclipped = {}
+        extra = {}
         if raw is not None:
-            unclipped = {
-                "unclipped": _plain(raw["tape"].get(name)),
-                "exact_unclipped": _plain(raw["exact"].get(name, exact[name])),
-            }
-        partials.append(
-            Partial(
-                name,
-                watched,
-                _plain(tape[name]),
-                described[name],
-                _plain(exact[name]),
-                _plain(fd[name]),
-                agree,
-                clipped=raw is not None,
-                **unclipped,
-            )  # fmt: skip
-        )
+            extra["unclipped"] = _plain(raw["tape"].get(name))
+            extra["exact_unclipped"] = _plain(raw["exact"].get(name, exact[name]))
+        if without_stop is not None and watched:
+            extra["without_stop"] = _plain(without_stop.get(name))
+        values = (_plain(tape[name]), described[name], _plain(exact[name]), _plain(fd[name]))
+        partials.append(Partial(name, watched, *values, agree, clipped=raw is not None, **extra))
     # Differentiability is judged along the sources the tape differentiates; an
     # unwatched constant's row is shown for comparison only.
     differentiated = [name for name in problem.rows if name in problem.watched]
@@ -381,4 +455,5 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None) -> 
         gradient=tuple(partials),
         notes=tuple(notes),
         differentiable=not notes,
+        of=of,
     )

@@ -176,6 +176,11 @@ def grad(
     clip_global_norm: Annotated[
         float | None, typer.Option("--clip-global-norm", help="tf.clip_by_global_norm over all gradients.")
     ] = None,
+    stop: Annotated[list[str], typer.Option("--stop", help="Treat these named steps as stop_gradient.")] = [],  # noqa: B006
+    of: Annotated[list[str], typer.Option("--of", help="Differentiate these named steps (comma-separated).")] = [],  # noqa: B006
+    persistent: Annotated[
+        bool, typer.Option("--persistent", help="One persistent tape records every --of target.")
+    ] = False,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
@@ -195,6 +200,9 @@ def grad(
         dtype=dtype.value,
         order=order,
         clip=parse_clip(clip_value, clip_norm, clip_global_norm),
+        stop=_split_names(stop),
+        of=_split_names(of),
+        persistent=persistent,
     )
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)

@@ -42,6 +42,7 @@ FUNCTIONS: dict[str, tuple[int, ...]] = {
     "sigmoid": (1,), "relu": (1,), "softplus": (1,),
     "max": (2,), "min": (2,),
     "sum": (1,), "mean": (1,),
+    "stop_gradient": (1,),
 }  # fmt: skip
 REDUCTIONS = frozenset({"sum", "mean"})
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -446,7 +447,7 @@ def _fold_call(func: str, v: list[float]) -> float:
         "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
         "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp,
         "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
-        "sum": float, "mean": float,
+        "sum": float, "mean": float, "stop_gradient": float,
     }  # fmt: skip
     if func in simple:
         return float(simple[func](v[0]))
@@ -569,3 +570,131 @@ def _broadcast(shapes: list[tuple[int, ...]], node: Node) -> tuple[int, ...]:
 
 def _fmt(shape: tuple[int, ...]) -> str:
     return "scalar" if not shape else "(" + "x".join(str(n) for n in shape) + ")"
+
+
+# ---------------------------------------------------------------- programs: named steps
+
+
+MAX_INLINED_NODES = 5000
+_STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+
+
+@dataclass(frozen=True)
+class Program:
+    """`y = x*x; z = stop_gradient(y); w = z + x`: named steps, the last one the target."""
+
+    steps: tuple[tuple[str, Node], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.steps)
+
+    @property
+    def text(self) -> str:
+        if len(self.steps) == 1 and self.steps[0][0] == "f":
+            return to_text(self.steps[0][1])
+        return "; ".join(f"{name} = {to_text(tree)}" for name, tree in self.steps)
+
+
+def parse_program(text: str, allow_lists: bool = False) -> Program:
+    """Parse `expr` or `a = expr; b = expr; ...`; columns in errors point into the whole text."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    parts, offset = [], 0
+    for part in text.split(";"):
+        parts.append((part, offset))
+        offset += len(part) + 1
+    steps: list[tuple[str, Node]] = []
+    for i, (part, start) in enumerate(parts):
+        match = _STEP.match(part)
+        last = i == len(parts) - 1
+        if match is None and not last:
+            raise ParseError("each step before the last must be named: write name = expression", start)
+        name = match.group(2) if match else "f"
+        body_start = start + (match.end() if match else 0)
+        if match:
+            _check_step_name(name, steps, start + len(match.group(1)))
+        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last)
+        steps.append((name, tree))
+    return Program(tuple(steps))
+
+
+def _check_step_name(name: str, steps, column: int) -> None:
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"'{name}' is a built-in name and cannot name a step", column)
+    if any(name == existing for existing, _ in steps):
+        raise ParseError(f"step '{name}' is defined twice", column)
+
+
+def _parse_at(text: str, offset: int, allow_lists: bool) -> Node:
+    try:
+        return _shift(parse(text, allow_lists=allow_lists), offset)
+    except (ParseError, LimitError) as exc:
+        column = None if exc.column is None else exc.column + offset
+        raise type(exc)(exc.message, column, exc.hint) from exc
+
+
+def _shift(node: Node, offset: int) -> Node:
+    """Columns relative to the whole program text, not to one step."""
+    if not offset:
+        return node
+    if isinstance(node, Num):
+        return Num(node.text, node.value, node.col + offset)
+    if isinstance(node, Name):
+        return Name(node.id, node.col + offset)
+    if isinstance(node, Neg):
+        return Neg(_shift(node.operand, offset), node.col + offset)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, _shift(node.left, offset), _shift(node.right, offset), node.col + offset)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(_shift(a, offset) for a in node.args), node.col + offset)
+    return ListOf(tuple(_shift(i, offset) for i in node.items), node.col + offset)
+
+
+def substitute(node: Node, mapping: dict[str, Node]) -> Node:
+    """Replace names by trees (steps inlined into later steps)."""
+    if isinstance(node, Name):
+        return mapping.get(node.id, node)
+    if isinstance(node, Neg):
+        return Neg(substitute(node.operand, mapping), node.col)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, substitute(node.left, mapping), substitute(node.right, mapping), node.col)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(substitute(a, mapping) for a in node.args), node.col)
+    if isinstance(node, ListOf):
+        return ListOf(tuple(substitute(i, mapping) for i in node.items), node.col)
+    return node
+
+
+def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, Node]:
+    """Every step as one tree of the inputs; steps named in `stops` enter later steps as stop_gradient(...)."""
+    done: dict[str, Node] = {}
+    seen: dict[str, Node] = {}
+    for name, tree in program.steps:
+        full = substitute(tree, seen)
+        if sum(1 for _ in walk(full)) > MAX_INLINED_NODES:
+            raise LimitError(f"step '{name}' expands to more than {MAX_INLINED_NODES} parts")
+        done[name] = full
+        seen[name] = Call("stop_gradient", (full,), tree.col) if name in stops else full
+    return done
+
+
+def without_stops(node: Node) -> Node:
+    """The same tree with every stop_gradient(u) replaced by u: what the gradient would be unstopped."""
+    if isinstance(node, Call) and node.func == "stop_gradient":
+        return without_stops(node.args[0])
+    if isinstance(node, Neg):
+        return Neg(without_stops(node.operand), node.col)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, without_stops(node.left), without_stops(node.right), node.col)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(without_stops(a) for a in node.args), node.col)
+    if isinstance(node, ListOf):
+        return ListOf(tuple(without_stops(i) for i in node.items), node.col)
+    return node
+
+
+def has_stops(node: Node) -> bool:
+    return any(isinstance(n, Call) and n.func == "stop_gradient" for n in walk(node))

@@ -87,8 +87,8 @@ def _solve(problem: Problem, kind: str) -> MatrixResult:
         results.append(_judge(problem, kind, point, env, value, tape, exact, fd, shown, names))
     return MatrixResult(
         kind=kind,
-        expression=to_text(problem.tree),
-        input=problem.text,
+        expression=problem.text,
+        input=problem.source or problem.text,
         wrt=names,
         rows=tuple(rows),
         columns=tuple(columns),

@@ -83,10 +83,12 @@ def write_table(result: GradResult, out: TextIO) -> None:
     # Piped output gets a fixed, generous width so that rows are not folded mid-number.
     width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
     console = Console(file=out, highlight=False, soft_wrap=False, width=width)
-    table = Table(title=Text(f"f = {result.expression}"), title_justify="left", show_lines=False)
+    title = result.expression if ";" in result.expression else f"f = {result.expression}"
+    table = Table(title=Text(title), title_justify="left", show_lines=False)
     power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
     wrt_header = f"∂{power}f/∂{power}"
-    for column in ("point", "f", wrt_header, "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
+    first = "point, target" if result.targets else "point"
+    for column in (first, "f", wrt_header, "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
         table.add_column(column, overflow="fold")
     for point in result.results:
         for i, partial in enumerate(point.gradient):
@@ -96,8 +98,9 @@ def write_table(result: GradResult, out: TextIO) -> None:
                 tape = f"{tape} (raw {fmt(partial.unclipped)})"
                 exact = f"{exact} (raw {fmt(partial.exact_unclipped)})"
             mark = Text("yes", style="green") if partial.agree else Text("NO", style="bold red")
+            where = _point_text(point) + (f"; {point.of}" if point.of else "")
             cells = (
-                _point_text(point) if i == 0 else "",
+                where if i == 0 else "",
                 fmt(point.value) if i == 0 else "",
                 partial.name,
                 tape,
@@ -107,9 +110,32 @@ def write_table(result: GradResult, out: TextIO) -> None:
             )
             table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
+    _stop_lines(console, result)
     if result.clip:
         console.print(Text(f"clipping: {result.clip.describe()}; exact and finite differences clipped the same way"))
+    if result.targets:
+        how = (
+            "one persistent tape recorded every target (persistent=True)"
+            if result.persistent
+            else f"each target was recorded on its own tape ({result.recordings} recordings per point): "
+            "a non-persistent tape can answer one gradient call"
+        )
+        console.print(Text(how))
     _footer(console, result)
+
+
+def _stop_lines(console, result: GradResult) -> None:
+    from rich.text import Text
+
+    for point in result.results:
+        for p in point.gradient:
+            if p.without_stop is not None:
+                where = f"{_point_text(point)}" + (f", of {point.of}" if point.of else "")
+                console.print(
+                    Text(
+                        f"without stop_gradient, GradientTape would give d/d{p.name} = {fmt(p.without_stop)} ({where})"
+                    )
+                )
 
 
 def _footer(console, result) -> None:

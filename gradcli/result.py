@@ -47,6 +47,7 @@ class Partial:
     clipped: bool = False  # with clipping, tape/exact/finite_difference are the clipped values
     unclipped: Number | None = None  # the tape's raw gradient
     exact_unclipped: Number | None = None
+    without_stop: Number | None = None  # the tape's gradient with every stop_gradient removed
 
     def to_dict(self) -> dict:
         out = {
@@ -60,6 +61,8 @@ class Partial:
         if self.clipped:
             out["unclipped"] = json_number(self.unclipped)
             out["exact_unclipped"] = json_number(self.exact_unclipped)
+        if self.without_stop is not None:
+            out["without_stop"] = json_number(self.without_stop)
         return out
 
 
@@ -70,13 +73,16 @@ class PointResult:
     gradient: tuple[Partial, ...]
     notes: tuple[str, ...]
     differentiable: bool
+    of: str | None = None  # the target step, with --of
 
     @property
     def agree(self) -> bool:
         return all(p.agree for p in self.gradient)
 
     def to_dict(self) -> dict:
+        target = {"of": self.of} if self.of else {}
         return {
+            **target,
             "at": {name: json_number(v) for name, v in self.at.items()},
             "value": json_number(self.value),
             "gradient": {p.name: p.to_dict() for p in self.gradient},
@@ -119,9 +125,14 @@ class GradResult(Verdict):
     results: tuple[PointResult, ...]
     order: int = 1
     clip: object = None  # gradcli.clip.Clip
+    targets: tuple[str, ...] = ()  # with --of
+    persistent: bool = False
+    recordings: int = 1  # tape recordings per point
 
     def to_dict(self) -> dict:
+        several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
         return {
+            **(several if self.targets else {}),
             "expression": self.expression,
             "input": self.input,
             "wrt": list(self.wrt),

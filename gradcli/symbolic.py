@@ -82,6 +82,15 @@ _FUNCS = {
 
 
 class SympyBackend:
+    def __init__(self):
+        self.stopped: list[tuple[sympy.Symbol, object]] = []  # stop_gradient(u): a constant symbol standing for u
+
+    def _stop(self, u):
+        symbol = sympy.Symbol(f"stop_gradient({sympy.sstr(u)})", real=True)
+        if all(symbol is not s for s, _ in self.stopped):
+            self.stopped.append((symbol, u))
+        return symbol
+
     def number(self, node):
         return (
             sympy.Rational(Fraction(node.text))
@@ -110,6 +119,8 @@ class SympyBackend:
         return ops[node.op]()
 
     def call(self, node, args):
+        if node.func == "stop_gradient":
+            return _map(self._stop, args[0])
         if node.func == "sum":
             return _total(args[0])
         if node.func == "mean":
@@ -168,8 +179,11 @@ class Symbolic:
     def __init__(self, tree: Node, shapes: dict[str, tuple[int, ...]], constants: dict[str, Value] | None = None):
         self.shapes = shapes
         self.symbols = {name: symbols_for(name, shape) for name, shape in shapes.items()}
+        backend = SympyBackend()
         with time_limit(SYMPY_SECONDS, "building the symbolic expression"):
-            self.f = evaluate(tree, self.symbols, SympyBackend())
+            self.f = evaluate(tree, self.symbols, backend)
+        self.stopped = backend.stopped
+        with time_limit(SYMPY_SECONDS, "building the symbolic expression"):
             # Shown derivatives are functions of the variables: constants' values are put in.
             self.constant_values = self.substitutions(constants or {})
         self._derivatives: dict[str, object] = {}
@@ -251,6 +265,9 @@ class Symbolic:
                 subs.update(zip(symbols.flat, exact.flat, strict=True))
             else:
                 subs[symbols] = exact
+        for symbol, expr in self.stopped:  # inner stops first, so each value can use the ones before
+            if expr.free_symbols <= set(subs):
+                subs[symbol] = expr.evalf(DIGITS, subs=subs)
         return subs
 
     def exact(self, name: str, subs: dict, order: int = 1):

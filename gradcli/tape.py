@@ -35,7 +35,7 @@ class TapeBackend:
             "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),
             "sigmoid": tf.sigmoid, "relu": tf.nn.relu, "softplus": tf.nn.softplus,
             "max": tf.maximum, "min": tf.minimum,
-            "sum": tf.reduce_sum, "mean": tf.reduce_mean,
+            "sum": tf.reduce_sum, "mean": tf.reduce_mean, "stop_gradient": tf.stop_gradient,
         }  # fmt: skip
 
     def number(self, node):
@@ -180,3 +180,25 @@ def clip(spec, gradients: dict[str, np.ndarray], dtype: str) -> dict[str, np.nda
     else:
         clipped, _ = tf.clip_by_global_norm(tensors, spec.norm)
     return {n: np.asarray(c.numpy(), dtype=np.float64) for n, c in zip(names, clipped, strict=True)}
+
+
+def record_targets(trees, values, variables, watched_constants, dtype):
+    """One persistent tape records every target; then tape.gradient is called once per target."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    with tf.GradientTape(persistent=True) as tape:
+        _watch(tape, env, sources, watched_constants)
+        backend = TapeBackend(tf, tf_dtype)
+        targets = [evaluate(tree, env, backend) for tree in trees]
+    names = list(sources)
+    runs = []
+    for f in targets:
+        grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        runs.append(
+            (
+                np.asarray(f.numpy(), dtype=np.float64),
+                {n: np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+            )
+        )
+    del tape  # a persistent tape holds its resources until it is dropped
+    return runs

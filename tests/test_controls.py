@@ -80,3 +80,86 @@ def test_numpy_clipping_matches_tensorflow(values, method, amount):
 
 def test_parse_clip_none_when_absent():
     assert parse_clip() is None
+
+
+# ---------------------------------------------------------------- stop_gradient (seed 000 "Stop Gradient")
+
+
+def test_stop_gradient_in_named_steps(cli):
+    run = cli("grad", "y = x*x; z = stop_gradient(y); w = z + x", "--at", "x=3", "--format", "json")
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert run.code == 0
+    assert (partial["tape"], partial["exact"], partial["without_stop"]) == (1.0, 1.0, 7.0)
+    assert partial["finite_difference"] == pytest.approx(1.0, rel=1e-9)  # FD holds the stopped part constant
+    assert run.json["expression"] == "y = x*x; z = stop_gradient(y); w = z + x"
+    assert run.json["results"][0]["value"] == 12.0
+
+
+def test_stop_option_chooses_the_step(cli):
+    run = cli("grad", "y = x*x; w = y + x", "--at", "x=3", "--stop", "y", "--format", "json")
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert (partial["tape"], partial["without_stop"]) == (1.0, 7.0)
+    table = cli("grad", "y = x*x; w = y + x", "--at", "x=3", "--stop", "y").stdout
+    assert "without stop_gradient, GradientTape would give d/dx = 7" in table
+
+
+def test_stopped_factor_keeps_its_value_in_the_symbolic_derivative():
+    result = gradcli.grad("z = stop_gradient(x**2); w = z*x", at={"x": 3})
+    partial = result.results[0].gradient[0]
+    assert partial.tape == 9.0 and partial.exact == 9.0  # d/dx of (stopped 9) * x
+    assert partial.symbolic == "stop_gradient(x**2)"
+    assert partial.without_stop == 27.0
+
+
+def test_unnamed_middle_step_and_unknown_stop_are_errors(cli):
+    run = cli("grad", "x*x; w = x", "--at", "x=1")
+    assert run.code == 2 and "must be named" in run.stderr and "(column 1)" in run.stderr
+    run = cli("grad", "y = x*x; w = y + x", "--at", "x=1", "--stop", "q")
+    assert run.code == 2 and "not a named step" in run.stderr
+
+
+def test_error_column_points_into_the_whole_program(cli):
+    run = cli("grad", "y = x*x; w = sqr(y)", "--at", "x=1")
+    assert run.stderr == "error: unknown function 'sqr' (column 14): did you mean 'sqrt'?\n"
+
+
+# ---------------------------------------------------------------- persistent tapes (seed 001)
+
+
+def test_persistent_tape_serves_several_targets(cli):
+    run = cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z", "--persistent", "--format", "json")
+    doc = run.json
+    assert run.code == 0
+    assert (doc["targets"], doc["persistent"], doc["recordings"]) == (["y", "z"], True, 1)
+    assert [(r["of"], r["gradient"]["x"]["tape"]) for r in doc["results"]] == [("y", 6.0), ("z", 108.0)]
+
+
+def test_without_persistent_each_target_gets_its_own_recording(cli):
+    run = cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z", "--format", "json")
+    assert (run.json["persistent"], run.json["recordings"]) == (False, 2)
+    assert [r["gradient"]["x"]["tape"] for r in run.json["results"]] == [6.0, 108.0]
+    assert "recorded on its own tape" in cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z").stdout
+
+
+def test_persistent_several_points_batched_equals_one_by_one():
+    points = [{"x": 1.0}, {"x": 2.0}, {"x": -0.5}]
+    together = gradcli.grad("y = sin(x)*x; z = y**2", at=points, of=["y", "z"], persistent=True)
+    apart = gradcli.grad("y = sin(x)*x; z = y**2", at=points, of=["y", "z"])
+    assert [r.gradient[0].tape for r in together.results] == pytest.approx([r.gradient[0].tape for r in apart.results])
+    assert together.exit_code == 0
+
+
+def test_persistent_without_of_is_an_error(cli):
+    run = cli("grad", "x**2", "--at", "x=1", "--persistent")
+    assert run.code == 2 and "--of" in run.stderr
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-3, 3).map(lambda v: round(v, 3)))
+def test_stop_gradient_property_matches_symbolic_constant(x):
+    # d/dx [stop(sin(x)) * x + x**2] = sin(x) + 2x
+    result = gradcli.grad("s = stop_gradient(sin(x)); f = s*x + x**2", at={"x": x})
+    partial = result.results[0].gradient[0]
+    assert partial.tape == pytest.approx(math.sin(x) + 2 * x, rel=1e-12, abs=1e-12)
+    assert partial.exact == pytest.approx(partial.tape, rel=1e-12, abs=1e-12)
+    assert partial.without_stop == pytest.approx(math.sin(x) + x * math.cos(x) + 2 * x, rel=1e-12, abs=1e-12)
