@@ -181,6 +181,12 @@ def grad(
     persistent: Annotated[
         bool, typer.Option("--persistent", help="One persistent tape records every --of target.")
     ] = False,
+    custom: Annotated[
+        list[str],
+        typer.Option(
+            "--custom", help='tf.custom_gradient: "name(x) = body : derivative", e.g. "cube(x) = x**3 : 2*x".'
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
@@ -203,6 +209,7 @@ def grad(
         stop=_split_names(stop),
         of=_split_names(of),
         persistent=persistent,
+        custom=custom,
     )
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)

@@ -78,3 +78,14 @@ def higher_order_kink(event: Event, order: int) -> str:
         f"{event.func} has a kink exactly at this point ({event.arg}); gradcli checks one-sided slopes "
         f"only for first derivatives, so the derivative of order {order} may not exist here."
     )
+
+
+CUSTOM_RULE = "the custom gradient rule"
+
+
+def custom_rule(names: str, name: str, rule, truth) -> str:
+    return (
+        f"{CUSTOM_RULE} of {names} gives d/d{name} = {fmt(rule)} here, but the true derivative is "
+        f"{fmt(truth)}: GradientTape follows the rule, as @tf.custom_gradient tells it to "
+        "(finite differences follow the truth)."
+    )

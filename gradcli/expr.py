@@ -18,7 +18,7 @@ import keyword
 import math
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gradcli.errors import LimitError, ParseError
 
@@ -108,10 +108,28 @@ class ListOf:
     col: int = field(default=0, compare=False)
 
 
-Node = Num | Name | Neg | BinOp | Call | ListOf
+@dataclass(frozen=True)
+class Custom:
+    """A user-defined function with a user-given backward rule (tf.custom_gradient), applied to arg.
+
+    body and rule are trees in the single parameter `param`; rule is d body / d param as the user
+    claims it, which need not be the truth.
+    """
+
+    name: str
+    param: str
+    body: Node
+    rule: Node
+    arg: Node
+    col: int = field(default=0, compare=False)
+
+
+Node = Num | Name | Neg | BinOp | Call | ListOf | Custom
 
 
 def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Custom):
+        return (node.arg,)
     if isinstance(node, Neg):
         return (node.operand,)
     if isinstance(node, BinOp):
@@ -220,7 +238,7 @@ def _rewrite(text: str) -> _Rewritten:
 # ---------------------------------------------------------------- parsing
 
 
-def parse(text: str, allow_lists: bool = False, value: bool = False) -> Node:
+def parse(text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None) -> Node:
     """Parse user text into a checked tree, or raise ParseError / LimitError.
 
     value=True is for point values: lists allowed, and longer text.
@@ -244,7 +262,7 @@ def parse(text: str, allow_lists: bool = False, value: bool = False) -> Node:
         raise ParseError("invalid syntax", rewritten.user_column(offset), _syntax_hint(text)) from exc
     except (RecursionError, MemoryError, ValueError) as exc:
         raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
-    converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES)
+    converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES, customs)
     node = converter.convert(tree.body, depth=0)
     _check_constants(node)
     return node
@@ -259,7 +277,8 @@ def _syntax_hint(text: str) -> str | None:
 
 
 class _Converter:
-    def __init__(self, rewritten: _Rewritten, allow_lists: bool, max_nodes: int):
+    def __init__(self, rewritten: _Rewritten, allow_lists: bool, max_nodes: int, customs: dict | None = None):
+        self.customs = customs or {}
         self.rewritten = rewritten
         self.allow_lists = allow_lists
         self.max_nodes = max_nodes
@@ -330,6 +349,11 @@ class _Converter:
         if not isinstance(node.func, ast.Name):
             raise ParseError(f"{_describe(node.func)} cannot be called", col)
         name = node.func.id
+        if name in self.customs:
+            if len(node.args) != 1 or node.keywords:
+                raise ParseError(f"{name}() takes 1 argument", col)
+            spec = self.customs[name]
+            return Custom(name, spec.param, spec.body, spec.rule, self.convert(node.args[0], depth + 1), col)
         if name not in FUNCTIONS:
             raise ParseError(f"unknown function '{name}'", col, _function_hint(name))
         if node.keywords:
@@ -398,6 +422,9 @@ def constant_value(node: Node) -> float | None:
         return node.value
     if isinstance(node, Name):
         return CONSTANTS.get(node.id)
+    if isinstance(node, Custom):
+        constant_value(node.arg)
+        return None
     values = [constant_value(child) for child in children(node)]
     if isinstance(node, BinOp) and node.op == "**" and values[1] is not None and abs(values[1]) > MAX_EXPONENT:
         raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
@@ -484,6 +511,8 @@ def to_text(node: Node) -> str:
 
 
 def _print(node: Node, parent: int) -> str:
+    if isinstance(node, Custom):
+        return f"{node.name}({_print(node.arg, 0)})"
     if isinstance(node, Num):
         return node.text
     if isinstance(node, Name):
@@ -524,11 +553,15 @@ def evaluate(node: Node, env: dict, backend):
         return backend.binop(node, evaluate(node.left, env, backend), evaluate(node.right, env, backend))
     if isinstance(node, Call):
         return backend.call(node, [evaluate(arg, env, backend) for arg in node.args])
+    if isinstance(node, Custom):
+        return backend.custom(node, evaluate(node.arg, env, backend))
     return backend.stack([evaluate(item, env, backend) for item in node.items])
 
 
 def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
     """The shape of the tree's value, or a ParseError naming the mismatch (numpy rules)."""
+    if isinstance(node, Custom):  # custom bodies are elementwise
+        return infer_shape(node.arg, shapes)
     if isinstance(node, Num):
         return ()
     if isinstance(node, Name):
@@ -596,7 +629,7 @@ class Program:
         return "; ".join(f"{name} = {to_text(tree)}" for name, tree in self.steps)
 
 
-def parse_program(text: str, allow_lists: bool = False) -> Program:
+def parse_program(text: str, allow_lists: bool = False, customs: dict | None = None) -> Program:
     """Parse `expr` or `a = expr; b = expr; ...`; columns in errors point into the whole text."""
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
@@ -616,7 +649,7 @@ def parse_program(text: str, allow_lists: bool = False) -> Program:
         body_start = start + (match.end() if match else 0)
         if match:
             _check_step_name(name, steps, start + len(match.group(1)))
-        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last)
+        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last, customs)
         steps.append((name, tree))
     return Program(tuple(steps))
 
@@ -628,9 +661,9 @@ def _check_step_name(name: str, steps, column: int) -> None:
         raise ParseError(f"step '{name}' is defined twice", column)
 
 
-def _parse_at(text: str, offset: int, allow_lists: bool) -> Node:
+def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None = None) -> Node:
     try:
-        return _shift(parse(text, allow_lists=allow_lists), offset)
+        return _shift(parse(text, allow_lists=allow_lists, customs=customs), offset)
     except (ParseError, LimitError) as exc:
         column = None if exc.column is None else exc.column + offset
         raise type(exc)(exc.message, column, exc.hint) from exc
@@ -650,6 +683,8 @@ def _shift(node: Node, offset: int) -> Node:
         return BinOp(node.op, _shift(node.left, offset), _shift(node.right, offset), node.col + offset)
     if isinstance(node, Call):
         return Call(node.func, tuple(_shift(a, offset) for a in node.args), node.col + offset)
+    if isinstance(node, Custom):
+        return replace(node, arg=_shift(node.arg, offset), col=node.col + offset)
     return ListOf(tuple(_shift(i, offset) for i in node.items), node.col + offset)
 
 
@@ -665,6 +700,8 @@ def substitute(node: Node, mapping: dict[str, Node]) -> Node:
         return Call(node.func, tuple(substitute(a, mapping) for a in node.args), node.col)
     if isinstance(node, ListOf):
         return ListOf(tuple(substitute(i, mapping) for i in node.items), node.col)
+    if isinstance(node, Custom):
+        return replace(node, arg=substitute(node.arg, mapping))
     return node
 
 
@@ -693,8 +730,49 @@ def without_stops(node: Node) -> Node:
         return Call(node.func, tuple(without_stops(a) for a in node.args), node.col)
     if isinstance(node, ListOf):
         return ListOf(tuple(without_stops(i) for i in node.items), node.col)
+    if isinstance(node, Custom):
+        return replace(node, arg=without_stops(node.arg))
     return node
 
 
 def has_stops(node: Node) -> bool:
     return any(isinstance(n, Call) and n.func == "stop_gradient" for n in walk(node))
+
+
+# ---------------------------------------------------------------- custom gradients
+
+
+@dataclass(frozen=True)
+class CustomSpec:
+    name: str
+    param: str
+    body: Node
+    rule: Node
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}({self.param}) = {to_text(self.body)} : {to_text(self.rule)}"
+
+
+_CUSTOM = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*=(.*)$")
+
+
+def parse_custom(text: str) -> CustomSpec:
+    """`cube(x) = x**3 : 2*x`: a function, its body, and the backward rule the tape will use."""
+    match = _CUSTOM.match(text) if isinstance(text, str) else None
+    if match is None or text.count(":") != 1:
+        raise ParseError(f"--custom {text!r}: write name(x) = body : derivative, e.g. cube(x) = x**3 : 3*x**2")
+    name, param, rest = match.groups()
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"--custom: '{name}' is a built-in name")
+    if param in CONSTANTS:
+        raise ParseError(f"--custom: '{param}' is a built-in constant and cannot be the parameter")
+    body_text, rule_text = rest.split(":")
+    body, rule = parse(body_text), parse(rule_text)
+    for part, tree in (("body", body), ("derivative", rule)):
+        extra = free_names(tree) - {param}
+        if extra:
+            raise ParseError(f"--custom {name}: the {part} may use only {param}, not {', '.join(sorted(extra))}")
+        if uses_tensor_ops(tree) or has_stops(tree):
+            raise ParseError(f"--custom {name}: the {part} must be elementwise (no sum, mean, @ or stop_gradient)")
+    return CustomSpec(name, param, body, rule)

@@ -60,6 +60,10 @@ class NumpyBackend:
     def stack(self, items):
         return np.stack(np.broadcast_arrays(*items))
 
+    def custom(self, node, u):
+        # finite differences see the true function: the body, not the user's backward rule
+        return evaluate(node.body, {node.param: u}, self)
+
     def binop(self, node: BinOp, a, b):
         with np.errstate(all="ignore"):
             if node.op == "+":

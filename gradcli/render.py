@@ -111,6 +111,9 @@ def write_table(result: GradResult, out: TextIO) -> None:
             table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
     _stop_lines(console, result)
+    for text in result.customs.values():
+        console.print(Text(f"custom gradient (@tf.custom_gradient): {text}"))
+    _truth_lines(console, result)
     if result.clip:
         console.print(Text(f"clipping: {result.clip.describe()}; exact and finite differences clipped the same way"))
     if result.targets:
@@ -122,6 +125,19 @@ def write_table(result: GradResult, out: TextIO) -> None:
         )
         console.print(Text(how))
     _footer(console, result)
+
+
+def _truth_lines(console, result: GradResult) -> None:
+    from rich.text import Text
+
+    for point in result.results:
+        for p in point.gradient:
+            if p.true_symbolic is not None:
+                console.print(
+                    Text(
+                        f"true derivative d/d{p.name} = {p.true_symbolic} = {fmt(p.true_exact)} at {_point_text(point)}"
+                    )
+                )
 
 
 def _stop_lines(console, result: GradResult) -> None:
@@ -154,6 +170,12 @@ def _verdict(result: GradResult | MatrixResult):
     from rich.text import Text
 
     tol = result.tape_tolerance
+    if result.status == "agree" and getattr(result, "customs", None):
+        return Text(
+            "Each method agrees with its witness: the tape with the custom rule (sympy, rtol "
+            f"{tol.rtol:g}), finite differences with the true derivative (rtol {result.fd_tolerance.rtol:g}).",
+            style="green",
+        )
     if result.status == "agree":
         return Text(
             f"All three methods agree (tape vs exact within rtol {tol.rtol:g}; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gradcli.errors import ExitCode
 
@@ -48,6 +48,8 @@ class Partial:
     unclipped: Number | None = None  # the tape's raw gradient
     exact_unclipped: Number | None = None
     without_stop: Number | None = None  # the tape's gradient with every stop_gradient removed
+    true_symbolic: str | None = None  # with custom gradients: the derivative of the true function
+    true_exact: Number | None = None
 
     def to_dict(self) -> dict:
         out = {
@@ -63,6 +65,9 @@ class Partial:
             out["exact_unclipped"] = json_number(self.exact_unclipped)
         if self.without_stop is not None:
             out["without_stop"] = json_number(self.without_stop)
+        if self.true_symbolic is not None:
+            out["true_symbolic"] = self.true_symbolic
+            out["true_exact"] = json_number(self.true_exact)
         return out
 
 
@@ -128,11 +133,13 @@ class GradResult(Verdict):
     targets: tuple[str, ...] = ()  # with --of
     persistent: bool = False
     recordings: int = 1  # tape recordings per point
+    customs: dict[str, str] = field(default_factory=dict)  # name -> "name(x) = body : rule"
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
         return {
             **(several if self.targets else {}),
+            **({"custom": dict(self.customs)} if self.customs else {}),
             "expression": self.expression,
             "input": self.input,
             "wrt": list(self.wrt),

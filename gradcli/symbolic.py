@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from mpmath.libmp import prec_to_dps
 
 from gradcli.errors import LimitError
 from gradcli.expr import Node, evaluate
@@ -82,8 +83,32 @@ _FUNCS = {
 
 
 class SympyBackend:
-    def __init__(self):
+    """Builds sympy objects. With rule=True a custom function differentiates by the user's rule
+    (what the tape does); with rule=False it is its body, so sympy gives the true derivative."""
+
+    def __init__(self, rule: bool = True):
         self.stopped: list[tuple[sympy.Symbol, object]] = []  # stop_gradient(u): a constant symbol standing for u
+        self.rule = rule
+        self.functions: dict[str, type] = {}
+
+    def custom(self, node, u):
+        if not self.rule:
+            return _map(lambda v: evaluate(node.body, {node.param: v}, self), u)
+        return _map(self._function(node), u)
+
+    def _function(self, node):
+        """A sympy Function whose derivative is the user's rule and whose value is the body."""
+        if node.name not in self.functions:
+            backend = self
+
+            def fdiff(self, argindex=1):
+                return evaluate(node.rule, {node.param: self.args[0]}, backend)
+
+            def _eval_evalf(self, prec):
+                return evaluate(node.body, {node.param: self.args[0]}, backend).evalf(prec_to_dps(prec))
+
+            self.functions[node.name] = type(node.name, (sympy.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf})
+        return self.functions[node.name]
 
     def _stop(self, u):
         symbol = sympy.Symbol(f"stop_gradient({sympy.sstr(u)})", real=True)
@@ -176,10 +201,16 @@ def gradient(f, symbols: list) -> list:
 class Symbolic:
     """f as a sympy expression in the point's shapes, and its partial derivatives."""
 
-    def __init__(self, tree: Node, shapes: dict[str, tuple[int, ...]], constants: dict[str, Value] | None = None):
+    def __init__(
+        self,
+        tree: Node,
+        shapes: dict[str, tuple[int, ...]],
+        constants: dict[str, Value] | None = None,
+        rule: bool = True,
+    ):
         self.shapes = shapes
         self.symbols = {name: symbols_for(name, shape) for name, shape in shapes.items()}
-        backend = SympyBackend()
+        backend = SympyBackend(rule)
         with time_limit(SYMPY_SECONDS, "building the symbolic expression"):
             self.f = evaluate(tree, self.symbols, backend)
         self.stopped = backend.stopped

@@ -47,6 +47,19 @@ class TapeBackend:
     def neg(self, a):
         return -a
 
+    def custom(self, node, u):
+        """tf.custom_gradient: the forward pass is the body, the backward pass the user's rule."""
+        tf = self.tf
+
+        @tf.custom_gradient
+        def forward(v):
+            def backward(upstream):
+                return upstream * evaluate(node.rule, {node.param: v}, self)
+
+            return evaluate(node.body, {node.param: v}, self), backward
+
+        return forward(u)
+
     def stack(self, items):
         tf = self.tf
         shape = tf.shape(items[0])

@@ -163,3 +163,68 @@ def test_stop_gradient_property_matches_symbolic_constant(x):
     assert partial.tape == pytest.approx(math.sin(x) + 2 * x, rel=1e-12, abs=1e-12)
     assert partial.exact == pytest.approx(partial.tape, rel=1e-12, abs=1e-12)
     assert partial.without_stop == pytest.approx(math.sin(x) + x * math.cos(x) + 2 * x, rel=1e-12, abs=1e-12)
+
+
+# ---------------------------------------------------------------- custom gradients (seed 000 "Custom Gradients")
+
+
+def test_custom_gradient_seed_example(cli):
+    run = cli("grad", "cube(x)", "--at", "x=4", "--custom", "cube(x) = x**3 : 2*x", "--format", "json")
+    doc = run.json
+    partial = doc["results"][0]["gradient"]["x"]
+    assert run.code == 0  # the tape and the rule agree: a rule that differs from the truth is not an error
+    assert doc["custom"] == {"cube": "cube(x) = x**3 : 2*x"}
+    assert (partial["tape"], partial["exact"], partial["symbolic"]) == (8.0, 8.0, "2*x")
+    assert (partial["true_exact"], partial["true_symbolic"]) == (48.0, "3*x**2")
+    assert partial["finite_difference"] == pytest.approx(48.0, rel=1e-9)
+    assert (
+        "the custom gradient rule of cube gives d/dx = 8 here, but the true derivative is 48"
+        in (doc["results"][0]["notes"][0])
+    )
+
+
+def test_custom_rule_equal_to_truth_has_no_note():
+    result = gradcli.grad("cube(x)", at={"x": 4}, custom=["cube(x) = x**3 : 3*x**2"])
+    assert result.exit_code == 0 and result.results[0].notes == ()
+    assert result.results[0].gradient[0].tape == 48.0
+
+
+def test_custom_inside_a_larger_expression_uses_the_chain_rule():
+    # d/dx cube(2x)**2 with rule r(u) = 2u: 2*cube(2x) * r(2x) * 2 = 2*64*8*2 at x = 2
+    result = gradcli.grad("cube(2*x)**2", at={"x": 2}, custom=["cube(u) = u**3 : 2*u"])
+    partial = result.results[0].gradient[0]
+    assert partial.tape == pytest.approx(2 * 64 * 8 * 2) and partial.exact == pytest.approx(partial.tape)
+    assert partial.true_exact == pytest.approx(6 * 2**6 * 2**5)  # d/dx (2x)**6 = 6*2**6*x**5 at x = 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("cube(x) = x**3", "write name(x) = body : derivative"),
+        ("sin(x) = x : 1", "built-in name"),
+        ("cube(x) = x*y : 1", "may use only x"),
+        ("cube(x) = sum(x) : 1", "elementwise"),
+    ],
+)
+def test_bad_custom_definitions(cli, spec, message):
+    run = cli("grad", "cube(x)", "--at", "x=1", "--custom", spec)
+    assert run.code == 2 and message in run.stderr
+
+
+# ---------------------------------------------------------------- combinations
+
+
+def test_clipping_a_stopped_step_combines(cli):
+    run = cli("grad", "y = x*x; w = 100*y + x", "--at", "x=3", "--stop", "y", "--clip-value", "-0.5:0.5", "-f", "json")
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert run.code == 0
+    assert (partial["tape"], partial["unclipped"], partial["without_stop"]) == (0.5, 1.0, 601.0)
+
+
+def test_custom_with_persistent_targets_and_order():
+    result = gradcli.grad(
+        "y = cube(x); z = y*x", at={"x": 2}, custom=["cube(x) = x**3 : 2*x"], of=["y", "z"], persistent=True
+    )
+    assert [r.gradient[0].tape for r in result.results] == [4.0, 4.0 * 2 + 8.0]
+    second = gradcli.grad("cube(x)", at={"x": 2}, custom=["cube(x) = x**3 : x**2"], order=2)
+    assert second.results[0].gradient[0].tape == 4.0  # the rule's own derivative, 2x
