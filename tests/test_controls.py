@@ -228,3 +228,45 @@ def test_custom_with_persistent_targets_and_order():
     assert [r.gradient[0].tape for r in result.results] == [4.0, 4.0 * 2 + 8.0]
     second = gradcli.grad("cube(x)", at={"x": 2}, custom=["cube(x) = x**3 : x**2"], order=2)
     assert second.results[0].gradient[0].tape == 4.0  # the rule's own derivative, 2x
+
+
+# ---------------------------------------------------------------- properties of the controls against the symbolic side
+
+
+small = st.floats(-3, 3).map(lambda v: round(v, 3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(small, small, st.floats(0.1, 20).map(lambda v: round(v, 2)))
+def test_clipped_tape_equals_clipped_exact(x, y, limit):
+    for spec in (Clip("value", low=-limit, high=limit), Clip("norm", norm=limit), Clip("global_norm", norm=limit)):
+        result = gradcli.grad("x**3*y + 5*sin(x*y)", at={"x": x, "y": y}, clip=spec)
+        point = result.results[0]
+        exact = {p.name: p.exact_unclipped for p in point.gradient}
+        expected = clipping.apply(spec, exact)
+        assert result.exit_code == 0
+        for p in point.gradient:
+            assert p.tape == pytest.approx(float(expected[p.name]), rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(small)
+def test_custom_rule_is_what_the_tape_follows(x):
+    # rule 5*cos(u) for body sin(u): the tape gives d/dx sin-ish(x**2) = 5*cos(x**2)*2x
+    result = gradcli.grad("wiggle(x**2)", at={"x": x}, custom=["wiggle(u) = sin(u) : 5*cos(u)"])
+    partial = result.results[0].gradient[0]
+    assert partial.tape == pytest.approx(5 * math.cos(x * x) * 2 * x, rel=1e-9, abs=1e-12)
+    assert partial.true_exact == pytest.approx(math.cos(x * x) * 2 * x, rel=1e-9, abs=1e-12)
+    assert result.exit_code == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(small)
+def test_persistent_and_separate_recordings_agree(x):
+    expression = "a = exp(x/2); b = a*sin(x); c = b**2 + a"
+    one = gradcli.grad(expression, at={"x": x}, of=["a", "b", "c"], persistent=True)
+    each = gradcli.grad(expression, at={"x": x}, of=["a", "b", "c"])
+    assert [r.gradient[0].tape for r in one.results] == pytest.approx([r.gradient[0].tape for r in each.results])
+    assert [r.gradient[0].tape for r in one.results] == pytest.approx(
+        [r.gradient[0].exact for r in one.results], rel=1e-9, abs=1e-12
+    )

@@ -106,3 +106,15 @@ def test_hessian_three_ways_on_a_smooth_function(x, y):
     for tape_row, exact_row in zip(point.tape, point.exact, strict=True):
         assert tape_row == pytest.approx(exact_row, rel=1e-9, abs=1e-12)
     assert point.tape[0][1] == pytest.approx(point.tape[1][0], rel=1e-12)  # symmetric
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(-2, 2).map(lambda v: round(v, 3)), st.floats(-2, 2).map(lambda v: round(v, 3)))
+def test_jacobian_rows_are_the_gradients_of_each_output(x, y):
+    import gradcli
+
+    outputs = ["x*y**2", "sin(x) + exp(y)", "sqrt(1 + x**2*y**2)"]
+    result = jacobian("[" + ", ".join(outputs) + "]", at={"x": x, "y": y})
+    for row, expression in zip(result.results[0].tape, outputs, strict=True):
+        grad = gradcli.grad(expression, at={"x": x, "y": y}, wrt=["x", "y"]).results[0]
+        assert row == pytest.approx([p.exact for p in grad.gradient], rel=1e-9, abs=1e-12)
