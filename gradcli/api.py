@@ -45,7 +45,7 @@ def fd_tolerance(order: int) -> Tolerance:
     """Finite differences of order n in float64 are good to about eps**(2/(n+2)); allow 100 times that."""
     if order == 1:
         return FD_TOLERANCE
-    rtol = float(f"{100 * np.finfo(np.float64).eps ** (2 / (order + 2)):.1g}")
+    rtol = float(f"{100 * np.finfo(np.float64).eps ** (2 / (order + 2)):.2g}")
     return Tolerance(rtol=rtol, atol=rtol)
 
 
