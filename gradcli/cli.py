@@ -30,8 +30,14 @@ app = typer.Typer(
 class Format(StrEnum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     csv = "csv"
     plain = "plain"
+
+
+class OnError(StrEnum):
+    skip = "skip"
+    stop = "stop"
 
 
 class DType(StrEnum):
@@ -45,6 +51,7 @@ class Environment:
 
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
 
 
 def _version(value: bool) -> None:
@@ -91,7 +98,7 @@ AtOption = Annotated[
 ConstOption = Annotated[list[str], typer.Option("--const", help="A constant (tf.constant, not watched): name=value.")]
 WrtOption = Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")]
 WatchOption = Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or plain.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or plain.")]
 DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")]
 
 
@@ -150,6 +157,66 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
 
 
 @app.command()
+def batch(
+    source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
+) -> None:
+    """Many problems in one process: TensorFlow and sympy are imported once.
+
+    Each line is a JSON object, e.g. {"command": "grad", "expression": "x**2", "at": {"x": 3}},
+    or the arguments of a command line, e.g. grad "x**2" --at x=3. Each answer is one JSON
+    line: the object `--format json` prints, plus "line"; a failed problem gives
+    {"line", "error", "exit_code"}. Exit status: the highest exit code seen.
+
+    Example: gradcli batch problems.jsonl > answers.jsonl
+    """
+    from gradcli.batch import arguments
+
+    stream = ENV.stdin if source == "-" else _open(source)
+    worst = 0
+    for number, line in enumerate(stream, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            argv = arguments(line)
+        except GradcliError as exc:
+            code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
+        else:
+            code, out, err = _run_nested([*argv, "--format", "json"])
+        ENV.stdout.write(_answer(number, code, out, err) + "\n")
+        ENV.stdout.flush()
+        worst = max(worst, code)
+    raise typer.Exit(worst)
+
+
+def _run_nested(argv: list[str]) -> tuple[int, str, str]:
+    """Run one command in this process, capturing what it would print."""
+    import io
+
+    global ENV
+    outer = ENV
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(argv, Environment(stdout=out, stderr=err, stdin=outer.stdin))
+    finally:
+        ENV = outer
+    return code, out.getvalue(), err.getvalue()
+
+
+def _answer(number: int, code: int, out: str, err: str) -> str:
+    import json
+
+    if out.strip():
+        try:
+            document = json.loads(out)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            return json.dumps({"line": number, **document}, separators=(",", ":"))
+    message = err.strip().removeprefix("error: ") or "no output"
+    return json.dumps({"line": number, "error": message, "exit_code": code}, separators=(",", ":"))
+
+
+@app.command()
 def grad(
     expression: Annotated[str, typer.Argument(help='The function, e.g. "x**2 + 2*x - 1".')],
     at: Annotated[
@@ -158,13 +225,13 @@ def grad(
             "--at",
             help="Point: name=value[,name=value]. Repeat for more points; a repeated name starts a new point.",
         ),
-    ],
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
     const: Annotated[
         list[str], typer.Option("--const", help="A constant (tf.constant, not watched): name=value.")
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")] = [],  # noqa: B006
     watch: Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")] = [],  # noqa: B006
-    output: Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or plain.")] = Format.table,
+    output: Annotated[Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or plain.")] = Format.table,
     dtype: Annotated[
         DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")
     ] = DType.float64,
@@ -187,11 +254,25 @@ def grad(
             "--custom", help='tf.custom_gradient: "name(x) = body : derivative", e.g. "cube(x) = x**3 : 2*x".'
         ),
     ] = [],  # noqa: B006
+    points: Annotated[
+        str | None, typer.Option("--points", help="A CSV of points (header: variable names), or - for stdin.")
+    ] = None,
+    on_error: Annotated[
+        OnError, typer.Option("--on-error", help="With --points: skip bad rows (exit 2 at the end) or stop.")
+    ] = OnError.skip,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="With --points: points per tensor.")] = 10_000,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
+    if points is not None:
+        if at or order != 1 or clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom:
+            raise GradcliError("--points works with --const, --wrt, --watch and --dtype only (not --at, --order, ...)")
+        _grad_points(expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
+        return
+    if not at:
+        raise GradcliError("give a point with --at (for example --at x=2) or a file of points with --points")
     from gradcli.api import grad as compute
     from gradcli.clip import parse_clip
     from gradcli.points import group_points
@@ -213,6 +294,41 @@ def grad(
     )
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
+
+
+def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error, chunk_size) -> None:
+    from gradcli import many
+    from gradcli.render import ChunkWriter
+
+    if output.value not in ("csv", "jsonl", "plain"):
+        raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
+    if chunk_size < 1:
+        raise GradcliError("--chunk-size must be at least 1")
+    stream = ENV.stdin if source == "-" else _open(source)
+    label = "stdin" if source == "-" else source
+    header, rows = many.read_points(stream)
+    problem = many.prepare_points(
+        expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
+    )
+    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
+    bad, statuses = 0, set()
+    for item in many.grad_points(problem, rows, chunk_size):
+        if isinstance(item, many.BadRow):
+            bad += 1
+            ENV.stderr.write(f"error: {label} line {item.line}: {item.message}\n")
+            if on_error == OnError.stop:
+                break
+            continue
+        writer.write(item)
+        statuses.update(item.status.tolist())
+    raise typer.Exit(many.exit_code(bad, statuses))
+
+
+def _open(path: str):
+    try:
+        return open(path, newline="", encoding="utf-8")  # noqa: SIM115 - read lazily while streaming
+    except OSError as exc:
+        raise GradcliError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 ENV = Environment()

@@ -46,6 +46,7 @@ class NumpyBackend:
         self.watched = watched
         self.record = record
         self.events: list[Event] = []
+        self.masks: dict[Event, np.ndarray] = {}
         self.frozen = frozen
 
     def number(self, node):
@@ -73,7 +74,7 @@ class NumpyBackend:
             if node.op == "*":
                 return a * b
             if node.op == "/":
-                self._check(node.right, np.any(b == 0), "division", "singular", node.right)
+                self._check(node.right, b == 0, "division", "singular", node.right)
                 return a / b
             if node.op == "@":
                 return np.matmul(a, b)
@@ -83,9 +84,9 @@ class NumpyBackend:
     def _check_power(self, node: BinOp, a, b) -> None:
         at_zero = a == 0
         fractional_slope = at_zero & (b < 1) & (b != 0)
-        self._check(node.left, np.any(fractional_slope), "power", "singular", node.left, f"**{to_text(node.right)}")
-        self._check(node.right, np.any(at_zero), "power", "singular", node.left, "exponent")
-        self._check(node.left, np.any((a < 0) & (b != np.round(b))), "power", "singular", node.left, "negative base")
+        self._check(node.left, fractional_slope, "power", "singular", node.left, f"**{to_text(node.right)}")
+        self._check(node.right, at_zero, "power", "singular", node.left, "exponent")
+        self._check(node.left, (a < 0) & (b != np.round(b)), "power", "singular", node.left, "negative base")
 
     def call(self, node: Call, args):
         func, u = node.func, args[0]
@@ -95,14 +96,14 @@ class NumpyBackend:
             return self.frozen.setdefault(id(node), u)
         with np.errstate(all="ignore"):
             if func in ("abs", "relu"):
-                self._check(node.args[0], np.any(u == 0), func, "kink", node.args[0])
+                self._check(node.args[0], u == 0, func, "kink", node.args[0])
             if func in ("max", "min"):
-                self._check(node, np.any(args[0] == args[1]), func, "kink", node)
+                self._check(node, args[0] == args[1], func, "kink", node)
                 return np.maximum(*args) if func == "max" else np.minimum(*args)
             if func in ("sqrt", "log", "log2", "log10"):
-                self._check(node.args[0], np.any(u <= 0), func, "singular", node.args[0])
+                self._check(node.args[0], u <= 0, func, "singular", node.args[0])
             if func in ("asin", "acos"):
-                self._check(node.args[0], np.any(np.abs(u) >= 1), func, "singular", node.args[0])
+                self._check(node.args[0], np.abs(u) >= 1, func, "singular", node.args[0])
             if func == "log":
                 return np.log(u) / np.log(args[1]) if len(args) == 2 else np.log(u)
             if func == "sum":
@@ -112,10 +113,13 @@ class NumpyBackend:
             return _UNARY[func](u)
 
     def _check(self, depends_on: Node, hit, func: str, kind: str, arg: Node, detail: str = "") -> None:
-        if self.record and hit and free_names(depends_on) & self.watched:
-            event = Event(func, kind, to_text(arg), detail)
-            if event not in self.events:
-                self.events.append(event)
+        """Record an event where `hit` is true; `masks` keeps, per event, which elements (points) hit it."""
+        if not self.record or not np.any(hit) or not free_names(depends_on) & self.watched:
+            return
+        event = Event(func, kind, to_text(arg), detail)
+        if event not in self.events:
+            self.events.append(event)
+        self.masks[event] = self.masks.get(event, False) | np.asarray(hit)
 
 
 def value(tree: Node, env: dict[str, np.ndarray], frozen: dict | None = None) -> np.ndarray:
@@ -140,6 +144,13 @@ def events_at(tree: Node, env: dict[str, np.ndarray], watched: frozenset[str]) -
     backend = NumpyBackend(watched, record=True)
     evaluate(tree, env, backend)
     return backend.events
+
+
+def event_masks(tree: Node, env: dict[str, np.ndarray], watched: frozenset[str]) -> dict[Event, np.ndarray]:
+    """For many points at once: each event and the points (elements) where it happens."""
+    backend = NumpyBackend(watched, record=True)
+    evaluate(tree, env, backend)
+    return backend.masks
 
 
 def _shifted(env: dict, name: str, index, step) -> dict:
@@ -252,12 +263,18 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
         return total / h**order
 
 
-def one_sided(fn: Function, env: dict[str, np.ndarray], name: str):
-    """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist."""
+def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):
+    """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist.
+
+    With batched=True each element of `name` is an independent point and all are shifted at once.
+    """
     x = np.asarray(env[name], dtype=np.float64)
-    lefts, rights = [], []
     with np.errstate(all="ignore"):
         f0 = fn(env)
+        if batched:
+            h = ONE_SIDED_STEP * np.maximum(1.0, np.abs(x))
+            return (f0 - fn(_shifted(env, name, None, -h))) / h, (fn(_shifted(env, name, None, h)) - f0) / h
+        lefts, rights = [], []
         for index in np.ndindex(x.shape):
             h = ONE_SIDED_STEP * max(1.0, abs(float(x[index])))
             lefts.append((f0 - fn(_shifted(env, name, index, -h))) / h)
@@ -269,5 +286,5 @@ def one_sided(fn: Function, env: dict[str, np.ndarray], name: str):
 def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
     """True where one-sided slopes disagree by far more than the O(h) curvature term."""
     finite = np.isfinite(left) & np.isfinite(right)
-    tolerance = 1e-3 * np.maximum(np.abs(left), np.abs(right)) + 1e-4 * max(1.0, scale)
+    tolerance = 1e-3 * np.maximum(np.abs(left), np.abs(right)) + 1e-4 * np.maximum(1.0, scale)
     return ~finite | (np.abs(left - right) > tolerance)

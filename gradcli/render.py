@@ -10,9 +10,9 @@ from typing import TextIO
 import numpy as np
 
 from gradcli.explain import fmt
-from gradcli.result import GradResult, MatrixResult, PointResult
+from gradcli.result import GradResult, MatrixResult, PointResult, json_number
 
-FORMATS = ("table", "json", "csv", "plain")
+FORMATS = ("table", "json", "jsonl", "csv", "plain")
 PIPE_WIDTH = 120
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -42,11 +42,66 @@ def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO) -> None
         writers = {"table": matrix_table, "json": write_json, "csv": matrix_csv, "plain": matrix_plain}
     else:
         writers = {"table": write_table, "json": write_json, "csv": write_csv, "plain": write_plain}
+    writers["jsonl"] = write_jsonl
     writers[fmt_name](result, out)
 
 
 def write_json(result: GradResult | MatrixResult, out: TextIO) -> None:
     out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+
+
+def write_jsonl(result: GradResult | MatrixResult, out: TextIO) -> None:
+    """The JSON object on one line: for scripts that read line by line, and for gradcli batch."""
+    out.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+
+
+class ChunkWriter:
+    """Streams --points results: a header once, then each chunk as it is computed."""
+
+    def __init__(self, fmt_name: str, out: TextIO, variables, rows):
+        self.fmt, self.out, self.variables, self.rows = fmt_name, out, list(variables), list(rows)
+        if fmt_name == "csv":
+            self.csv = csv.writer(out, lineterminator="\n")
+            self.csv.writerow([*self.variables, *(f"df/d{r}" for r in self.rows), "status"])
+
+    def write(self, chunk) -> None:
+        if self.fmt == "csv":
+            self._csv(chunk)
+        elif self.fmt == "jsonl":
+            self._jsonl(chunk)
+        else:
+            self._plain(chunk)
+        self.out.flush()
+
+    def _csv(self, chunk) -> None:
+        columns = [chunk.coords[v] for v in self.variables] + [chunk.tape[r] for r in self.rows]
+        for i in range(len(chunk)):
+            self.csv.writerow([*(exact_text(c[i]) for c in columns), chunk.status[i]])
+
+    def _plain(self, chunk) -> None:
+        columns = [chunk.tape[r] for r in self.rows]
+        self.out.write("".join(" ".join(exact_text(c[i]) for c in columns) + "\n" for i in range(len(chunk))))
+
+    def _jsonl(self, chunk) -> None:
+        lines = []
+        for i in range(len(chunk)):
+            gradient = {
+                r: {
+                    "tape": json_number(chunk.tape[r][i]),
+                    "exact": json_number(chunk.exact[r][i]),
+                    "finite_difference": json_number(chunk.finite_difference[r][i]),
+                }
+                for r in self.rows
+            }
+            record = {
+                "line": int(chunk.lines[i]),
+                "at": {v: json_number(chunk.coords[v][i]) for v in self.variables},
+                "value": json_number(chunk.value[i]),
+                "gradient": gradient,
+                "status": str(chunk.status[i]),
+            }
+            lines.append(json.dumps(record, separators=(",", ":")))
+        self.out.write("\n".join(lines) + "\n")
 
 
 def _watched(point: PointResult):

@@ -335,3 +335,65 @@ def _evaluate_real(expr, subs) -> float:
     if imag != 0 and abs(complex(imag)) > 1e-25:
         return math.nan
     return float(real)
+
+
+# ---------------------------------------------------------------- vectorised evaluation for many points
+
+
+class NotVectorisable(Exception):
+    """The expression has a part the numpy translation does not cover; evaluate point by point."""
+
+
+def _dirac(u):
+    return np.where(u == 0, np.inf, 0.0)
+
+
+_NUMPY = {
+    sympy.sin: np.sin, sympy.cos: np.cos, sympy.tan: np.tan,
+    sympy.asin: np.arcsin, sympy.acos: np.arccos, sympy.atan: np.arctan,
+    sympy.sinh: np.sinh, sympy.cosh: np.cosh, sympy.tanh: np.tanh,
+    sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
+    sympy.DiracDelta: _dirac,
+}  # fmt: skip
+
+
+def to_numpy(expr, names: dict) -> object:
+    """Translate a sympy expression into nested numpy calls over an environment, walking its tree.
+
+    This is gradcli's own small printer-free translation (no lambdify, no
+    generated source): the many-points path evaluates the symbolic derivative
+    in float64, vectorised, instead of one mpmath evaluation per point.
+    `names` maps sympy symbols to environment keys.
+    """
+    if expr in names:
+        key = names[expr]
+        return lambda env: env[key]
+    if expr.is_Number or expr in (sympy.pi, sympy.E):
+        constant = float(expr)
+        return lambda env: constant
+    parts = [to_numpy(arg, names) for arg in expr.args]
+    if expr.is_Add:
+        return lambda env: _fold(np.add, parts, env)
+    if expr.is_Mul:
+        return lambda env: _fold(np.multiply, parts, env)
+    if expr.is_Pow:
+        base, exponent = parts
+        return lambda env: np.power(base(env), exponent(env))
+    if isinstance(expr, sympy.Max | sympy.Min):
+        op = np.maximum if isinstance(expr, sympy.Max) else np.minimum
+        return lambda env: _fold(op, parts, env)
+    if expr.func is sympy.Heaviside:
+        inner, at_zero = parts[0], float(expr.args[1]) if len(expr.args) > 1 else 0.5
+        return lambda env: np.heaviside(inner(env), at_zero)
+    function = _NUMPY.get(expr.func)
+    if function is None or len(parts) != 1:
+        raise NotVectorisable(str(expr.func))
+    (inner,) = parts
+    return lambda env: function(inner(env))
+
+
+def _fold(op, parts, env):
+    result = parts[0](env)
+    for part in parts[1:]:
+        result = op(result, part(env))
+    return result

@@ -1,0 +1,85 @@
+"""gradcli batch: turn one line of a problems file into the argument list of a command."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from gradcli.errors import GradcliError
+
+COMMANDS = ("grad", "jacobian", "hessian")
+# JSON keys that are repeatable or list-valued options, and the flag each becomes
+LIST_OPTIONS = {
+    "const": "--const",
+    "wrt": "--wrt",
+    "watch": "--watch",
+    "stop": "--stop",
+    "of": "--of",
+    "custom": "--custom",
+}
+SCALAR_OPTIONS = {
+    "dtype": "--dtype", "order": "--order", "clip_value": "--clip-value",
+    "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
+}  # fmt: skip
+
+
+def arguments(line: str) -> list[str]:
+    """A JSON object ({"command": "grad", "expression": ..., "at": ...}) or a command line (grad "x**2" --at x=3)."""
+    text = line.strip()
+    if text.startswith("{"):
+        try:
+            problem = json.loads(text)
+        except ValueError as exc:
+            raise GradcliError(f"not valid JSON: {exc.msg}") from exc
+        return _from_json(problem)
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise GradcliError(f"cannot split the command line: {exc}") from exc
+    if argv and argv[0] == "gradcli":
+        argv = argv[1:]
+    if not argv or argv[0] not in COMMANDS:
+        raise GradcliError(f"a problem line starts with one of {', '.join(COMMANDS)}")
+    if any(a in ("--format", "-f") or a.startswith("--format=") for a in argv):
+        raise GradcliError("leave out --format: batch answers are always JSON lines")
+    return argv
+
+
+def _from_json(problem) -> list[str]:
+    if not isinstance(problem, dict):
+        raise GradcliError("a JSON problem must be an object")
+    command = problem.get("command", "grad")
+    if command not in COMMANDS:
+        raise GradcliError(f"unknown command {command!r}: use one of {', '.join(COMMANDS)}")
+    expression = problem.get("expression")
+    if not isinstance(expression, str):
+        raise GradcliError('a problem needs "expression" as text')
+    known = {"command", "expression", "at", "persistent", *LIST_OPTIONS, *SCALAR_OPTIONS}
+    unknown = sorted(set(problem) - known)
+    if unknown:
+        raise GradcliError(f"unknown key(s) {', '.join(unknown)}")
+    argv = [command, expression]
+    at = problem.get("at", [])
+    for point in at if isinstance(at, list) else [at]:
+        argv += ["--at", _assignments(point, "at")]
+    for key, flag in LIST_OPTIONS.items():
+        value = problem.get(key)
+        if value is None:
+            continue
+        if key == "const":
+            argv += [flag, _assignments(value, key)]
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                argv += [flag, str(item)]
+    for key, flag in SCALAR_OPTIONS.items():
+        if problem.get(key) is not None:
+            argv += [flag, str(problem[key])]
+    if problem.get("persistent"):
+        argv.append("--persistent")
+    return argv
+
+
+def _assignments(values, key: str) -> str:
+    if not isinstance(values, dict):
+        raise GradcliError(f'"{key}" must be an object of name -> value, or a list of them')
+    return ",".join(f"{name}={v if isinstance(v, str) else json.dumps(v)}" for name, v in values.items())

@@ -1,0 +1,195 @@
+"""Many points in one call: a CSV of points in, gradients out, in chunks, each chunk one tensor.
+
+Every chunk goes through one tape, one vectorised finite-difference stencil and
+one vectorised evaluation of the symbolic derivative (float64 numpy, translated
+from sympy's tree), so the cost per point is that of numpy and TensorFlow
+kernels, not of Python. Results stream out chunk by chunk; memory is bounded by
+the chunk size, whatever the number of points.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli import numeric
+from gradcli.api import FD_TOLERANCE, TAPE_TOLERANCE, Problem, prepare
+from gradcli.errors import ExitCode, PointError
+
+DEFAULT_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    lines: np.ndarray  # input line numbers
+    coords: dict[str, np.ndarray]
+    value: np.ndarray
+    tape: dict[str, np.ndarray]  # watched rows only
+    exact: dict[str, np.ndarray]
+    finite_difference: dict[str, np.ndarray]
+    status: np.ndarray  # "agree", "disagree" or "not differentiable", per point
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def read_points(lines: Iterable[str], names: Iterable[str] | None = None) -> tuple[list[str], Iterator]:
+    """The header's names, and an iterator of (line number, {name: float}) or BadRow, read lazily."""
+    reader = csv.reader(lines)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise PointError("the points file is empty: it needs a header naming the variables") from None
+    if not header or any(not h for h in header) or len(set(header)) != len(header):
+        raise PointError("the points header must name each variable once, e.g. x,y")
+
+    def rows():
+        for number, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            yield _row(number, header, row)
+
+    return header, rows()
+
+
+def _row(number: int, header: list[str], row: list[str]):
+    if len(row) != len(header):
+        return BadRow(number, f"{len(row)} values for {len(header)} columns ({', '.join(header)})")
+    point = {}
+    for name, cell in zip(header, row, strict=True):
+        try:
+            value = float(cell)
+        except ValueError:
+            return BadRow(number, f"column {name}: {cell.strip()!r} is not a number")
+        if not math.isfinite(value):
+            return BadRow(number, f"column {name}: {cell.strip()!r} is not a finite number")
+        point[name] = value
+    return number, point
+
+
+def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
+    problem = prepare(expression, {name: 0 for name in header}, const, wrt, watch, dtype)
+    if not problem.batchable:
+        raise PointError("--points needs scalar variables and an elementwise expression (no sum, mean or @)")
+    return problem
+
+
+def grad_points(problem: Problem, rows: Iterable, chunk_size: int = DEFAULT_CHUNK) -> Iterator[Chunk | BadRow]:
+    """Yield bad rows as they are read and a Chunk for every `chunk_size` good points."""
+    from gradcli.symbolic import Symbolic
+
+    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
+    evaluators = _exact_evaluators(problem, symbolic)
+    batch: list[tuple[int, dict]] = []
+    for item in rows:
+        if isinstance(item, BadRow):
+            if batch:  # the good rows read before it come out first, so output keeps input order
+                yield _chunk(problem, symbolic, evaluators, batch)
+                batch = []
+            yield item
+            continue
+        batch.append(item)
+        if len(batch) == chunk_size:
+            yield _chunk(problem, symbolic, evaluators, batch)
+            batch = []
+    if batch:
+        yield _chunk(problem, symbolic, evaluators, batch)
+
+
+def _exact_evaluators(problem: Problem, symbolic):
+    """numpy closures for each row's derivative, or None where only point-by-point evaluation works."""
+    from gradcli.symbolic import NotVectorisable, to_numpy
+
+    names = {symbolic.symbols[name]: name for name in problem.shapes}
+    stops = []
+    try:
+        for k, (symbol, expr) in enumerate(symbolic.stopped):
+            names[symbol] = f"__stop{k}"
+            stops.append((f"__stop{k}", to_numpy(expr, names)))
+        return stops, {name: to_numpy(symbolic.derivative(name), names) for name in problem.rows}
+    except NotVectorisable:
+        return None
+
+
+def _chunk(problem: Problem, symbolic, evaluators, batch) -> Chunk:
+    from gradcli.tape import record
+
+    n = len(batch)
+    coords = {name: np.array([p[name] for _, p in batch], dtype=np.float64) for name in problem.variables}
+    env = dict(coords)
+    for name, value in problem.constants.items():
+        env[name] = np.full(n, float(value.data))
+    variables = frozenset(problem.variables)
+    values, grads = record(problem.tree, env, variables, problem.watched - variables, problem.dtype)
+    rows = [name for name in problem.rows if name in problem.watched]
+    fn = numeric.function(problem.tree, env)
+    with np.errstate(all="ignore"):
+        fd = {name: numeric.central_difference(fn, env, name, batched=True) for name in rows}
+        exact = _exact(problem, symbolic, evaluators, env, batch, rows)
+    status = _status(problem, env, fn, values, {n_: grads[n_] for n_ in rows}, exact, fd)
+    return Chunk(np.array([line for line, _ in batch]), coords, values, {r: grads[r] for r in rows}, exact, fd, status)
+
+
+def _exact(problem, symbolic, evaluators, env, batch, rows) -> dict[str, np.ndarray]:
+    n = len(batch)
+    if evaluators is not None:
+        stops, derivatives = evaluators
+        scope = dict(env)
+        for key, evaluate in stops:
+            scope[key] = evaluate(scope)
+        return {name: np.broadcast_to(np.asarray(derivatives[name](scope), dtype=np.float64), (n,)) for name in rows}
+    from gradcli.points import parse_value
+
+    out = {name: np.empty(n) for name in rows}
+    for i, (_, point) in enumerate(batch):
+        values = {name: parse_value(repr(v), name) for name, v in point.items()}
+        subs = symbolic.substitutions({**values, **problem.constants})
+        for name in rows:
+            out[name][i] = symbolic.exact(name, subs)
+    return out
+
+
+def _close(a, b, rtol, atol, scale):
+    bound = atol * np.maximum(1.0, scale) + rtol * np.maximum(np.abs(a), np.abs(b))
+    return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
+
+
+def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:
+    scale = np.where(np.isfinite(values), np.abs(values), 1.0)
+    tape_tol = TAPE_TOLERANCE[problem.dtype]
+    agree = np.ones(len(values), dtype=bool)
+    finite = np.isfinite(values)
+    for name in tape:
+        agree &= _close(tape[name], exact[name], tape_tol.rtol, tape_tol.atol, scale)
+        agree &= _close(fd[name], exact[name], FD_TOLERANCE.rtol, FD_TOLERANCE.atol, scale)
+        finite &= np.isfinite(tape[name]) & np.isfinite(exact[name]) & np.isfinite(fd[name])
+    broken = np.zeros(len(values), dtype=bool)
+    masks = numeric.event_masks(problem.tree, env, frozenset(tape))
+    kinks = [np.broadcast_to(mask, values.shape) for event, mask in masks.items() if event.kind == "kink"]
+    if kinks:
+        at_kink = np.logical_or.reduce(kinks)
+        for name in tape:
+            left, right = numeric.one_sided(fn, env, name, batched=True)
+            broken |= at_kink & numeric.sides_differ(left, right, scale)
+    return np.where(broken | ~finite, "not differentiable", np.where(agree, "agree", "disagree"))
+
+
+def exit_code(bad_rows: int, statuses: Iterable[str]) -> ExitCode:
+    if bad_rows:
+        return ExitCode.INVALID_INPUT
+    seen = set(statuses)
+    if "not differentiable" in seen:
+        return ExitCode.NOT_DIFFERENTIABLE
+    if "disagree" in seen:
+        return ExitCode.DISAGREE
+    return ExitCode.OK
