@@ -160,8 +160,9 @@ def _exact(problem, symbolic, evaluators, env, batch, rows) -> dict[str, np.ndar
 
 
 def _close(a, b, rtol, atol, scale):
-    bound = atol * np.maximum(1.0, scale) + rtol * np.maximum(np.abs(a), np.abs(b))
-    return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
+    with np.errstate(all="ignore"):
+        bound = atol * np.maximum(1.0, scale) + rtol * np.maximum(np.abs(a), np.abs(b))
+        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
 
 
 def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:

@@ -22,9 +22,9 @@ class Run:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str) -> Run:
+def run_cli(*args: str, stdin: str = "") -> Run:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), Environment(stdout=out, stderr=err))
+    code = main(list(args), Environment(stdout=out, stderr=err, stdin=io.StringIO(stdin)))
     return Run(code, out.getvalue(), err.getvalue())
 
 
