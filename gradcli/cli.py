@@ -306,13 +306,13 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
         raise GradcliError("--chunk-size must be at least 1")
     stream = ENV.stdin if source == "-" else _open(source)
     label = "stdin" if source == "-" else source
-    header, rows = many.read_points(stream)
+    header, blocks = many.read_points(stream, chunk_size)
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
     writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
     bad, statuses = 0, set()
-    for item in many.grad_points(problem, rows, chunk_size):
+    for item in many.grad_points(problem, header, blocks):
         if isinstance(item, many.BadRow):
             bad += 1
             ENV.stderr.write(f"error: {label} line {item.line}: {item.message}\n")

@@ -43,8 +43,16 @@ class Chunk:
         return len(self.lines)
 
 
-def read_points(lines: Iterable[str], names: Iterable[str] | None = None) -> tuple[list[str], Iterator]:
-    """The header's names, and an iterator of (line number, {name: float}) or BadRow, read lazily."""
+@dataclass(frozen=True)
+class Block:
+    """Good rows read from the input: their line numbers and values (one column per header name)."""
+
+    lines: np.ndarray
+    values: np.ndarray
+
+
+def read_points(lines: Iterable[str], chunk_size: int = DEFAULT_CHUNK) -> tuple[list[str], Iterator]:
+    """The header's names, and an iterator of Block and BadRow in input order, read lazily chunk by chunk."""
     reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader)]
@@ -53,19 +61,49 @@ def read_points(lines: Iterable[str], names: Iterable[str] | None = None) -> tup
     if not header or any(not h for h in header) or len(set(header)) != len(header):
         raise PointError("the points header must name each variable once, e.g. x,y")
 
-    def rows():
+    def blocks():
+        pending: list[tuple[int, list[str]]] = []
         for number, row in enumerate(reader, start=2):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            yield _row(number, header, row)
+            if len(row) > 1 or (row and row[0].strip()):  # blank lines are skipped
+                pending.append((number, row))
+            if len(pending) == chunk_size:
+                yield from _parse_block(header, pending)
+                pending = []
+        if pending:
+            yield from _parse_block(header, pending)
 
-    return header, rows()
+    return header, blocks()
+
+
+def _parse_block(header: list[str], pending: list[tuple[int, list[str]]]):
+    """Fast path: the whole block converts at once; otherwise row by row, good runs kept together."""
+    numbers = np.array([number for number, _ in pending])
+    try:
+        values = np.array([row for _, row in pending], dtype=np.float64)
+        if values.shape == (len(pending), len(header)) and np.all(np.isfinite(values)):
+            yield Block(numbers, values)
+            return
+    except ValueError:
+        pass
+    good_lines, good_values = [], []
+    for number, row in pending:
+        parsed = _row(number, header, row)
+        if isinstance(parsed, BadRow):
+            if good_lines:
+                yield Block(np.array(good_lines), np.array(good_values))
+                good_lines, good_values = [], []
+            yield parsed
+        else:
+            good_lines.append(number)
+            good_values.append(parsed)
+    if good_lines:
+        yield Block(np.array(good_lines), np.array(good_values))
 
 
 def _row(number: int, header: list[str], row: list[str]):
     if len(row) != len(header):
         return BadRow(number, f"{len(row)} values for {len(header)} columns ({', '.join(header)})")
-    point = {}
+    values = []
     for name, cell in zip(header, row, strict=True):
         try:
             value = float(cell)
@@ -73,8 +111,8 @@ def _row(number: int, header: list[str], row: list[str]):
             return BadRow(number, f"column {name}: {cell.strip()!r} is not a number")
         if not math.isfinite(value):
             return BadRow(number, f"column {name}: {cell.strip()!r} is not a finite number")
-        point[name] = value
-    return number, point
+        values.append(value)
+    return values
 
 
 def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
@@ -84,26 +122,17 @@ def prepare_points(expression: str, header: list[str], const=None, wrt=None, wat
     return problem
 
 
-def grad_points(problem: Problem, rows: Iterable, chunk_size: int = DEFAULT_CHUNK) -> Iterator[Chunk | BadRow]:
-    """Yield bad rows as they are read and a Chunk for every `chunk_size` good points."""
+def grad_points(problem: Problem, header: list[str], blocks: Iterable) -> Iterator[Chunk | BadRow]:
+    """A Chunk for every block of good points, and the bad rows, in input order."""
     from gradcli.symbolic import Symbolic
 
     symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
     evaluators = _exact_evaluators(problem, symbolic)
-    batch: list[tuple[int, dict]] = []
-    for item in rows:
-        if isinstance(item, BadRow):
-            if batch:  # the good rows read before it come out first, so output keeps input order
-                yield _chunk(problem, symbolic, evaluators, batch)
-                batch = []
-            yield item
-            continue
-        batch.append(item)
-        if len(batch) == chunk_size:
-            yield _chunk(problem, symbolic, evaluators, batch)
-            batch = []
-    if batch:
-        yield _chunk(problem, symbolic, evaluators, batch)
+    for block in blocks:
+        if isinstance(block, BadRow):
+            yield block
+        else:
+            yield _chunk(problem, symbolic, evaluators, header, block)
 
 
 def _exact_evaluators(problem: Problem, symbolic):
@@ -121,11 +150,11 @@ def _exact_evaluators(problem: Problem, symbolic):
         return None
 
 
-def _chunk(problem: Problem, symbolic, evaluators, batch) -> Chunk:
+def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chunk:
     from gradcli.tape import record
 
-    n = len(batch)
-    coords = {name: np.array([p[name] for _, p in batch], dtype=np.float64) for name in problem.variables}
+    n = len(block.lines)
+    coords = {name: block.values[:, header.index(name)] for name in problem.variables}
     env = dict(coords)
     for name, value in problem.constants.items():
         env[name] = np.full(n, float(value.data))
@@ -135,13 +164,13 @@ def _chunk(problem: Problem, symbolic, evaluators, batch) -> Chunk:
     fn = numeric.function(problem.tree, env)
     with np.errstate(all="ignore"):
         fd = {name: numeric.central_difference(fn, env, name, batched=True) for name in rows}
-        exact = _exact(problem, symbolic, evaluators, env, batch, rows)
+        exact = _exact(problem, symbolic, evaluators, env, rows)
     status = _status(problem, env, fn, values, {n_: grads[n_] for n_ in rows}, exact, fd)
-    return Chunk(np.array([line for line, _ in batch]), coords, values, {r: grads[r] for r in rows}, exact, fd, status)
+    return Chunk(block.lines, coords, values, {r: grads[r] for r in rows}, exact, fd, status)
 
 
-def _exact(problem, symbolic, evaluators, env, batch, rows) -> dict[str, np.ndarray]:
-    n = len(batch)
+def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
+    n = len(next(iter(env.values())))
     if evaluators is not None:
         stops, derivatives = evaluators
         scope = dict(env)
@@ -151,8 +180,8 @@ def _exact(problem, symbolic, evaluators, env, batch, rows) -> dict[str, np.ndar
     from gradcli.points import parse_value
 
     out = {name: np.empty(n) for name in rows}
-    for i, (_, point) in enumerate(batch):
-        values = {name: parse_value(repr(v), name) for name, v in point.items()}
+    for i in range(n):
+        values = {name: parse_value(repr(float(env[name][i])), name) for name in problem.variables}
         subs = symbolic.substitutions({**values, **problem.constants})
         for name in rows:
             out[name][i] = symbolic.exact(name, subs)

@@ -79,9 +79,9 @@ def test_points_output_streams_before_the_input_ends():
         yield "2\n"
         raise AssertionError("read past the first chunk before yielding it")
 
-    header, rows = read_points(lines())
+    header, blocks = read_points(lines(), chunk_size=2)
     problem = prepare_points("x**2", header)
-    first = next(grad_points(problem, rows, chunk_size=2))
+    first = next(grad_points(problem, header, blocks))
     assert first.tape["x"].tolist() == [2.0, 4.0]
 
 
