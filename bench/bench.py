@@ -1,6 +1,14 @@
-"""gradcli's benchmark: plain Python (time, resource, subprocess), rerunnable by anyone.
+"""gradcli's benchmark: plain Python (time, resource, subprocess), rerunnable by anyone with `make bench`.
 
-Writes bench/RESULTS.md. Each figure is the median of several runs, with min and max.
+Measures, on this machine in one run, and writes bench/RESULTS.md:
+1. `gradcli --help` wall time;
+2. one `gradcli grad` against a bare `python -c "import tensorflow, sympy"`;
+3. `gradcli batch` of 1,000 mixed problems against separate invocations (extrapolated from 20);
+4. `--points` with 1,000,000 points against a Python loop of single-point tapes (extrapolated
+   from 1,000) and against numpy evaluating sympy's lambdified derivative (the practical floor);
+5. peak memory (max RSS) of each.
+Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
+GRADCLI_BENCH_POINTS make it shorter for a quick look.
 """
 
 from __future__ import annotations
@@ -8,85 +16,207 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import resource
+import random
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-RUNS = int(os.environ.get("GRADCLI_BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("GRADCLI_BENCH_RUNS", "3"))
+POINTS = int(os.environ.get("GRADCLI_BENCH_POINTS", "1000000"))
+PROBLEMS = 1000
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+GRADCLI = [PY, "-m", "gradcli"]
+EXPRESSION = "x**2*y + sin(x*y)"
+
+# Runs a command and reports its wall time and the child's peak RSS, measured from outside.
+WRAPPER = """
+import resource, subprocess, sys, time
+stdin = open(sys.argv[1]) if sys.argv[1] != "-" else None
+t = time.perf_counter()
+subprocess.run(sys.argv[2:], stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+# Timed inside one process, after imports: the work itself.
+TAPE_LOOP = """
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np, tensorflow as tf
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+xs, ys = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+t = time.perf_counter()
+for x, y in zip(xs.tolist(), ys.tolist()):
+    xv, yv = tf.Variable(x, dtype=tf.float64), tf.Variable(y, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        f = xv**2 * yv + tf.sin(xv * yv)
+    tape.gradient(f, [xv, yv])
+print(time.perf_counter() - t)
+"""
+
+LAMBDIFY = """
+import sys, time
+import numpy as np, sympy
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+xs, ys = rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)
+x, y = sympy.symbols("x y", real=True)
+f = x**2 * y + sympy.sin(x * y)
+derivative = sympy.lambdify((x, y), [sympy.diff(f, x), sympy.diff(f, y)], "numpy")
+t = time.perf_counter()
+derivative(xs, ys)
+print(time.perf_counter() - t)
+"""
+
+IN_MEMORY = """
+import sys, time
+import numpy as np
+from gradcli import many
+from gradcli.tape import tensorflow
+tensorflow()
+n, chunk = int(sys.argv[1]), 100_000
+rng = np.random.default_rng(0)
+values = np.column_stack([rng.uniform(-2, 2, n), rng.uniform(-2, 2, n)])
+problem = many.prepare_points("x**2*y + sin(x*y)", ["x", "y"])
+blocks = [many.Block(np.arange(i, min(i + chunk, n)), values[i : i + chunk]) for i in range(0, n, chunk)]
+t = time.perf_counter()
+for _ in many.grad_points(problem, ["x", "y"], iter(blocks)):
+    pass
+print(time.perf_counter() - t)
+"""
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and the child's peak RSS in MiB (each measured in a fresh child)."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter(); subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False)\n"
-        "w = time.perf_counter() - t\n"
-        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
-    )
-    out = subprocess.run([PY, "-c", wrapper, *cmd], capture_output=True, text=True, check=True).stdout.split()
+def timed(cmd: list[str], stdin: str = "-") -> tuple[float, float]:
+    out = subprocess.run([PY, "-c", WRAPPER, stdin, *cmd], capture_output=True, text=True, check=True).stdout.split()
     return float(out[0]), float(out[1])
 
 
-def series(cmd: list[str]) -> dict:
-    walls, rss = zip(*(timed(cmd) for _ in range(RUNS)), strict=True)
-    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls), "rss": statistics.median(rss)}
+def series(cmd: list[str], stdin: str = "-", runs: int = RUNS) -> dict:
+    walls, rss = zip(*(timed(cmd, stdin) for _ in range(runs)), strict=True)
+    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls), "rss": max(rss)}
+
+
+def inner(script: str, *args: str, runs: int = RUNS) -> dict:
+    walls = [
+        float(subprocess.run([PY, "-c", script, *args], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
+    return {"median": statistics.median(walls), "min": min(walls), "max": max(walls), "rss": float("nan")}
 
 
 def row(name: str, s: dict) -> str:
-    return f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {s['rss']:.0f} |"
+    rss = "" if s["rss"] != s["rss"] else f"{s['rss']:.0f}"
+    return f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {rss} |"
 
 
-def in_process_points(n: int) -> tuple[float, float]:
-    import gradcli
+def problems_file(path: Path) -> None:
+    random.seed(0)
+    functions = ["x**2*y + sin(x*y)", "exp(-x)*cos(y)", "sigmoid(x)*y", "log(1 + x**2) + y**3", "sqrt(1 + x*x*y*y)"]
+    lines = []
+    for i in range(PROBLEMS):
+        f = functions[i % len(functions)]
+        kind = ("grad", "grad", "jacobian", "hessian")[i % 4]
+        x, y = round(random.uniform(-2, 2), 3), round(random.uniform(-2, 2), 3)
+        lines.append(f'{kind} "{f if kind != "jacobian" else f"[{f}, x*y]"}" --at x={x},y={y}')
+    path.write_text("\n".join(lines) + "\n")
 
-    points = [{"x": -3 + 6 * i / n, "y": 0.5} for i in range(n)]
-    gradcli.grad("x**2*y + sin(x*y)", at=points[:2])  # warm up TensorFlow and sympy
-    started = time.perf_counter()
-    gradcli.grad("x**2*y + sin(x*y)", at=points)
-    together = time.perf_counter() - started
-    started = time.perf_counter()
-    for point in points[:20]:
-        gradcli.grad("x**2*y + sin(x*y)", at=point)
-    one_by_one = (time.perf_counter() - started) / 20 * n
-    return together, one_by_one
+
+def points_file(path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    xs, ys = rng.uniform(-2, 2, POINTS), rng.uniform(-2, 2, POINTS)
+    with path.open("w") as out:
+        out.write("x,y\n")
+        for i in range(0, POINTS, 100_000):
+            out.write(
+                "".join(f"{a!r},{b!r}\n" for a, b in zip(xs[i : i + 100_000].tolist(), ys[i : i + 100_000].tolist(), strict=False))
+            )
 
 
 def main() -> None:
-    gradcli = [PY, "-m", "gradcli"]
-    results = {
-        "gradcli --help": series([*gradcli, "--help"]),
-        "python -c 'import tensorflow, sympy'": series([PY, "-c", "import tensorflow, sympy"]),
-        "gradcli grad 'x**2+2*x-1' --at x=2": series([*gradcli, "grad", "x**2+2*x-1", "--at", "x=2"]),
+    work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
+    problems, points = work / "problems.txt", work / "points.csv"
+    problems_file(problems)
+    points_file(points)
+    single = ["grad", "x**2+2*x-1", "--at", "x=2"]
+    r = {
+        "help": series([*GRADCLI, "--help"], runs=max(RUNS, 5)),
+        "bare": series([PY, "-c", "import tensorflow, sympy"]),
+        "single": series([*GRADCLI, *single]),
     }
-    bare = results["python -c 'import tensorflow, sympy'"]["median"]
-    one = results["gradcli grad 'x**2+2*x-1' --at x=2"]["median"]
-    n = 1000
-    together, one_by_one = in_process_points(n)
+    r["separate"] = series([*GRADCLI, *single[:1], "x**2*y + sin(x*y)", "--at", "x=0.5,y=1"], runs=20)
+    r["batch"] = series([*GRADCLI, "batch", str(problems)])
+    r["points"] = series([*GRADCLI, "grad", EXPRESSION, "--points", str(points), "--format", "csv"])
+    r["in_memory"] = inner(IN_MEMORY, str(POINTS))
+    r["tape_loop"] = inner(TAPE_LOOP, "1000")
+    r["lambdify"] = inner(LAMBDIFY, str(POINTS))
+
+    batch_per_problem = (r["batch"]["median"] - r["bare"]["median"]) / PROBLEMS
+    separate_total = r["separate"]["median"] * PROBLEMS
+    loop_total = r["tape_loop"]["median"] * POINTS / 1000
     lines = [
         "# gradcli benchmark",
         "",
         f"- date: {datetime.date.today().isoformat()}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        f"- runs per figure: {RUNS} (median, min, max wall seconds; peak RSS of the child)",
+        f"- runs per figure: {RUNS} (median, min, max wall seconds; peak RSS of the child in MiB)",
+        f"- reproduce: `make bench` ({POINTS:,} points, {PROBLEMS:,} problems)",
         "",
-        "| command | median s | min s | max s | peak RSS MiB |",
+        "| what | median s | min s | max s | peak RSS MiB |",
         "|---|---|---|---|---|",
-        *(row(name, s) for name, s in results.items()),
+        row("`gradcli --help`", r["help"]),
+        row("`python -c 'import tensorflow, sympy'`", r["bare"]),
+        row("`gradcli grad 'x**2+2*x-1' --at x=2`", r["single"]),
+        row("one `gradcli grad` invocation (20 runs)", r["separate"]),
+        row(f"`gradcli batch` of {PROBLEMS:,} mixed problems", r["batch"]),
+        row(f"`gradcli grad --points` {POINTS:,} points, CSV in and out", r["points"]),
+        row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
+        row("Python loop of single-point tapes, 1,000 points (after imports)", r["tape_loop"]),
+        row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
         "",
-        f"- one `grad` call / bare `import tensorflow, sympy`: **{one / bare:.2f}x**",
-        f"- {n} points of `x**2*y + sin(x*y)` in one call (one tape over a tensor): {together:.3f} s;"
-        f" one call per point (extrapolated from 20): {one_by_one:.2f} s; ratio **{one_by_one / together:.0f}x**",
-        f"- peak RSS maximum in this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| `--help` median <= 0.3 s | {r['help']['median']:.3f} s | {_yes(r['help']['median'] <= 0.3)} |",
+        _ratio_row("one grad / bare import <= 1.15", r["single"]["median"] / r["bare"]["median"], 1.15, "<="),
+        _ratio_row(
+            f"batch vs {PROBLEMS:,} separate calls >= 50x (separate extrapolated from 20)",
+            separate_total / r["batch"]["median"],
+            50,
+            ">=",
+        ),
+        f"| batch: amortised time per problem | {batch_per_problem * 1000:.1f} ms | |",
+        _ratio_row(
+            "--points vs single-point tape loop >= 100x (loop extrapolated from 1,000)",
+            loop_total / r["points"]["median"],
+            100,
+            ">=",
+        ),
+        _ratio_row(
+            "--points (CLI, CSV I/O) / lambdify floor <= 3", r["points"]["median"] / r["lambdify"]["median"], 3, "<="
+        ),
+        _ratio_row(
+            "--points in memory / lambdify floor <= 3", r["in_memory"]["median"] / r["lambdify"]["median"], 3, "<="
+        ),
+        f"| peak RSS: one grad vs bare import | {r['single']['rss']:.0f} vs {r['bare']['rss']:.0f} MiB | |",
+        f"| peak RSS: --points {POINTS:,} (chunks of 10,000) | {r['points']['rss']:.0f} MiB | |",
         "",
     ]
     text = "\n".join(lines)
     (HERE / "RESULTS.md").write_text(text)
     print(text)
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _ratio_row(label: str, value: float, target: float, sense: str) -> str:
+    ok = value <= target if sense == "<=" else value >= target
+    return f"| {label} | {value:.2f}x | {_yes(ok)} |"
 
 
 if __name__ == "__main__":
