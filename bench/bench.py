@@ -132,9 +132,8 @@ def points_file(path: Path) -> None:
     with path.open("w") as out:
         out.write("x,y\n")
         for i in range(0, POINTS, 100_000):
-            out.write(
-                "".join(f"{a!r},{b!r}\n" for a, b in zip(xs[i : i + 100_000].tolist(), ys[i : i + 100_000].tolist(), strict=False))
-            )
+            pairs = zip(xs[i : i + 100_000].tolist(), ys[i : i + 100_000].tolist(), strict=True)
+            out.write("".join(f"{a!r},{b!r}\n" for a, b in pairs))
 
 
 def main() -> None:
