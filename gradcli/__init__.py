@@ -1,7 +1,7 @@
 """gradcli: gradients three ways, TensorFlow's GradientTape beside sympy and finite differences."""
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "grad"]
+__all__ = ["__version__", "grad", "hessian", "jacobian"]
 
 
 def __getattr__(name: str):
@@ -10,4 +10,8 @@ def __getattr__(name: str):
         from gradcli.api import grad
 
         return grad
+    if name in ("jacobian", "hessian"):
+        from gradcli import matrix
+
+        return getattr(matrix, name)
     raise AttributeError(name)

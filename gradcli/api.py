@@ -114,10 +114,10 @@ def _values(assignment: Assignment) -> dict[str, Value]:
 
 
 def _order_of_appearance(tree: Node) -> list[str]:
+    names = free_names(tree)
     seen: list[str] = []
-    nodes = sorted((n for n in walk(tree) if isinstance(n, NameNode)), key=lambda n: n.col)
-    for node in nodes:
-        if node.id in free_names(tree) and node.id not in seen:
+    for node in sorted((n for n in walk(tree) if isinstance(n, NameNode)), key=lambda n: n.col):
+        if node.id in names and node.id not in seen:
             seen.append(node.id)
     return seen
 

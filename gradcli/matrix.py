@@ -25,7 +25,7 @@ def jacobian(
 ) -> MatrixResult:
     """The Jacobian of a list of expressions, or of a tensor-valued one, with respect to every input element.
 
-    >>> gradcli.matrix.jacobian("[x*y, x + y]", at={"x": 1, "y": 2}).results[0].tape
+    >>> gradcli.jacobian("[x*y, x + y]", at={"x": 1, "y": 2}).results[0].tape
     [[2.0, 1.0], [1.0, 1.0]]
     """
     problem = prepare(expression, at, const, wrt, watch, dtype, vector_output=True)
