@@ -298,7 +298,7 @@ def grad(
 
 def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error, chunk_size) -> None:
     from gradcli import many
-    from gradcli.render import ChunkWriter
+    from gradcli.render import ChunkWriter, PointsProgress
 
     if output.value not in ("csv", "jsonl", "plain"):
         raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
@@ -312,15 +312,17 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     )
     writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
     bad, statuses = 0, set()
-    for item in many.grad_points(problem, header, blocks):
-        if isinstance(item, many.BadRow):
-            bad += 1
-            ENV.stderr.write(f"error: {label} line {item.line}: {item.message}\n")
-            if on_error == OnError.stop:
-                break
-            continue
-        writer.write(item)
-        statuses.update(item.status.tolist())
+    with PointsProgress(ENV.stderr) as progress:
+        for item in many.grad_points(problem, header, blocks):
+            if isinstance(item, many.BadRow):
+                bad += 1
+                ENV.stderr.write(f"error: {label} line {item.line}: {item.message}\n")
+                if on_error == OnError.stop:
+                    break
+                continue
+            writer.write(item)
+            statuses.update(item.status.tolist())
+            progress.advance(len(item))
     raise typer.Exit(many.exit_code(bad, statuses))
 
 

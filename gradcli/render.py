@@ -302,3 +302,30 @@ def matrix_table(result: MatrixResult, out: TextIO) -> None:
             table.add_row(*map(Text, cells), mark, end_section=n == size - 1)
     console.print(table)
     _footer(console, result)
+
+
+class PointsProgress:
+    """A count of points done on stderr, only when stderr is a terminal (never in pipes or tests)."""
+
+    def __init__(self, err: TextIO):
+        self.progress = None
+        if getattr(err, "isatty", lambda: False)():
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            columns = (SpinnerColumn(), TextColumn("{task.completed:,} points"), TimeElapsedColumn())
+            self.progress = Progress(*columns, console=Console(file=err), transient=True)
+            self.task = self.progress.add_task("points", total=None)
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def advance(self, count: int) -> None:
+        if self.progress:
+            self.progress.advance(self.task, count)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress:
+            self.progress.stop()

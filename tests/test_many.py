@@ -181,3 +181,21 @@ def test_batch_error_records(cli, line, message):
 def test_batch_all_good_is_exit_0(cli):
     run = cli("batch", "-", stdin='grad "x**2" --at x=1\ngrad "x*y" --at x=1,y=2\n')
     assert run.code == 0 and len(run.stdout.splitlines()) == 2
+
+
+def test_progress_is_drawn_only_on_a_terminal():
+    import io
+
+    from gradcli.render import PointsProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet, terminal = io.StringIO(), Terminal()
+    with PointsProgress(quiet) as progress:
+        progress.advance(5)
+    with PointsProgress(terminal) as progress:
+        progress.advance(5)
+    assert quiet.getvalue() == ""
+    assert progress.progress is not None and progress.progress.tasks[0].completed == 5
