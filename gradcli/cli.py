@@ -157,6 +157,59 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
 
 
 @app.command()
+def descend(
+    expression: Annotated[str, typer.Argument(help='The loss, e.g. "(w*2 - 6)**2".')],
+    start: Annotated[list[str], typer.Option("--from", help="Starting parameters: name=value[,name=value].")],
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    lr: Annotated[str, typer.Option("--lr", help="Learning rate; several, comma-separated, to compare.")] = "0.1",
+    steps: Annotated[int, typer.Option("--steps", help="Number of updates.")] = 100,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="sgd, momentum or adam.")] = "sgd",
+    tol: Annotated[float | None, typer.Option("--tol", help="Stop when the gradient norm is at most this.")] = None,
+    clip_value: Annotated[str | None, typer.Option("--clip-value", help="tf.clip_by_value: MIN:MAX.")] = None,
+    clip_norm: Annotated[float | None, typer.Option("--clip-norm", help="tf.clip_by_norm per parameter.")] = None,
+    clip_global_norm: Annotated[
+        float | None, typer.Option("--clip-global-norm", help="tf.clip_by_global_norm over all parameters.")
+    ] = None,
+    trace: Annotated[str | None, typer.Option("--trace", help="Write every step to this CSV file.")] = None,
+    output: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+) -> None:
+    """Gradient descent on an expression: record, take the gradient, clip, update, repeat.
+
+    Example: gradcli descend "(w*2 - 6)**2" --from w=0.5 --lr 0.1 --steps 100 --clip-value -1:1
+    """
+    from gradcli.clip import parse_clip
+    from gradcli.descend import descend as run_descent
+    from gradcli.points import group_points
+    from gradcli.render import DescentProgress, write_descent, write_trace
+
+    if output.value not in ("table", "json", "jsonl"):
+        raise GradcliError("descend writes a table or json (use --trace FILE for every step as CSV)")
+    points = group_points(start)
+    if len(points) != 1:
+        raise GradcliError("give one starting point with --from (a name repeated would start a second one)")
+    rates = _rates(lr)
+    clip = parse_clip(clip_value, clip_norm, clip_global_norm)
+    runs = []
+    for rate in rates:
+        with DescentProgress(ENV.stderr, steps, rate) as progress:
+            options = {"optimizer": optimizer, "clip": clip, "tol": tol, "callback": progress.step}
+            runs.append(run_descent(expression, points[0], lr=rate, steps=steps, const=_constants(const), **options))
+    if trace:
+        write_trace(runs, trace)
+    write_descent(runs, output.value, ENV.stdout)
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise GradcliError(f"--lr {text!r}: give numbers, e.g. 0.1 or 0.01,0.1,0.5") from None
+    if not rates:
+        raise GradcliError("--lr needs at least one number")
+    return rates
+
+
+@app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
 ) -> None:

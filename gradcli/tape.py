@@ -231,3 +231,37 @@ def record_targets(trees, values, variables, watched_constants, dtype):
         )
     del tape  # a persistent tape holds its resources until it is dropped
     return runs
+
+
+class descent_session:  # noqa: N801 - reads as a function call at the call site
+    """The variables of a descent run, and one tape recording per step."""
+
+    def __init__(self, problem, clip_spec):
+        self.tf = tf = tensorflow()
+        values = {name: np.asarray(v.as_list(), dtype=np.float64) for name, v in problem.points[0].items()}
+        values.update({name: np.asarray(v.as_list(), dtype=np.float64) for name, v in problem.constants.items()})
+        self.variables = list(problem.variables)
+        self.env, self.sources, self.dtype = _environment(tf, values, frozenset(self.variables), problem.dtype)
+        self.backend = TapeBackend(tf, self.dtype)
+        self.tree, self.clip, self.dtype_name = problem.tree, clip_spec, problem.dtype
+
+    def evaluate(self):
+        tf = self.tf
+        with tf.GradientTape() as tape:
+            loss = evaluate(self.tree, self.env, self.backend)
+        grads = tape.gradient(
+            loss, [self.sources[n] for n in self.variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+        gradient = {n: _number(g) for n, g in zip(self.variables, grads, strict=True)}
+        clipped = clip(self.clip, gradient, self.dtype_name) if self.clip else gradient
+        params = {n: _number(self.sources[n]) for n in self.variables}
+        return float(loss.numpy()), params, gradient, {n: _number(v) for n, v in clipped.items()}
+
+    def assign(self, new: dict) -> None:
+        for name, value in new.items():
+            self.sources[name].assign(value)
+
+
+def _number(tensor):
+    array = np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor, dtype=np.float64)
+    return array.tolist() if array.shape else float(array)

@@ -1,0 +1,107 @@
+"""gradcli descend: the seeds' training loop and update rule, optimizers, stopping, trace, CLI."""
+
+import csv
+import math
+
+import pytest
+
+from gradcli.clip import Clip
+from gradcli.descend import descend
+
+
+def test_seed_training_loop_learns_w_3(cli):
+    # seed 000 "Complete Example": w = 0.5, 100 steps, clip_by_value(-1, 1), w.assign_sub(0.1 * grad)
+    run = descend("(w*2 - 6)**2", {"w": 0.5}, lr=0.1, steps=100, clip=Clip("value", low=-1.0, high=1.0))
+    assert run.final.params["w"] == pytest.approx(3.0, abs=1e-12)
+    assert run.history[0].gradient["w"] == -20.0 and run.history[0].clipped["w"] == -1.0
+    assert run.history[1].params["w"] == pytest.approx(0.6)  # 0.5 - 0.1 * (-1)
+    table = cli("descend", "(w*2 - 6)**2", "--from", "w=0.5", "--lr", "0.1", "--steps", "100", "--clip-value", "-1:1")
+    assert table.code == 0 and "final: w = 3, loss 0" in table.stdout
+
+
+def test_seed_same_numbers_as_the_tensorflow_loop():
+    from gradcli.tape import tensorflow
+
+    tf = tensorflow()
+    w = tf.Variable(0.5, dtype=tf.float64)
+    for _ in range(100):
+        with tf.GradientTape() as tape:
+            loss = (w * 2 - 6) ** 2
+        w.assign_sub(0.1 * tf.clip_by_value(tape.gradient(loss, w), -1.0, 1.0))
+    run = descend("(w*2 - 6)**2", {"w": 0.5}, lr=0.1, steps=100, clip=Clip("value", low=-1.0, high=1.0))
+    assert run.final.params["w"] == float(w.numpy())
+
+
+def test_seed_one_update_theta_2_2():
+    # seed 002 12.5: theta = 3.0, gradient 8.0 (of x**2 + 2x + 1), lr 0.1 -> 2.2
+    run = descend("x**2 + 2*x + 1", {"x": 3}, lr=0.1, steps=1)
+    assert run.history[0].gradient["x"] == 8.0
+    assert run.final.params["x"] == pytest.approx(2.2, rel=1e-15)
+
+
+def test_divergence_is_detected_with_advice():
+    run = descend("x**4 - 3*x**2", {"x": 0.1}, lr=0.5, steps=200)
+    assert run.stopped == "diverged"
+    assert run.reason.startswith("loss grew past 1e+12 at step") and "smaller --lr" in run.reason
+    assert run.final.step < 200
+
+
+def test_convergence_by_tolerance():
+    run = descend("(x - 1)**2 + 3*(y + 2)**2", {"x": 4, "y": 4}, lr=0.1, steps=1000, tol=1e-8)
+    assert run.stopped == "converged" and run.final.step < 1000
+    assert run.final.params == {"x": pytest.approx(1.0, abs=1e-8), "y": pytest.approx(-2.0, abs=1e-8)}
+
+
+def test_momentum_and_adam_follow_their_update_rules():
+    g0 = 2 * (4 - 1)  # d/dx (x - 1)**2 at 4
+    momentum = descend("(x - 1)**2", {"x": 4}, lr=0.1, steps=2, optimizer="momentum")
+    x1 = 4 - 0.1 * g0
+    v1 = 0.9 * g0 + 2 * (x1 - 1)
+    assert momentum.history[1].params["x"] == pytest.approx(x1)
+    assert momentum.history[2].params["x"] == pytest.approx(x1 - 0.1 * v1)
+    adam = descend("(x - 1)**2", {"x": 4}, lr=0.1, steps=1, optimizer="adam")
+    m_hat, v_hat = g0, g0 * g0  # bias-corrected first step: m = g, v = g**2
+    assert adam.history[1].params["x"] == pytest.approx(4 - 0.1 * m_hat / (math.sqrt(v_hat) + 1e-8))
+
+
+def test_callback_sees_every_step_and_the_loop_never_prints(capsys):
+    seen = []
+    descend("x**2", {"x": 1}, lr=0.1, steps=5, callback=seen.append)
+    assert [s.step for s in seen] == [0, 1, 2, 3, 4, 5]
+    assert capsys.readouterr().out == ""
+
+
+def test_json_and_trace(cli, tmp_path):
+    trace = tmp_path / "trace.csv"
+    run = cli(
+        "descend", "x**2", "--from", "x=1", "--lr", "0.1,0.5", "--steps", "2", "--trace", str(trace), "-f", "json"
+    )
+    doc = run.json
+    assert [r["lr"] for r in doc["runs"]] == [0.1, 0.5]
+    assert doc["runs"][0]["final"]["params"] == {"x": pytest.approx(0.64)}
+    assert list(doc["runs"][0]) == ["optimizer", "lr", "stopped", "reason", "steps", "final", "history"]
+    rows = list(csv.reader(trace.open()))
+    assert rows[0] == ["lr", "step", "loss", "x", "grad_x", "clipped_x"]
+    assert rows[1] == ["0.1", "0", "1", "1", "2", "2"]
+    assert [float(v) for v in rows[2]] == pytest.approx([0.1, 1, 0.64, 0.8, 1.6, 1.6], rel=1e-15)
+    assert len(rows) == 1 + 2 * 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--lr", "fast"], "--lr"),
+        (["--lr", "-1"], "positive"),
+        (["--optimizer", "rmsprop"], "sgd, momentum, adam"),
+        (["--steps", "-3"], "--steps"),
+        (["--format", "csv"], "table or json"),
+    ],
+)
+def test_descend_input_errors(cli, options, message):
+    run = cli("descend", "x**2", "--from", "x=1", *options)
+    assert run.code == 2 and message in run.stderr and run.stdout == ""
+
+
+def test_two_starting_points_are_refused(cli):
+    run = cli("descend", "x**2", "--from", "x=1", "--from", "x=2")
+    assert run.code == 2 and "one starting point" in run.stderr
