@@ -172,6 +172,15 @@ def descend(
     ] = None,
     trace: Annotated[str | None, typer.Option("--trace", help="Write every step to this CSV file.")] = None,
     output: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    data: Annotated[
+        str | None, typer.Option("--data", help="A CSV whose columns are data; the loss is the mean over a batch.")
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", help="With --data: passes over the data.")] = 1,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="With --data: 1, all, or a batch size.")] = "all",
+    seed: Annotated[int, typer.Option("--seed", help="With --data: shuffling seed.")] = 0,
+    plot_file: Annotated[
+        str | None, typer.Option("--plot", help="Draw the loss curve (and the path, or the fit) to this PNG.")
+    ] = None,
 ) -> None:
     """Gradient descent on an expression: record, take the gradient, clip, update, repeat.
 
@@ -189,14 +198,57 @@ def descend(
         raise GradcliError("give one starting point with --from (a name repeated would start a second one)")
     rates = _rates(lr)
     clip = parse_clip(clip_value, clip_norm, clip_global_norm)
+    options = {"optimizer": optimizer, "clip": clip, "tol": tol, "const": _constants(const)}
+    total = steps
+    if data is not None:
+        columns = _read_data(data, expression, points[0], options["const"])
+        size = None if batch_size == "all" else _whole(batch_size, "--batch-size")
+        options.update(data=columns, epochs=epochs, batch_size=size, seed=seed)
+        rows = len(next(iter(columns.values())))
+        total = epochs * -(-rows // (size or rows))
     runs = []
     for rate in rates:
-        with DescentProgress(ENV.stderr, steps, rate) as progress:
-            options = {"optimizer": optimizer, "clip": clip, "tol": tol, "callback": progress.step}
-            runs.append(run_descent(expression, points[0], lr=rate, steps=steps, const=_constants(const), **options))
+        with DescentProgress(ENV.stderr, total, rate) as progress:
+            runs.append(run_descent(expression, points[0], lr=rate, steps=steps, callback=progress.step, **options))
     if trace:
         write_trace(runs, trace)
+    if plot_file:
+        from gradcli.plot import png_descent
+
+        png_descent(runs, plot_file, options.get("data"))
     write_descent(runs, output.value, ENV.stdout)
+
+
+def _whole(text: str, option: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise GradcliError(f"{option} {text!r}: give a whole number (or all)") from None
+
+
+def _read_data(path: str, expression: str, start: dict, const: dict) -> dict:
+    """The data columns of a CSV, with file, line and column named for any problem."""
+    import numpy as np
+
+    from gradcli import many
+    from gradcli.expr import free_names, inline, parse_program
+
+    header, blocks = many.read_points(_open(path))
+    names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
+    missing = sorted(names - set(start) - set(const) - set(header))
+    if missing:
+        raise GradcliError(
+            f"{', '.join(missing)} is neither a --from parameter nor a column of {path} (columns: {', '.join(header)})"
+        )
+    values = []
+    for block in blocks:
+        if isinstance(block, many.BadRow):
+            raise GradcliError(f"{path} line {block.line}: {block.message}")
+        values.append(block.values)
+    if not values:
+        raise GradcliError(f"{path} has a header but no rows of data")
+    table = np.concatenate(values)
+    return {name: table[:, i] for i, name in enumerate(header) if name in names and name not in start}
 
 
 def _rates(text: str) -> list[float]:
@@ -207,6 +259,64 @@ def _rates(text: str) -> list[float]:
     if not rates:
         raise GradcliError("--lr needs at least one number")
     return rates
+
+
+@app.command()
+def plot(
+    expression: Annotated[str, typer.Argument(help="One variable: f and its gradient; two: a landscape.")],
+    range_: Annotated[str, typer.Option("--range", help="LOW:HIGH for every variable, e.g. -6:6.")] = "-5:5",
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write a PNG here; without it, draw in the terminal.")
+    ] = None,
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+) -> None:
+    """Plot a function beside its GradientTape gradient (and sympy's), or a 2-variable landscape with arrows.
+
+    Example: gradcli plot "sigmoid(x)" --range -6:6 --out sigmoid.png
+    """
+    from gradcli import plot as plots
+
+    lo, hi = plots.parse_range(range_)
+    constants = _constants(const)
+    if len([n for n in plots.free_names_of(expression) if n not in constants]) == 2:
+        if out is None:
+            raise GradcliError("a two-variable landscape needs --out FILE.png")
+        plots.png_landscape(expression, lo, hi, out, constants)
+        ENV.stdout.write(f"wrote {out}\n")
+        return
+    curve = plots.curve(expression, lo, hi, constants)
+    if out is None:
+        ENV.stdout.write(plots.terminal_curve(curve))
+        return
+    plots.png_curve(curve, out)
+    marks = "".join(f"; {m.kind} at {curve.variable} = {m.x:.6g} ({m.what})" for m in curve.marks)
+    ENV.stdout.write(f"wrote {out}{marks}\n")
+
+
+data_app = typer.Typer(help="Synthetic data sets, written as CSV to stdout.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("line")
+def data_line(
+    slope: Annotated[float, typer.Option("--slope", help="True slope.")] = 2.0,
+    intercept: Annotated[float, typer.Option("--intercept", help="True intercept.")] = 1.0,
+    noise: Annotated[float, typer.Option("--noise", help="Standard deviation of Gaussian noise on y.")] = 0.1,
+    n: Annotated[int, typer.Option("-n", help="Number of points.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 0,
+) -> None:
+    """Points near the line y = slope*x + intercept, x uniform in [-2, 2]: columns x,y.
+
+    Example: gradcli data line --slope 2 --intercept 1 --noise 0.1 -n 200 --seed 0 > points.csv
+    """
+    import numpy as np
+
+    if not 1 <= n <= 1_000_000 or noise < 0:
+        raise GradcliError("-n must be between 1 and 1000000 and --noise at least 0")
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, n)
+    y = slope * x + intercept + noise * rng.normal(size=n)
+    ENV.stdout.write("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True)))
 
 
 @app.command()

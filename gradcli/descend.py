@@ -81,6 +81,10 @@ def descend(
     tol: float | None = None,
     const: Assignment | None = None,
     callback: Callable[[Step], None] | None = None,
+    data: Mapping[str, np.ndarray] | None = None,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    seed: int = 0,
 ) -> Run:
     """Minimise `expression` from `start`; stop after `steps`, on convergence (gradient norm <= tol) or divergence.
 
@@ -88,9 +92,16 @@ def descend(
     {'w': 3.0...}
     """
     _check(lr, steps, optimizer, tol)
-    problem = prepare(expression, start, const)
     if not isinstance(start, Mapping):
         raise PointError("descend starts from one point: give --from once")
+    batches = None
+    if data is not None:
+        placeholders = {column: 0 for column in data if column not in start}
+        problem = prepare(expression, start, {**(const or {}), **placeholders})
+        batches = _batches(data, placeholders, epochs, batch_size, seed)
+        steps = len(batches)
+    else:
+        problem = prepare(expression, start, const)
     from gradcli.tape import descent_session
 
     session = descent_session(problem, clip)
@@ -98,7 +109,9 @@ def descend(
     history: list[Step] = []
     stopped, reason = "steps", f"ran all {steps} steps"
     for number in range(steps + 1):
-        loss, params, gradient, clipped = session.evaluate()
+        # with data, step k uses batch k; the last row is the full-data loss at the final parameters
+        batch = None if batches is None else (batches[number] if number < steps else _all(data, problem))
+        loss, params, gradient, clipped = session.evaluate(batch)
         step = Step(number, loss, params, gradient, clipped)
         history.append(step)
         if callback:
@@ -114,6 +127,28 @@ def descend(
             break
         session.assign(state.update(params, clipped))
     return Run(problem.text, optimizer, lr, clip, stopped, reason, tuple(history))
+
+
+def _all(data, problem) -> dict[str, np.ndarray]:
+    return {name: np.asarray(column) for name, column in data.items() if name in problem.constants}
+
+
+def _batches(data, columns, epochs: int, batch_size: int | None, seed: int) -> list[dict[str, np.ndarray]]:
+    """Every step's batch: all rows (full batch), one row (stochastic), or shuffled mini-batches."""
+    if epochs < 1:
+        raise PointError("--epochs must be at least 1")
+    n = len(next(iter(data.values())))
+    size = n if batch_size is None else batch_size
+    if not 1 <= size <= n:
+        raise PointError(f"--batch-size must be between 1 and the number of rows ({n}), or all")
+    rng = np.random.default_rng(seed)
+    batches = []
+    for _ in range(epochs):
+        order = np.arange(n) if size == n else rng.permutation(n)
+        for start in range(0, n, size):
+            rows = order[start : start + size]
+            batches.append({name: np.asarray(data[name])[rows] for name in columns})
+    return batches
 
 
 def _check(lr: float, steps: int, optimizer: str, tol: float | None) -> None:

@@ -245,10 +245,16 @@ class descent_session:  # noqa: N801 - reads as a function call at the call site
         self.backend = TapeBackend(tf, self.dtype)
         self.tree, self.clip, self.dtype_name = problem.tree, clip_spec, problem.dtype
 
-    def evaluate(self):
+    def evaluate(self, batch: dict[str, np.ndarray] | None = None):
+        """One recording at the current parameters; with a data batch, the loss is the batch mean."""
         tf = self.tf
+        env = dict(self.env)
+        if batch is not None:
+            env.update({name: tf.constant(column, dtype=self.dtype) for name, column in batch.items()})
         with tf.GradientTape() as tape:
-            loss = evaluate(self.tree, self.env, self.backend)
+            loss = evaluate(self.tree, env, self.backend)
+            if batch is not None:
+                loss = tf.reduce_mean(loss)
         grads = tape.gradient(
             loss, [self.sources[n] for n in self.variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
         )

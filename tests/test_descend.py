@@ -105,3 +105,51 @@ def test_descend_input_errors(cli, options, message):
 def test_two_starting_points_are_refused(cli):
     run = cli("descend", "x**2", "--from", "x=1", "--from", "x=2")
     assert run.code == 2 and "one starting point" in run.stderr
+
+
+# ---------------------------------------------------------------- descent on data
+
+
+def test_data_line_is_reproducible(cli):
+    first = cli("data", "line", "--slope", "2", "--intercept", "1", "--noise", "0.1", "-n", "5", "--seed", "0")
+    again = cli("data", "line", "--slope", "2", "--intercept", "1", "--noise", "0.1", "-n", "5", "--seed", "0")
+    assert first.stdout == again.stdout and first.stdout.startswith("x,y\n") and len(first.stdout.splitlines()) == 6
+
+
+def test_fit_recovers_slope_and_intercept_within_the_noise(cli, tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text(cli("data", "line", "--slope", "2", "--intercept", "1", "--noise", "0.1", "-n", "200").stdout)
+    run = cli(
+        "descend", "(w*x + b - y)**2", "--data", str(points), "--from", "w=0,b=0",
+        "--lr", "0.05", "--epochs", "50", "--batch-size", "16", "--seed", "0", "-f", "json",
+    )  # fmt: skip
+    final = run.json["runs"][0]["final"]
+    assert run.code == 0
+    assert final["params"]["w"] == pytest.approx(2.0, abs=0.03)  # 0.1 noise over 200 points: se ~ 0.006
+    assert final["params"]["b"] == pytest.approx(1.0, abs=0.03)
+    assert final["loss"] == pytest.approx(0.01, rel=0.3)  # the mean squared noise
+    assert run.json["runs"][0]["steps"] == 50 * 13  # ceil(200 / 16) mini-batches per epoch
+
+
+def test_full_batch_and_stochastic(tmp_path):
+    import numpy as np
+
+    x = np.linspace(-1, 1, 20)
+    data = {"x": x, "y": 3 * x - 2}
+    full = descend("(w*x + b - y)**2", {"w": 0, "b": 0}, lr=0.2, data=data, epochs=200)
+    single = descend("(w*x + b - y)**2", {"w": 0, "b": 0}, lr=0.05, data=data, epochs=30, batch_size=1, seed=1)
+    assert len(full.history) == 201 and len(single.history) == 30 * 20 + 1
+    for run in (full, single):
+        assert run.final.params == {"w": pytest.approx(3.0, abs=0.01), "b": pytest.approx(-2.0, abs=0.01)}
+
+
+def test_data_problems_name_the_file_row_and_column(cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,oops\n")
+    run = cli("descend", "(w*x - y)**2", "--data", str(bad), "--from", "w=0")
+    assert run.code == 2 and run.stderr == f"error: {bad} line 3: column y: 'oops' is not a number\n"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("x,y\n")
+    assert "no rows" in cli("descend", "(w*x - y)**2", "--data", str(empty), "--from", "w=0").stderr
+    missing = cli("descend", "(w*x - z)**2", "--data", str(bad), "--from", "w=0")
+    assert missing.code == 2 and "z is neither a --from parameter nor a column" in missing.stderr

@@ -1,0 +1,81 @@
+"""Plots: real PNG files of the expected size with content, a terminal snapshot, marked kinks."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gradcli import plot
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "sigmoid_terminal.txt"
+
+
+def _image(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size == (800, 500)
+        return np.asarray(image.convert("L"))
+
+
+def test_sigmoid_png_has_content(cli, tmp_path):
+    out = tmp_path / "sigmoid.png"
+    run = cli("plot", "sigmoid(x)", "--range", "-6:6", "--out", str(out))
+    assert run.code == 0 and run.stdout == f"wrote {out}\n"
+    pixels = _image(out)
+    assert pixels.std() > 10 and (pixels < 100).mean() > 0.01  # lines and text, not a blank canvas
+
+
+def test_sigmoid_curve_is_one_tape_and_agrees_with_sympy():
+    c = plot.curve("sigmoid(x)", -6, 6)
+    s = 1 / (1 + np.exp(-c.x))
+    assert c.tape == pytest.approx(s * (1 - s), rel=1e-12)
+    assert c.symbolic == pytest.approx(c.tape, rel=1e-12)
+    assert c.marks == ()
+
+
+def test_terminal_plot_snapshot(cli):
+    run = cli("plot", "sigmoid(x)", "--range", "-6:6")
+    assert run.code == 0
+    assert run.stdout == SNAPSHOT.read_text()
+
+
+def test_kinks_and_singularities_are_marked_and_not_joined():
+    c = plot.curve("abs(x - 1) + 1/x", -2, 2, samples=401)
+    kinds = {(m.kind, round(m.x, 6)) for m in c.marks}
+    assert kinds == {("kink", 1.0), ("singular", 0.0)}
+    left, right = c.x < 0, c.x > 0
+    last_left, first_right = np.nonzero(left)[0][-1], np.nonzero(right)[0][0]
+    # the curve is broken at the pole, not drawn through it: a NaN between the two sides
+    assert np.isnan(c.f[last_left : first_right + 1]).any()
+    assert np.isfinite(c.f[left][:-1]).all() and np.isfinite(c.f[right][1:]).all()
+
+
+def test_two_variable_landscape_png(cli, tmp_path):
+    out = tmp_path / "bowl.png"
+    assert cli("plot", "(x - 1)**2 + 3*(y + 2)**2", "--range", "-4:4", "--out", str(out)).code == 0
+    assert _image(out).std() > 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x*y*z", "--out", "a.png"], "exactly"),
+        (["x*y"], "needs --out"),
+        (["x", "--range", "3:1"], "LOW < HIGH"),
+        (["sum(x)"], "elementwise"),
+    ],
+)
+def test_plot_errors(cli, args, message):
+    run = cli("plot", *args)
+    assert run.code == 2 and message in run.stderr
+
+
+def test_descent_plots(cli, tmp_path):
+    path = tmp_path / "path.png"
+    run = cli(
+        "descend", "(x - 1)**2 + 3*(y + 2)**2", "--from", "x=4,y=4", "--lr", "0.1", "--steps", "50", "--plot", str(path)
+    )
+    assert run.code == 0
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[1] == 500
