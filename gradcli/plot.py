@@ -147,9 +147,14 @@ def png_curve(c: Curve, out: str) -> None:
     ax.plot(c.x, c.f, label=f"f({c.variable}) = {c.expression}", color="tab:blue", linewidth=2)
     ax.plot(c.x, c.tape, label="GradientTape gradient", color="tab:orange", linewidth=2)
     ax.plot(c.x, c.symbolic, label="sympy derivative", color="black", linestyle="--", linewidth=1)
-    for mark in c.marks:
-        ax.axvline(mark.x, color="tab:red" if mark.kind == "singular" else "tab:gray", linestyle=":", linewidth=1)
-        ax.annotate(f"{mark.kind}: {mark.what}", (mark.x, 0.02), xycoords=("data", "axes fraction"), fontsize=7)
+    for x in sorted({m.x for m in c.marks}):
+        here = [m for m in c.marks if m.x == x]
+        singular = any(m.kind == "singular" for m in here)
+        ax.axvline(x, color="tab:red" if singular else "tab:gray", linestyle=":", linewidth=1)
+        label = "; ".join(f"{m.kind}: {m.what}" for m in here)
+        ax.annotate(
+            label, (x, 0.02), xycoords=("data", "axes fraction"), fontsize=7, xytext=(3, 0), textcoords="offset points"
+        )
     limits = _limits(c.f, c.tape, c.symbolic)
     if limits:
         ax.set_ylim(*limits)
