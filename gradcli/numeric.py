@@ -14,7 +14,8 @@ EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
 STENCIL_STEP = EPS ** (1 / 5)
 ONE_SIDED_STEP = 1e-6
-LADDER_STEPS = 12
+LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
+AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 
 KINKS = {"abs", "relu", "max", "min"}
 
@@ -183,14 +184,15 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
 
     Rows and columns are the elements of `names` in order; with batched=True
     each name is one column whose elements are independent points, and the
-    result has shape (k, k, points).
+    result has shape (k, k, points). The step scale is chosen as for
+    higher_difference (see _best_scale).
     """
     columns = [(n, None) for n in names] if batched else [(n, i) for n in names for i in np.ndindex(np.shape(env[n]))]
     step = np.finfo(np.float64).eps ** (1 / 4)
 
-    def h_of(name, index):
+    def x_of(name, index):
         x = np.asarray(env[name], dtype=np.float64)
-        return step * np.maximum(1.0, np.abs(x if index is None else x[index]))
+        return x if index is None else x[index]
 
     def at(shifts):
         shifted = env
@@ -198,15 +200,24 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
             shifted = _shifted(shifted, name, index, amount)
         return fn(shifted)
 
+    def entry(ci, cj, scale_i, scale_j, shrink):
+        hi, hj = step * scale_i / shrink, step * scale_j / shrink
+        corners = [at([(ci, si * hi), (cj, sj * hj)]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+        return (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj)
+
     rows = []
     with np.errstate(all="ignore"):
         for ci in columns:
-            hi = h_of(*ci)
             row = []
             for cj in columns:
-                hj = h_of(*cj)
-                corners = [at([(ci, si * hi), (cj, sj * hj)]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-                row.append((corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj))
+                candidates = [
+                    (
+                        entry(ci, cj, pick(x_of(*ci)), pick(x_of(*cj)), 1),
+                        entry(ci, cj, pick(x_of(*ci)), pick(x_of(*cj)), 2),
+                    )
+                    for pick in _SCALES
+                ]
+                row.append(_closest_pair(candidates))
             rows.append(row)
     return np.array(rows, dtype=np.float64)
 
@@ -217,50 +228,88 @@ def _stencil(fn, env, name, index, h):
 
 
 def _ladder(fn, env, name, index, x):
-    """Shrink the step by 4 while successive estimates keep getting closer; keep the closest pair.
+    """Shrink the step by 4 until two successive estimates agree; keep the first pair that does.
 
-    The first step suits smooth functions of order-one scale. Near a domain
-    edge (sqrt or log of a small number) the stencil leaves the domain or the
-    fifth derivative is huge, and only a much smaller step is accurate. Once
-    the gap between successive estimates grows again, rounding error has taken
-    over and smaller steps are only noise, so that element stops.
+    The first step suits smooth functions of order-one scale. Near a pole or a
+    domain edge (1/x or log(x) at a small x) the first stencils straddle the
+    pole or leave the domain, and only much smaller steps are accurate, so the
+    ladder goes on down, and where that is not enough a second ladder starts
+    from the scale of x itself. The first (largest-step) pair that agrees to
+    1e-8 is taken: a later pair could agree by the chance of rounding noise.
+    Where no pair agrees, the closest pair is kept.
     """
-    h = STENCIL_STEP * np.maximum(1.0, np.abs(x))
+    x = np.asarray(x, dtype=np.float64)
+    best, gap, done = _rungs(fn, env, name, index, STENCIL_STEP * np.maximum(1.0, np.abs(x)))
+    small = ~done & (np.abs(x) > 0) & (np.abs(x) < 1)
+    if np.any(small):
+        again, gap2, done2 = _rungs(fn, env, name, index, STENCIL_STEP * np.where(small, np.abs(x), 1.0))
+        take = small & (done2 | (gap2 < gap))
+        best = np.where(take, again, best)
+    return best
+
+
+def _rungs(fn, env, name, index, h):
     with np.errstate(all="ignore"):
         previous = _stencil(fn, env, name, index, h)
         best = np.where(np.isfinite(previous), previous, np.nan)
         best_gap = np.full(np.shape(previous), np.inf)
-        last_gap = np.full(np.shape(previous), np.inf)
         done = np.zeros(np.shape(previous), dtype=bool)
         for _ in range(LADDER_STEPS):
             h = h / 4
             current = _stencil(fn, env, name, index, h)
             gap = np.abs(current - previous)
             gap = np.where(np.isfinite(gap), gap, np.inf)
-            done |= np.isfinite(last_gap) & (gap > last_gap)
-            better = ~done & (gap < best_gap)
+            agreed = gap <= AGREEMENT * np.maximum(np.abs(current), np.abs(previous))
+            better = ~done & (agreed | (gap < best_gap))
             best = np.where(better, current, best)
             best_gap = np.where(better, gap, best_gap)
-            done |= best_gap <= 1e-13 * np.maximum(1.0, np.abs(best))
+            done |= agreed
             if np.all(done):
                 break
-            last_gap, previous = gap, current
-    return best
+            previous = current
+    return best, best_gap, done
 
 
 def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order: int) -> np.ndarray:
     """d^order f / d name^order by the central binomial difference, elementwise (scalar variables).
 
-    Error is O(h**2) against rounding eps/h**order, balanced at h ~ eps**(1/(order+2)).
+    Error is O(h**2) against rounding eps/h**order, balanced at h ~ eps**(1/(order+2)) times the scale
+    of x; the scale is chosen by _best_scale.
     """
     x = np.asarray(env[name], dtype=np.float64)
-    h = np.finfo(np.float64).eps ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))
-    total = np.zeros(x.shape)
-    with np.errstate(all="ignore"):
+
+    def estimate(h):
+        total = np.zeros(x.shape)
         for k in range(order + 1):
             weight = (-1) ** k * math.comb(order, k)
             total = total + weight * fn(_shifted(env, name, None, (order / 2 - k) * h))
         return total / h**order
+
+    base = np.finfo(np.float64).eps ** (1 / (order + 2))
+    with np.errstate(all="ignore"):
+        candidates = [(estimate(base * pick(x)), estimate(base * pick(x) / 2)) for pick in _SCALES]
+    return _closest_pair(candidates)
+
+
+# Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
+# right near a pole such as 1/x at x = 0.01. Each gives estimates at h and h/2; the pair that agrees better wins.
+_SCALES = (
+    lambda x: np.maximum(1.0, np.abs(x)),
+    lambda x: np.where((np.abs(x) > 0) & (np.abs(x) < 1), np.abs(x), np.maximum(1.0, np.abs(x))),
+)
+
+
+def _closest_pair(candidates):
+    best, best_gap = None, None
+    for coarse, fine in candidates:
+        gap = np.abs(fine - coarse)
+        gap = np.where(np.isfinite(gap), gap, np.inf)
+        if best is None:
+            best, best_gap = fine, gap
+        else:
+            take = gap < best_gap
+            best, best_gap = np.where(take, fine, best), np.where(take, gap, best_gap)
+    return best
 
 
 def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):

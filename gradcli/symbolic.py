@@ -230,7 +230,8 @@ class Symbolic:
                     array.flat[:] = gradient(self.f, list(symbols.flat))
                     self._derivatives[key] = array
                 else:
-                    self._derivatives[key] = sympy.diff(self.f, symbols, order)
+                    # powsimp turns x**y*y/x into y*x**(y - 1), which is finite at x = 0
+                    self._derivatives[key] = sympy.powsimp(sympy.diff(self.f, symbols, order))
         return self._derivatives[key]
 
     def describe(self, name: str, order: int = 1) -> str:
@@ -324,7 +325,7 @@ def _to_float(expr, subs) -> float:
 
 
 def _evaluate_real(expr, subs) -> float:
-    result = expr.evalf(DIGITS, subs=subs, chop=True)
+    result = expr.evalf(DIGITS, subs=subs)
     if result.has(sympy.nan) or result.free_symbols:
         return math.nan
     if result == sympy.zoo:  # an unsigned infinity such as 1/0

@@ -91,3 +91,32 @@ def test_an_internal_bug_is_one_line_and_exit_4(cli, monkeypatch):
     run = cli("grad", "x", "--at", "x=1")
     assert run.code == 4 and run.stdout == ""
     assert run.stderr == "error: internal error, a bug in gradcli (please report it): RuntimeError: boom\n"
+
+
+@pytest.mark.parametrize(
+    ("expression", "at", "order"),
+    [
+        ("1/x", {"x": 1e-4}, 1),  # the first stencil straddles the pole
+        ("1/(1 - x)", {"x": 0.9999}, 1),
+        ("log(x)", {"x": 1e-10}, 1),  # the first stencils leave the domain
+        ("sqrt(x)", {"x": 1e-10}, 1),
+        ("1/x", {"x": 1e-100}, 1),  # only a step on the scale of x itself works
+        ("1e40*exp(-x)", {"x": 80}, 1),  # small intermediate values must not be rounded to 0
+        ("x**2/y", {"x": 1e-5, "y": 1e-5}, 1),
+        ("1/x", {"x": 0.01}, 2),  # second differences need a step on the scale of x
+        ("sin(x)", {"x": 0}, 3),
+    ],
+)
+def test_smooth_points_near_poles_and_edges_agree(expression, at, order):
+    result = gradcli.grad(expression, at=at, order=order)
+    assert result.exit_code == 0, result.to_dict()
+    assert result.results[0].notes == ()
+
+
+def test_hessian_near_a_domain_edge_agrees():
+    assert gradcli.hessian("log(x)", at={"x": 0.1}).exit_code == 0
+
+
+def test_power_with_zero_base_has_a_finite_partial_in_the_base():
+    partial = gradcli.grad("x**y", at={"x": 0, "y": 2}, wrt=["x"]).results[0].gradient[0]
+    assert (partial.tape, partial.exact) == (0.0, 0.0)
