@@ -465,8 +465,8 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=
     fn = numeric.function(problem.tree, env)
     sides = {name: numeric.one_sided(fn, env, name) for name in differentiated} if kinks else {}
     broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
-    for event in kinks if broken else []:
-        name = broken[0]
+    for name in broken:  # one note per variable whose one-sided slopes differ, naming a kink it depends on
+        event = next((e for e in kinks if name in e.names), kinks[0])
         left, right = sides[name]
         notes.append(explain.kink(event, name, _plain(left), _plain(right), _plain(tape[name]), _plain(exact[name])))
     if kinks and not broken and problem.order > 1:

@@ -42,6 +42,8 @@ def arguments(line: str) -> list[str]:
         raise GradcliError(f"a problem line starts with one of {', '.join(COMMANDS)}")
     if any(a in ("--format", "-f") or a.startswith("--format=") for a in argv):
         raise GradcliError("leave out --format: batch answers are always JSON lines")
+    if any(a in ("--help", "-h", "--version") for a in argv):
+        raise GradcliError("--help and --version do not answer a problem; leave them out")
     return argv
 
 
@@ -58,10 +60,13 @@ def _from_json(problem) -> list[str]:
     unknown = sorted(set(problem) - known)
     if unknown:
         raise GradcliError(f"unknown key(s) {', '.join(unknown)}")
-    argv = [command, expression]
+    argv = [command]
     at = problem.get("at", [])
-    for point in at if isinstance(at, list) else [at]:
+    points = at if isinstance(at, list) else [at]
+    for point in points:
         argv += ["--at", _assignments(point, "at")]
+    if len({tuple(sorted(p)) for p in points if isinstance(p, dict)}) > 1:
+        raise GradcliError('every point in "at" must give the same names')
     for key, flag in LIST_OPTIONS.items():
         value = problem.get(key)
         if value is None:
@@ -74,9 +79,12 @@ def _from_json(problem) -> list[str]:
     for key, flag in SCALAR_OPTIONS.items():
         if problem.get(key) is not None:
             argv += [flag, str(problem[key])]
-    if problem.get("persistent"):
+    persistent = problem.get("persistent", False)
+    if not isinstance(persistent, bool):
+        raise GradcliError('"persistent" must be true or false')
+    if persistent:
         argv.append("--persistent")
-    return argv
+    return [*argv, "--", expression]  # after --, an expression starting with "-" is not an option
 
 
 def _assignments(values, key: str) -> str:

@@ -344,7 +344,7 @@ def batch(
         except GradcliError as exc:
             code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
         else:
-            code, out, err = _run_nested([*argv, "--format", "json"])
+            code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]])
         ENV.stdout.write(_answer(number, code, out, err) + "\n")
         ENV.stdout.flush()
         worst = max(worst, code)

@@ -56,7 +56,7 @@ def read_points(lines: Iterable[str], chunk_size: int = DEFAULT_CHUNK) -> tuple[
     """The header's names, and an iterator of Block and BadRow in input order, read lazily chunk by chunk."""
     source = iter(lines)
     try:
-        header = [h.strip() for h in next(csv.reader([next(source)]))]
+        header = [h.strip() for h in next(csv.reader([next(source).lstrip("\ufeff")]))]  # a BOM, as Excel writes
     except StopIteration:
         raise PointError("the points file is empty: it needs a header naming the variables") from None
     if not header or any(not h for h in header) or len(set(header)) != len(header):

@@ -157,8 +157,8 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
             differ = numeric.sides_differ(left, right, scale)
             if np.any(differ):
                 first = tuple(np.argwhere(differ)[0])
-                notes.append(explain.kink(kinks[0], name, left[first], right[first], None, None))
-                break
+                event = next((e for e in kinks if name in e.names), kinks[0])
+                notes.append(explain.kink(event, name, left[first], right[first], None, None))
     if not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
         singular = [explain.singular(e) for e in events if e.kind == "singular"]
         notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))

@@ -28,6 +28,7 @@ class Event:
     kind: str  # "kink" or "singular"
     arg: str  # the argument's text, as gradcli prints it
     detail: str = ""
+    names: frozenset[str] = frozenset()  # the watched names the argument depends on
 
 
 _UNARY = {
@@ -115,9 +116,10 @@ class NumpyBackend:
 
     def _check(self, depends_on: Node, hit, func: str, kind: str, arg: Node, detail: str = "") -> None:
         """Record an event where `hit` is true; `masks` keeps, per event, which elements (points) hit it."""
-        if not self.record or not np.any(hit) or not free_names(depends_on) & self.watched:
+        names = free_names(depends_on) & self.watched
+        if not self.record or not np.any(hit) or not names:
             return
-        event = Event(func, kind, to_text(arg), detail)
+        event = Event(func, kind, to_text(arg), detail, frozenset(names))
         if event not in self.events:
             self.events.append(event)
         self.masks[event] = self.masks.get(event, False) | np.asarray(hit)

@@ -122,11 +122,12 @@ def write_plain(result: GradResult, out: TextIO) -> None:
 def write_csv(result: GradResult, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     first = result.results[0]
-    header = [label for name, v in first.at.items() for label in _labels(name, v)]
+    target = ["of"] if result.targets else []  # with --of, which step each row differentiates
+    header = target + [label for name, v in first.at.items() for label in _labels(name, v)]
     header += [label for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
     writer.writerow(header)
     for point in result.results:
-        row = [exact_text(x) for v in point.at.values() for x in _flat(v)]
+        row = ([point.of] if result.targets else []) + [exact_text(x) for v in point.at.values() for x in _flat(v)]
         row += [exact_text(x) for p in _watched(point) for x in _flat(p.tape)]
         writer.writerow(row)
 

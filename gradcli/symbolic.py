@@ -12,6 +12,7 @@ import contextlib
 import math
 import signal
 import threading
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -30,21 +31,30 @@ _SHOW_ELEMENTS = 16
 
 @contextlib.contextmanager
 def time_limit(seconds: float, what: str):
-    """Bound a sympy step that could run away; a no-op outside the main thread."""
+    """Bound a sympy step that could run away; a no-op outside the main thread.
+
+    Nested limits keep the outer one: the inner alarm is the sooner of the two,
+    and on leaving, the outer alarm is set again for the time it has left.
+    """
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    limit = min(seconds, outer_left) if outer_left > 0 else seconds
+    started = time.monotonic()
 
     def expire(signum, frame):
         raise LimitError(f"{what} took longer than the limit of {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-3))
 
 
 def _obj(x):

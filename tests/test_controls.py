@@ -270,3 +270,22 @@ def test_persistent_and_separate_recordings_agree(x):
     assert [r.gradient[0].tape for r in one.results] == pytest.approx(
         [r.gradient[0].exact for r in one.results], rel=1e-9, abs=1e-12
     )
+
+
+def test_csv_with_several_targets_names_the_target(cli):
+    run = cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z", "--format", "csv")
+    assert run.stdout == "of,x,df/dx\ny,3,6\nz,3,108\n"
+
+
+def test_nested_time_limits_keep_the_outer_alarm():
+    import signal
+    import time
+
+    from gradcli.errors import LimitError
+    from gradcli.symbolic import time_limit
+
+    with pytest.raises(LimitError, match="outer"), time_limit(0.3, "outer"):
+        with time_limit(5, "inner"):
+            pass
+        time.sleep(1)
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0

@@ -101,3 +101,10 @@ def test_cli_prints_results_and_note_then_exit_3(cli):
     assert run.code == 3
     assert "note at x = 0: abs has a kink" in " ".join(run.stdout.split())
     assert run.stderr == ""
+
+
+def test_two_kinks_each_note_names_its_own_variable():
+    notes = gradcli.grad("abs(x) + relu(y)", at={"x": 0, "y": 0}).results[0].notes
+    assert len(notes) == 2
+    assert notes[0].startswith("abs has a kink") and "with respect to x is -1 from the left and 1" in notes[0]
+    assert notes[1].startswith("relu has a kink") and "with respect to y is 0 from the left and 1" in notes[1]

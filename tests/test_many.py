@@ -199,3 +199,22 @@ def test_progress_is_drawn_only_on_a_terminal():
         progress.advance(5)
     assert quiet.getvalue() == ""
     assert progress.progress is not None and progress.progress.tasks[0].completed == 5
+
+
+def test_batch_guards_from_review(cli):
+    lines = [
+        "grad --help",
+        '{"expression": "-x**2", "at": {"x": 3}}',
+        '{"expression": "x*y", "at": [{"x": 1}, {"y": 2}]}',
+        '{"expression": "y = x**2; z = y**2", "at": {"x": 3}, "of": ["y", "z"], "persistent": "false"}',
+    ]
+    answers = [json.loads(line) for line in cli("batch", "-", stdin="\n".join(lines) + "\n").stdout.splitlines()]
+    assert "--help" in answers[0]["error"]
+    assert answers[1]["results"][0]["gradient"]["x"]["tape"] == -6.0
+    assert "same names" in answers[2]["error"]
+    assert "true or false" in answers[3]["error"]
+
+
+def test_points_accepts_a_byte_order_mark(cli):
+    run = cli("grad", "x*y", "--points", "-", "--format", "plain", stdin="\ufeffx,y\n1,2\n")
+    assert (run.code, run.stdout) == (0, "2 1\n")
