@@ -417,12 +417,16 @@ def _finite_differences(problem: Problem, envs):
     return [estimates(env, False) for env in envs]
 
 
-def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
+def close_each(a, b, tolerance: Tolerance, scale) -> np.ndarray:
+    """Elementwise |a - b| <= atol * max(1, scale) + rtol * max(|a|, |b|), both finite."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return False
-    bound = tolerance.atol * max(1.0, scale) + tolerance.rtol * np.maximum(np.abs(a), np.abs(b))
-    return bool(np.all(np.abs(a - b) <= bound))
+    with np.errstate(all="ignore"):
+        bound = tolerance.atol * np.maximum(1.0, scale) + tolerance.rtol * np.maximum(np.abs(a), np.abs(b))
+        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
+
+
+def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
+    return bool(np.all(close_each(a, b, tolerance, scale)))
 
 
 def _plain(value):

@@ -669,40 +669,34 @@ def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None = 
         raise type(exc)(exc.message, column, exc.hint) from exc
 
 
+def _rebuild(node: Node, fn) -> Node:
+    """The same node with fn applied to each child: the one place that knows every node's children."""
+    if isinstance(node, Neg):
+        return Neg(fn(node.operand), node.col)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, fn(node.left), fn(node.right), node.col)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(fn(a) for a in node.args), node.col)
+    if isinstance(node, ListOf):
+        return ListOf(tuple(fn(i) for i in node.items), node.col)
+    if isinstance(node, Custom):
+        return replace(node, arg=fn(node.arg))
+    return node
+
+
 def _shift(node: Node, offset: int) -> Node:
     """Columns relative to the whole program text, not to one step."""
     if not offset:
         return node
-    if isinstance(node, Num):
-        return Num(node.text, node.value, node.col + offset)
-    if isinstance(node, Name):
-        return Name(node.id, node.col + offset)
-    if isinstance(node, Neg):
-        return Neg(_shift(node.operand, offset), node.col + offset)
-    if isinstance(node, BinOp):
-        return BinOp(node.op, _shift(node.left, offset), _shift(node.right, offset), node.col + offset)
-    if isinstance(node, Call):
-        return Call(node.func, tuple(_shift(a, offset) for a in node.args), node.col + offset)
-    if isinstance(node, Custom):
-        return replace(node, arg=_shift(node.arg, offset), col=node.col + offset)
-    return ListOf(tuple(_shift(i, offset) for i in node.items), node.col + offset)
+    moved = _rebuild(node, lambda child: _shift(child, offset))
+    return replace(moved, col=moved.col + offset)
 
 
 def substitute(node: Node, mapping: dict[str, Node]) -> Node:
     """Replace names by trees (steps inlined into later steps)."""
     if isinstance(node, Name):
         return mapping.get(node.id, node)
-    if isinstance(node, Neg):
-        return Neg(substitute(node.operand, mapping), node.col)
-    if isinstance(node, BinOp):
-        return BinOp(node.op, substitute(node.left, mapping), substitute(node.right, mapping), node.col)
-    if isinstance(node, Call):
-        return Call(node.func, tuple(substitute(a, mapping) for a in node.args), node.col)
-    if isinstance(node, ListOf):
-        return ListOf(tuple(substitute(i, mapping) for i in node.items), node.col)
-    if isinstance(node, Custom):
-        return replace(node, arg=substitute(node.arg, mapping))
-    return node
+    return _rebuild(node, lambda child: substitute(child, mapping))
 
 
 def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, Node]:
@@ -722,17 +716,7 @@ def without_stops(node: Node) -> Node:
     """The same tree with every stop_gradient(u) replaced by u: what the gradient would be unstopped."""
     if isinstance(node, Call) and node.func == "stop_gradient":
         return without_stops(node.args[0])
-    if isinstance(node, Neg):
-        return Neg(without_stops(node.operand), node.col)
-    if isinstance(node, BinOp):
-        return BinOp(node.op, without_stops(node.left), without_stops(node.right), node.col)
-    if isinstance(node, Call):
-        return Call(node.func, tuple(without_stops(a) for a in node.args), node.col)
-    if isinstance(node, ListOf):
-        return ListOf(tuple(without_stops(i) for i in node.items), node.col)
-    if isinstance(node, Custom):
-        return replace(node, arg=without_stops(node.arg))
-    return node
+    return _rebuild(node, without_stops)
 
 
 def has_stops(node: Node) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import numeric
-from gradcli.api import FD_TOLERANCE, TAPE_TOLERANCE, Problem, prepare
+from gradcli.api import FD_TOLERANCE, TAPE_TOLERANCE, Problem, close_each, prepare
 from gradcli.errors import ExitCode, PointError
 
 DEFAULT_CHUNK = 10_000
@@ -203,20 +203,14 @@ def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
     return out
 
 
-def _close(a, b, rtol, atol, scale):
-    with np.errstate(all="ignore"):
-        bound = atol * np.maximum(1.0, scale) + rtol * np.maximum(np.abs(a), np.abs(b))
-        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
-
-
 def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:
     scale = np.where(np.isfinite(values), np.abs(values), 1.0)
     tape_tol = TAPE_TOLERANCE[problem.dtype]
     agree = np.ones(len(values), dtype=bool)
     finite = np.isfinite(values)
     for name in tape:
-        agree &= _close(tape[name], exact[name], tape_tol.rtol, tape_tol.atol, scale)
-        agree &= _close(fd[name], exact[name], FD_TOLERANCE.rtol, FD_TOLERANCE.atol, scale)
+        agree &= close_each(tape[name], exact[name], tape_tol, scale)
+        agree &= close_each(fd[name], exact[name], FD_TOLERANCE, scale)
         finite &= np.isfinite(tape[name]) & np.isfinite(exact[name]) & np.isfinite(fd[name])
     broken = np.zeros(len(values), dtype=bool)
     masks = numeric.event_masks(problem.tree, env, frozenset(tape))
