@@ -179,6 +179,9 @@ def prepare(
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
     if len(set(rows)) != len(rows):
         raise PointError("--wrt names a variable twice")
+    for name in wrt or ():
+        if name in constants and name not in watch:
+            raise PointError(f"--wrt {name}: {name} is a constant, which the tape does not watch: add --watch {name}")
     if order > 1 and any(shapes[name] for name in rows):
         raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
     if clip is not None and order > 1:

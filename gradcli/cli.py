@@ -496,6 +496,32 @@ def _open(path: str):
         raise GradcliError(f"cannot read {path}: {exc.strerror}") from exc
 
 
+class OutputClosed(Exception):
+    """stdout's reader closed the pipe; deliberately not an OSError, so Typer passes it through."""
+
+
+class _PipeGuard:
+    """stdout, turning a broken pipe into OutputClosed."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 ENV = Environment()
 
 # Typer vendors click in recent releases; reach its exception classes through public names.
@@ -505,10 +531,14 @@ _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Clic
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code. Invalid input is one 'error:' line on stderr."""
     global ENV
-    ENV = env or Environment()
+    ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
+    except OutputClosed:
+        # the reader went away (| head): not a verdict; stop quietly and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
     except GradcliError as exc:
         ENV.stderr.write(f"error: {exc.describe()}\n")
         return int(exc.exit_code)

@@ -131,6 +131,15 @@ def _row(number: int, header: list[str], row: list[str]):
 
 
 def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
+    from gradcli.expr import free_names, inline, parse_program
+
+    names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
+    missing = sorted(names - set(header) - set(const or {}))
+    if missing:
+        raise PointError(
+            f"{', '.join(missing)} is not a column of the points file (its header: {', '.join(header)}); "
+            "give constants with --const"
+        )
     problem = prepare(expression, {name: 0 for name in header}, const, wrt, watch, dtype)
     if not problem.batchable:
         raise PointError("--points needs scalar variables and an elementwise expression (no sum, mean or @)")

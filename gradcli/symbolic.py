@@ -338,8 +338,8 @@ def _evaluate_real(expr, subs) -> float:
     result = expr.evalf(DIGITS, subs=subs)
     if result.has(sympy.nan) or result.free_symbols:
         return math.nan
-    if result == sympy.zoo:  # an unsigned infinity such as 1/0
-        return math.inf
+    if result == sympy.zoo:  # an infinity of unknown sign, such as 1/0: not a number we can state
+        return math.nan
     if result in (sympy.oo, -sympy.oo):
         return float(result)
     real, imag = result.as_real_imag()

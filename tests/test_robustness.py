@@ -120,3 +120,21 @@ def test_hessian_near_a_domain_edge_agrees():
 def test_power_with_zero_base_has_a_finite_partial_in_the_base():
     partial = gradcli.grad("x**y", at={"x": 0, "y": 2}, wrt=["x"]).results[0].gradient[0]
     assert (partial.tape, partial.exact) == (0.0, 0.0)
+
+
+def test_broken_pipe_is_not_a_verdict():
+    import subprocess
+    import sys
+
+    points = "x,y\n" + "1,2\n" * 50_000
+    proc = subprocess.run(
+        f'{sys.executable} -m gradcli grad "x*y" --points - --format csv | head -1; echo "${{PIPESTATUS[0]}}"',
+        shell=True, executable="/bin/bash", input=points, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.stdout.splitlines() == ["x,y,df/dx,df/dy,status", "0"]
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_wrt_an_unwatched_constant_says_how_to_watch_it(cli):
+    run = cli("grad", "w*3 + bias", "--at", "w=2", "--const", "bias=1", "--wrt", "bias", "--format", "plain")
+    assert run.code == 2 and "add --watch bias" in run.stderr
