@@ -320,6 +320,41 @@ def data_line(
 
 
 @app.command()
+def check(
+    expression: Annotated[str | None, typer.Argument(help="The function whose derivative is checked.")] = None,
+    answer: Annotated[
+        str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient.")
+    ] = None,
+    wrt: WrtOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
+    file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
+    output: FormatOption = Format.table,
+) -> None:
+    """Check a derivative answer: correct, wrong (with a counterexample) or undecided (with the reason).
+
+    Example: gradcli check "x**2 + 2*x" --answer "2*(x+1)"
+    """
+    from gradcli.check import check as judge
+    from gradcli.points import split_assignments
+    from gradcli.render import write_check, write_grades
+
+    if file is not None:
+        if expression or answer:
+            raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")
+        from gradcli.check import grade_file
+
+        grades = grade_file(_open(file))
+        write_grades(grades, output.value, ENV.stdout)
+        raise typer.Exit(max((g.exit_code for g in grades), default=0))
+    if expression is None or answer is None:
+        raise GradcliError('give EXPRESSION and --answer, e.g. gradcli check "x**2" --answer "2*x"')
+    point = dict(pair for option in at for pair in split_assignments(option))
+    result = judge(expression, answer, _split_names(wrt) or None, point or None)
+    write_check(result, output.value, ENV.stdout)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
 ) -> None:

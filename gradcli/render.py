@@ -429,3 +429,60 @@ def write_trace(runs, path: str) -> None:
 
 def _flat_all(values: dict) -> list[float]:
     return [x for v in values.values() for x in _flat(v)]
+
+
+# ---------------------------------------------------------------- check
+
+
+def write_check(result, fmt_name: str, out: TextIO) -> None:
+    if fmt_name in ("json", "jsonl"):
+        indent = None if fmt_name == "jsonl" else 2
+        out.write(json.dumps(result.to_dict(), indent=indent) + "\n")
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=out, highlight=False, soft_wrap=True, width=None if out.isatty() else PIPE_WIDTH)
+    style = {"correct": "bold green", "wrong": "bold red", "undecided": "bold yellow"}[result.verdict]
+    wrt = ", ".join(result.wrt)
+    console.print(Text(f"{result.verdict.upper()}: d/d{wrt} of {result.expression}", style=style))
+    console.print(Text(f"  your answer:    {result.answer}"))
+    console.print(Text(f"  the derivative: {result.derivative}"))
+    console.print(Text(f"  how: {result.method}: {result.reason}"))
+    if result.counterexample:
+        c = result.counterexample
+        point = ", ".join(f"{n} = {fmt(v)}" for n, v in c["at"].items())
+        console.print(
+            Text(f"  at {point} your answer gives {fmt(c['answer'])}; the derivative is {fmt(c['derivative'])}")
+        )
+
+
+def write_grades(grades, fmt_name: str, out: TextIO) -> None:
+    counts = {"correct": 0, "wrong": 0, "undecided": 0, "invalid": 0}
+    for g in grades:
+        counts[g.result.verdict if g.result else "invalid"] += 1
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    if fmt_name in ("json", "jsonl"):
+        document = {"summary": counts, "rows": [g.to_dict() for g in grades]}
+        out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")
+        return
+    writer = csv.writer(out, lineterminator="\n")
+    if fmt_name == "csv":
+        writer.writerow(["line", "verdict", "expression", "answer", "derivative", "detail"])
+    for g in grades:
+        if g.result is None:
+            row = [g.line, "invalid", "", "", "", g.error]
+        else:
+            r = g.result
+            detail = r.reason
+            if r.counterexample:
+                c = r.counterexample
+                where = ", ".join(f"{n} = {fmt(v)}" for n, v in c["at"].items())
+                detail += f"; at {where} the answer gives {fmt(c['answer'])}, the derivative {fmt(c['derivative'])}"
+            row = [g.line, r.verdict, r.expression, r.answer, r.derivative, detail]
+        if fmt_name == "csv":
+            writer.writerow(row)
+        else:
+            out.write(f"line {row[0]}: {row[1]}: {row[2]} -> {row[3]} ({row[5]})\n")
+    if fmt_name != "csv":
+        out.write(f"summary: {summary}\n")
