@@ -34,6 +34,8 @@ class CheckResult:
     reason: str
     counterexample: dict | None = None
     at: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)  # with --steps
+    latex: dict = field(default_factory=dict)  # with --latex
 
     @property
     def correct(self) -> bool:
@@ -55,6 +57,8 @@ class CheckResult:
             "reason": self.reason,
             "counterexample": self.counterexample,
             "at": {n: json_number(v) for n, v in self.at.items()},
+            **({"steps": {n: [s.to_dict() for s in st] for n, st in self.steps.items()}} if self.steps else {}),
+            **({"latex": self.latex} if self.latex else {}),
         }
 
 

@@ -329,6 +329,8 @@ def check(
     at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
     file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
     output: FormatOption = Format.table,
+    steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
+    latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
 ) -> None:
     """Check a derivative answer: correct, wrong (with a counterexample) or undecided (with the reason).
 
@@ -350,6 +352,20 @@ def check(
         raise GradcliError('give EXPRESSION and --answer, e.g. gradcli check "x**2" --answer "2*x"')
     point = dict(pair for option in at for pair in split_assignments(option))
     result = judge(expression, answer, _split_names(wrt) or None, point or None)
+    if steps or latex:
+        from dataclasses import replace
+
+        from gradcli.expr import inline, parse_program
+        from gradcli.steps import derive
+        from gradcli.steps import latex as to_latex
+
+        tree = list(inline(parse_program(expression)).values())[-1]
+        derived = {name: derive(tree, name) for name in result.wrt}
+        result = replace(
+            result,
+            steps={n: s for n, (s, _) in derived.items()} if steps else {},
+            latex=to_latex(tree, {n: d for n, (_, d) in derived.items()}) if latex else {},
+        )
     write_check(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
 
@@ -459,6 +475,8 @@ def grad(
         OnError, typer.Option("--on-error", help="With --points: skip bad rows (exit 2 at the end) or stop.")
     ] = OnError.skip,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="With --points: points per tensor.")] = 10_000,
+    steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
+    latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
@@ -490,8 +508,30 @@ def grad(
         persistent=persistent,
         custom=custom,
     )
+    if steps or latex:
+        result = _with_derivation(result, steps, latex)
     write(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
+
+
+def _with_derivation(result, steps: bool, latex: bool):
+    """The result with the derivation steps and/or LaTeX of f and each derivative attached."""
+    from dataclasses import replace
+
+    from gradcli.expr import inline, parse_program
+    from gradcli.steps import derive
+    from gradcli.steps import latex as to_latex
+
+    if result.order != 1:
+        raise GradcliError("--steps and --latex are for first derivatives")
+    tree = list(inline(parse_program(result.input)).values())[-1]
+    derived = {name: derive(tree, name) for name in result.wrt}
+    extra = {}
+    if steps:
+        extra["steps"] = {name: s for name, (s, _) in derived.items()}
+    if latex:
+        extra["latex"] = to_latex(tree, {name: d for name, (_, d) in derived.items()})
+    return replace(result, **extra)
 
 
 def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error, chunk_size) -> None:

@@ -171,6 +171,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
             )
             table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
+    _derivation_lines(console, result)
     _stop_lines(console, result)
     for text in result.customs.values():
         console.print(Text(f"custom gradient (@tf.custom_gradient): {text}"))
@@ -186,6 +187,22 @@ def write_table(result: GradResult, out: TextIO) -> None:
         )
         console.print(Text(how))
     _footer(console, result)
+
+
+def _derivation_lines(console, result) -> None:
+    from rich.text import Text
+
+    for name, steps in result.steps.items():
+        console.print(Text(f"derivation of d/d{name}:", style="bold"))
+        for number, step in enumerate(steps, start=1):
+            if step.rule == "simplify":
+                console.print(Text(f"  {number}. simplified: d/d{name} = {step.derivative}", style="bold"))
+            else:
+                console.print(Text(f"  {number}. d/d{name} [{step.expression}] = {step.derivative}   ({step.rule})"))
+    if result.latex:
+        console.print(Text(f"LaTeX f: {result.latex['function']}"))
+        for name, text in result.latex["derivatives"].items():
+            console.print(Text(f"LaTeX df/d{name}: {text}"))
 
 
 def _truth_lines(console, result: GradResult) -> None:
@@ -455,6 +472,7 @@ def write_check(result, fmt_name: str, out: TextIO) -> None:
         console.print(
             Text(f"  at {point} your answer gives {fmt(c['answer'])}; the derivative is {fmt(c['derivative'])}")
         )
+    _derivation_lines(console, result)
 
 
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:

@@ -134,6 +134,8 @@ class GradResult(Verdict):
     persistent: bool = False
     recordings: int = 1  # tape recordings per point
     customs: dict[str, str] = field(default_factory=dict)  # name -> "name(x) = body : rule"
+    steps: dict[str, list] = field(default_factory=dict)  # with --steps: name -> derivation steps
+    latex: dict = field(default_factory=dict)  # with --latex
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -151,6 +153,8 @@ class GradResult(Verdict):
             "status": self.status,
             "exit_code": int(self.exit_code),
             "results": [r.to_dict() for r in self.results],
+            **({"steps": {n: [s.to_dict() for s in steps] for n, steps in self.steps.items()}} if self.steps else {}),
+            **({"latex": self.latex} if self.latex else {}),
         }
 
 

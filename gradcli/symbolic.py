@@ -24,6 +24,7 @@ from gradcli.expr import Node, evaluate
 from gradcli.points import Value
 
 SYMPY_SECONDS = 10
+SIMPLIFY_SECONDS = 5
 EVAL_SECONDS = 2  # one exact value; past it the value is reported as not available (nan)
 DIGITS = 30
 _SHOW_ELEMENTS = 16

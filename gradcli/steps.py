@@ -1,0 +1,152 @@
+"""A derivation, rule by rule, from gradcli's own tree: what a student would write down.
+
+Each step names the rule (constant, sum, constant multiple, power, product,
+quotient, chain, exp, log, trig, inverse trig, hyperbolic, sqrt, abs, ...),
+the expression it differentiates and the result, inner parts first; the last
+line is the simplified derivative, which a property test checks against sympy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from gradcli.errors import PointError
+from gradcli.expr import BinOp, Call, Custom, ListOf, Name, Neg, Node, free_names, to_text, walk
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: str
+    expression: str  # what is differentiated, as gradcli prints it
+    derivative: str  # its derivative, as sympy prints it
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule, "expression": self.expression, "derivative": self.derivative}
+
+
+_OUTER = {  # f'(u) for f(u), as a function of the sympy argument u
+    "sin": ("trig", lambda u: sympy.cos(u)),
+    "cos": ("trig", lambda u: -sympy.sin(u)),
+    "tan": ("trig", lambda u: 1 + sympy.tan(u) ** 2),
+    "asin": ("inverse trig", lambda u: 1 / sympy.sqrt(1 - u**2)),
+    "acos": ("inverse trig", lambda u: -1 / sympy.sqrt(1 - u**2)),
+    "atan": ("inverse trig", lambda u: 1 / (1 + u**2)),
+    "sinh": ("hyperbolic", lambda u: sympy.cosh(u)),
+    "cosh": ("hyperbolic", lambda u: sympy.sinh(u)),
+    "tanh": ("hyperbolic", lambda u: 1 - sympy.tanh(u) ** 2),
+    "exp": ("exp", lambda u: sympy.exp(u)),
+    "log": ("log", lambda u: 1 / u),
+    "log2": ("log", lambda u: 1 / (u * sympy.log(2))),
+    "log10": ("log", lambda u: 1 / (u * sympy.log(10))),
+    "sqrt": ("sqrt", lambda u: 1 / (2 * sympy.sqrt(u))),
+    "abs": ("abs (sign(u); not differentiable where u = 0)", lambda u: sympy.sign(u)),
+    "sigmoid": ("sigmoid", lambda u: sympy.exp(-u) / (1 + sympy.exp(-u)) ** 2),
+    "softplus": ("softplus", lambda u: 1 / (1 + sympy.exp(-u))),
+    "relu": ("relu (Heaviside(u); not differentiable where u = 0)", lambda u: sympy.Heaviside(u)),
+}
+
+
+class _Derivation:
+    def __init__(self, name: str, symbols: dict):
+        self.name = name
+        self.symbols = symbols
+        self.steps: list[Step] = []
+
+    def value(self, node: Node):
+        from gradcli.expr import evaluate
+        from gradcli.symbolic import SympyBackend
+
+        return evaluate(node, self.symbols, SympyBackend())
+
+    def record(self, rule: str, node: Node, result):
+        self.steps.append(Step(rule, to_text(node), sympy.sstr(result)))
+        return result
+
+    def d(self, node: Node):
+        if self.name not in free_names(node):
+            return self.record("constant", node, sympy.Integer(0))
+        if isinstance(node, Name):
+            return self.record("variable: d/dx x = 1", node, sympy.Integer(1))
+        if isinstance(node, Neg):
+            return self.record("constant multiple (-1)", node, -self.d(node.operand))
+        if isinstance(node, BinOp):
+            return self.binop(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        raise PointError(f"steps are not available for {to_text(node)}")
+
+    def binop(self, node: BinOp):
+        left, right = node.left, node.right
+        has_left, has_right = self.name in free_names(left), self.name in free_names(right)
+        if node.op in "+-":
+            result = self.d(left) + self.d(right) if node.op == "+" else self.d(left) - self.d(right)
+            return self.record("sum" if node.op == "+" else "difference", node, result)
+        if node.op == "*":
+            if not (has_left and has_right):
+                inner, const = (left, right) if has_left else (right, left)
+                return self.record("constant multiple", node, self.value(const) * self.d(inner))
+            result = self.d(left) * self.value(right) + self.value(left) * self.d(right)
+            return self.record("product", node, result)
+        if node.op == "/":
+            if not has_right:
+                return self.record("constant multiple", node, self.d(left) / self.value(right))
+            u, v = self.value(left), self.value(right)
+            return self.record("quotient", node, (self.d(left) * v - u * self.d(right)) / v**2)
+        if node.op == "**":
+            return self.power(node, has_left, has_right)
+        raise PointError("steps are not available for the matrix product @")
+
+    def power(self, node: BinOp, has_base: bool, has_exponent: bool):
+        base, exponent = self.value(node.left), self.value(node.right)
+        chain = "" if isinstance(node.left, Name) else " + chain"
+        if has_base and not has_exponent:
+            return self.record("power" + chain, node, exponent * base ** (exponent - 1) * self.d(node.left))
+        if has_exponent and not has_base:
+            return self.record("exponential a**u", node, base**exponent * sympy.log(base) * self.d(node.right))
+        result = base**exponent * (self.d(node.right) * sympy.log(base) + exponent * self.d(node.left) / base)
+        return self.record("general power (logarithmic differentiation)", node, result)
+
+    def call(self, node: Call):
+        args = node.args
+        if node.func == "log" and len(args) == 2:
+            return self.record(
+                "log with base", node, self.d(args[0]) / (self.value(args[0]) * sympy.log(self.value(args[1])))
+            )
+        if node.func in ("max", "min"):
+            a, b = (self.value(x) for x in args)
+            chosen = sympy.Heaviside(a - b) if node.func == "max" else sympy.Heaviside(b - a)
+            result = chosen * self.d(args[0]) + (1 - chosen) * self.d(args[1])
+            return self.record(f"{node.func} (piecewise; not differentiable where the arguments tie)", node, result)
+        if node.func not in _OUTER:
+            raise PointError(f"steps are not available for {node.func}()")
+        rule, outer = _OUTER[node.func]
+        u = self.value(args[0])
+        chain = "" if isinstance(args[0], Name) else " + chain"
+        return self.record(rule + chain, node, outer(u) * self.d(args[0]))
+
+
+def derive(tree: Node, name: str) -> tuple[list[Step], object]:
+    """The steps for d tree / d name, and the simplified derivative (a sympy expression)."""
+    from gradcli.symbolic import SIMPLIFY_SECONDS, symbols_for, time_limit
+
+    if any(isinstance(n, ListOf | Custom) for n in walk(tree)):
+        raise PointError("steps are available for scalar expressions without custom functions")
+    symbols = {n: symbols_for(n, ()) for n in free_names(tree) | {name}}
+    derivation = _Derivation(name, symbols)
+    result = derivation.d(tree)
+    with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):
+        final = sympy.simplify(result)
+    derivation.steps.append(Step("simplify", f"d/d{name} {to_text(tree)}", sympy.sstr(final)))
+    return derivation.steps, final
+
+
+def latex(tree: Node, derivatives: dict) -> dict:
+    """LaTeX of the function and of each derivative, by sympy's printer."""
+    from gradcli.expr import evaluate
+    from gradcli.symbolic import SympyBackend, symbols_for
+
+    symbols = {n: symbols_for(n, ()) for n in free_names(tree)}
+    f = evaluate(tree, symbols, SympyBackend())
+    return {"function": sympy.latex(f), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}
