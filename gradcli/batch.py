@@ -7,7 +7,7 @@ import shlex
 
 from gradcli.errors import GradcliError
 
-COMMANDS = ("grad", "jacobian", "hessian")
+COMMANDS = ("grad", "jacobian", "hessian", "check", "descend")
 # JSON keys that are repeatable or list-valued options, and the flag each becomes
 LIST_OPTIONS = {
     "const": "--const",
@@ -20,6 +20,7 @@ LIST_OPTIONS = {
 SCALAR_OPTIONS = {
     "dtype": "--dtype", "order": "--order", "clip_value": "--clip-value",
     "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
+    "answer": "--answer", "lr": "--lr", "steps": "--steps", "optimizer": "--optimizer", "tol": "--tol",
 }  # fmt: skip
 
 
@@ -56,7 +57,7 @@ def _from_json(problem) -> list[str]:
     expression = problem.get("expression")
     if not isinstance(expression, str):
         raise GradcliError('a problem needs "expression" as text')
-    known = {"command", "expression", "at", "persistent", *LIST_OPTIONS, *SCALAR_OPTIONS}
+    known = {"command", "expression", "at", "from", "persistent", *LIST_OPTIONS, *SCALAR_OPTIONS}
     unknown = sorted(set(problem) - known)
     if unknown:
         raise GradcliError(f"unknown key(s) {', '.join(unknown)}")
@@ -67,6 +68,8 @@ def _from_json(problem) -> list[str]:
         argv += ["--at", _assignments(point, "at")]
     if len({tuple(sorted(p)) for p in points if isinstance(p, dict)}) > 1:
         raise GradcliError('every point in "at" must give the same names')
+    if "from" in problem:
+        argv += ["--from", _assignments(problem["from"], "from")]
     for key, flag in LIST_OPTIONS.items():
         value = problem.get(key)
         if value is None:

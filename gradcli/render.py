@@ -199,6 +199,8 @@ def _derivation_lines(console, result) -> None:
                 console.print(Text(f"  {number}. simplified: d/d{name} = {step.derivative}", style="bold"))
             else:
                 console.print(Text(f"  {number}. d/d{name} [{step.expression}] = {step.derivative}   ({step.rule})"))
+            if result.latex:
+                console.print(Text(f"     LaTeX: {step.latex}"))
     if result.latex:
         console.print(Text(f"LaTeX f: {result.latex['function']}"))
         for name, text in result.latex["derivatives"].items():

@@ -21,9 +21,10 @@ class Step:
     rule: str
     expression: str  # what is differentiated, as gradcli prints it
     derivative: str  # its derivative, as sympy prints it
+    latex: str = ""  # the derivative in LaTeX
 
     def to_dict(self) -> dict:
-        return {"rule": self.rule, "expression": self.expression, "derivative": self.derivative}
+        return {"rule": self.rule, "expression": self.expression, "derivative": self.derivative, "latex": self.latex}
 
 
 _OUTER = {  # f'(u) for f(u), as a function of the sympy argument u
@@ -61,7 +62,7 @@ class _Derivation:
         return evaluate(node, self.symbols, SympyBackend())
 
     def record(self, rule: str, node: Node, result):
-        self.steps.append(Step(rule, to_text(node), sympy.sstr(result)))
+        self.steps.append(Step(rule, to_text(node), sympy.sstr(result), sympy.latex(result)))
         return result
 
     def d(self, node: Node):
@@ -138,7 +139,7 @@ def derive(tree: Node, name: str) -> tuple[list[Step], object]:
     result = derivation.d(tree)
     with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):
         final = sympy.simplify(result)
-    derivation.steps.append(Step("simplify", f"d/d{name} {to_text(tree)}", sympy.sstr(final)))
+    derivation.steps.append(Step("simplify", f"d/d{name} {to_text(tree)}", sympy.sstr(final), sympy.latex(final)))
     return derivation.steps, final
 
 

@@ -218,3 +218,16 @@ def test_batch_guards_from_review(cli):
 def test_points_accepts_a_byte_order_mark(cli):
     run = cli("grad", "x*y", "--points", "-", "--format", "plain", stdin="\ufeffx,y\n1,2\n")
     assert (run.code, run.stdout) == (0, "2 1\n")
+
+
+def test_batch_runs_check_and_descend(cli):
+    lines = [
+        '{"command": "check", "expression": "sin(x)**2", "answer": "sin(2*x)"}',
+        'check "exp(2*x)" --answer "exp(2*x)"',
+        json.dumps(
+            {"command": "descend", "expression": "(w*2 - 6)**2", "from": {"w": 0.5}, "lr": 0.1, "clip_value": "-1:1"}
+        ),
+    ]
+    answers = [json.loads(line) for line in cli("batch", "-", stdin="\n".join(lines) + "\n").stdout.splitlines()]
+    assert answers[0]["verdict"] == "correct" and answers[1]["verdict"] == "wrong"
+    assert answers[2]["runs"][0]["final"]["params"]["w"] == pytest.approx(3.0)
