@@ -463,8 +463,8 @@ def write_check(result, fmt_name: str, out: TextIO) -> None:
 
     console = Console(file=out, highlight=False, soft_wrap=True, width=None if out.isatty() else PIPE_WIDTH)
     style = {"correct": "bold green", "wrong": "bold red", "undecided": "bold yellow"}[result.verdict]
-    wrt = ", ".join(result.wrt)
-    console.print(Text(f"{result.verdict.upper()}: d/d{wrt} of {result.expression}", style=style))
+    what = f"d/d{result.wrt[0]}" if len(result.wrt) == 1 else f"the gradient ({', '.join(result.wrt)})"
+    console.print(Text(f"{result.verdict.upper()}: {what} of {result.expression}", style=style))
     console.print(Text(f"  your answer:    {result.answer}"))
     console.print(Text(f"  the derivative: {result.derivative}"))
     console.print(Text(f"  how: {result.method}: {result.reason}"))
@@ -502,6 +502,8 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
             row = [g.line, r.verdict, r.expression, r.answer, r.derivative, detail]
         if fmt_name == "csv":
             writer.writerow(row)
+        elif g.result is None:
+            out.write(f"line {row[0]}: invalid: {row[5]}\n")
         else:
             out.write(f"line {row[0]}: {row[1]}: {row[2]} -> {row[3]} ({row[5]})\n")
     if fmt_name != "csv":

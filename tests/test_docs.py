@@ -8,7 +8,7 @@ import pytest
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "descend", "batch"])
+@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch"])
 def test_every_command_has_help_with_an_example(command, capsys):
     from gradcli.cli import main
 
@@ -35,6 +35,9 @@ def test_every_json_key_is_documented(cli):
         ["grad", "cube(x)", "--at", "x=4", "--custom", "cube(x) = x**3 : 2*x"],
         ["jacobian", "[x*y, x]", "--at", "x=1,y=2"],
         ["hessian", "x**2*y", "--at", "x=1,y=2"],
+        ["check", "exp(2*x)", "--answer", "exp(2*x)", "--steps", "--latex"],
+        ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
+        ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
     ]
     names = {"x", "y", "c", "w", "z"}  # variable names are data, not keys
     for args in runs:
