@@ -154,7 +154,7 @@ def main() -> None:
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
     r["lambdify"] = inner(LAMBDIFY, str(POINTS))
 
-    batch_per_problem = (r["batch"]["median"] - r["bare"]["median"]) / PROBLEMS
+    batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
     separate_total = r["separate"]["median"] * PROBLEMS
     loop_total = r["tape_loop"]["median"] * POINTS / 1000
     lines = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Problem:
     source: str = ""  # the expression as typed
     customs: tuple[CustomSpec, ...] = ()
 
-    @property
+    @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
         first = {**self.points[0], **self.constants}
         return {name: value.shape for name, value in first.items()}
@@ -469,8 +470,10 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=
     kinks = [e for e in events if e.kind == "kink"]
     if truth:
         notes += _rule_notes(problem, partials, scale)
-    fn = numeric.function(problem.tree, env)
-    sides = {name: numeric.one_sided(fn, env, name) for name in differentiated} if kinks else {}
+    sides = {}
+    if kinks:  # only then is f needed again, as a function for one-sided slopes
+        fn = numeric.function(problem.tree, env)
+        sides = {name: numeric.one_sided(fn, env, name) for name in differentiated}
     broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
     for name in broken:  # one note per variable whose one-sided slopes differ, naming a kink it depends on
         event = next((e for e in kinks if name in e.names), kinks[0])

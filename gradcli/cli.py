@@ -440,15 +440,11 @@ def grad(
             help="Point: name=value[,name=value]. Repeat for more points; a repeated name starts a new point.",
         ),
     ] = [],  # noqa: B006 - typer reads the default, never mutates it
-    const: Annotated[
-        list[str], typer.Option("--const", help="A constant (tf.constant, not watched): name=value.")
-    ] = [],  # noqa: B006 - typer reads the default, never mutates it
-    wrt: Annotated[list[str], typer.Option("--wrt", help="Differentiate only with respect to these names.")] = [],  # noqa: B006
-    watch: Annotated[list[str], typer.Option("--watch", help="tape.watch() these constants.")] = [],  # noqa: B006
-    output: Annotated[Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or plain.")] = Format.table,
-    dtype: Annotated[
-        DType, typer.Option("--dtype", help="float64 (default) or float32, TF's default.")
-    ] = DType.float64,
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    wrt: WrtOption = [],  # noqa: B006
+    watch: WatchOption = [],  # noqa: B006
+    output: FormatOption = Format.table,
+    dtype: DTypeOption = DType.float64,
     order: Annotated[int, typer.Option("--order", help="Derivative order, by nested tapes (1 to 6).")] = 1,
     clip_value: Annotated[
         str | None, typer.Option("--clip-value", help="tf.clip_by_value on each gradient: MIN:MAX, e.g. -10:10.")

@@ -12,7 +12,6 @@ import numpy as np
 from gradcli.explain import fmt
 from gradcli.result import GradResult, MatrixResult, PointResult, json_number
 
-FORMATS = ("table", "json", "jsonl", "csv", "plain")
 PIPE_WIDTH = 120
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -267,7 +266,7 @@ def _verdict(result: GradResult | MatrixResult):
     return Text("The derivative does not exist or is not finite at a point above (see the notes).", style="yellow")
 
 
-def _matrix_entries(result: MatrixResult, point):
+def _matrix_entries(result: MatrixResult):
     for i, row in enumerate(result.rows):
         for j, column in enumerate(result.columns):
             yield i, j, row, column
@@ -281,12 +280,11 @@ def matrix_plain(result: MatrixResult, out: TextIO) -> None:
 def matrix_csv(result: MatrixResult, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     first = result.results[0]
-    prefix = "d" if result.kind == "jacobian" else "d2f/d"
     header = [label for name, v in first.at.items() for label in _labels(name, v)]
     if result.kind == "jacobian":
-        header += [f"d({row})/d{column}" for _, _, row, column in _matrix_entries(result, first)]
+        header += [f"d({row})/d{column}" for _, _, row, column in _matrix_entries(result)]
     else:
-        header += [f"{prefix}{row}d{column}" for _, _, row, column in _matrix_entries(result, first)]
+        header += [f"d2f/d{row}d{column}" for _, _, row, column in _matrix_entries(result)]
     writer.writerow(header)
     for point in result.results:
         row = [exact_text(x) for v in point.at.values() for x in _flat(v)]
@@ -308,7 +306,7 @@ def matrix_table(result: MatrixResult, out: TextIO) -> None:
         table.add_column(column, overflow="fold")
     size = len(result.rows) * len(result.columns)
     for point in result.results:
-        for n, (i, j, row, column) in enumerate(_matrix_entries(result, point)):
+        for n, (i, j, row, column) in enumerate(_matrix_entries(result)):
             mark = Text("yes", style="green") if point.agree_each[i][j] else Text("NO", style="bold red")
             label = f"∂({row})/∂{column}" if result.kind == "jacobian" else f"∂²f/∂{row}∂{column}"
             cells = (
