@@ -258,6 +258,11 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")
     except SyntaxError as exc:
+        stripped = text.rstrip()
+        if stripped[-1] in "+-*/^@(,":
+            raise ParseError(
+                f"the expression ends with '{stripped[-1]}': something is missing after it", len(stripped) - 1
+            ) from exc
         offset = max((exc.offset or 1) - 1, 0)
         raise ParseError("invalid syntax", rewritten.user_column(offset), _syntax_hint(text)) from exc
     except (RecursionError, MemoryError, ValueError) as exc:

@@ -167,3 +167,8 @@ def test_fuzz_arbitrary_text_only_raises_gradcli_errors_quickly(text):
 def test_fuzz_expression_like_text(text):
     with contextlib.suppress(GradcliError):
         parse(text, allow_lists=True)
+
+
+def test_an_unfinished_expression_points_at_its_end(cli):
+    run = cli("grad", "x**2 +", "--at", "x=1")
+    assert run.stderr == "error: the expression ends with '+': something is missing after it (column 6)\n"
