@@ -96,7 +96,8 @@ def test_json_keys(cli):
     ("args", "message"),
     [
         (["x**2", "--answer", "2*z"], "in the answer: z is not a variable"),
-        (["x**2", "--answer", "2*"], "in the answer: invalid syntax"),
+        (["x**2", "--answer", "2*"], "in the answer: the expression ends with"),
+        (["x**2", "--answer", "2 3"], "in the answer: invalid syntax"),
         (["x*y", "--answer", "y"], "2 derivative(s) to check"),
         (["sqr(x)", "--answer", "1"], "unknown function 'sqr'"),
         (["x**2"], "give EXPRESSION and --answer"),
