@@ -487,8 +487,9 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=
         if p.watched
         for v in (p.exact, p.finite_difference, p.tape)
     )
-    if not finite:
-        singular = [explain.singular(e) for e in events if e.kind == "singular"]
+    poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
+    if not finite or poles:
+        singular = [explain.singular(e) for e in events if e.kind in ("singular", "pole")]
         notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
         notes.append(explain.methods_say(partials))
     rule_notes = [n for n in notes if n.startswith(explain.CUSTOM_RULE)]

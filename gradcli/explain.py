@@ -44,6 +44,8 @@ def singular(event: Event) -> str:
         return f"sqrt({arg}) has an infinite slope where {arg} = 0 and is not real where {arg} < 0."
     if event.func in ("log", "log2", "log10"):
         return f"{event.func}({arg}) is only defined for {arg} > 0; at 0 it and its slope are infinite."
+    if event.func == "tan":
+        return f"tan({arg}) has a pole where cos({arg}) = 0, and {arg} is at one here (to float64 precision)."
     if event.func in ("asin", "acos"):
         return f"{event.func}({arg}) has an infinite slope where {arg} = ±1 and is not real beyond."
     if event.func == "division":

@@ -224,6 +224,9 @@ def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:
     broken = np.zeros(len(values), dtype=bool)
     masks = numeric.event_masks(problem.tree, env, frozenset(tape))
     kinks = [np.broadcast_to(mask, values.shape) for event, mask in masks.items() if event.kind == "kink"]
+    for event, mask in masks.items():
+        if event.kind == "pole":
+            broken |= np.broadcast_to(mask, values.shape)
     if kinks:
         at_kink = np.logical_or.reduce(kinks)
         for name in tape:

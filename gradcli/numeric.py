@@ -16,8 +16,7 @@ STENCIL_STEP = EPS ** (1 / 5)
 ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
-
-KINKS = {"abs", "relu", "max", "min"}
+POLE = 1e-12  # |cos(u)| below this: tan's argument sits on a pole as far as float64 can tell
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,8 @@ class NumpyBackend:
                 return np.maximum(*args) if func == "max" else np.minimum(*args)
             if func in ("sqrt", "log", "log2", "log10"):
                 self._check(node.args[0], u <= 0, func, "singular", node.args[0])
+            if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
+                self._check(node.args[0], np.abs(np.cos(u)) < POLE, func, "pole", node.args[0])
             if func in ("asin", "acos"):
                 self._check(node.args[0], np.abs(u) >= 1, func, "singular", node.args[0])
             if func == "log":

@@ -100,6 +100,8 @@ def _watch_points(tree: Node):
             yield BinOp("-", *node.args), "kink", to_text(node)
         elif isinstance(node, Call) and node.func in ("sqrt", "log", "log2", "log10"):
             yield node.args[0], "singular", f"{node.func}({to_text(node.args[0])})"
+        elif isinstance(node, Call) and node.func == "tan":
+            yield Call("cos", node.args), "singular", f"tan({to_text(node.args[0])})"
         elif isinstance(node, BinOp) and node.op == "/" and free_names(node.right):
             yield node.right, "singular", f"division by {to_text(node.right)}"
 

@@ -108,3 +108,10 @@ def test_two_kinks_each_note_names_its_own_variable():
     assert len(notes) == 2
     assert notes[0].startswith("abs has a kink") and "with respect to x is -1 from the left and 1" in notes[0]
     assert notes[1].startswith("relu has a kink") and "with respect to y is 0 from the left and 1" in notes[1]
+
+
+def test_tan_at_its_pole_is_exit_3_not_a_disagreement():
+    result = gradcli.grad("tan(x)", at={"x": "pi/2"})
+    assert result.exit_code == 3
+    assert "tan(x) has a pole where cos(x) = 0" in result.results[0].notes[0]
+    assert gradcli.grad("tan(x)", at={"x": 1.5}).exit_code == 0

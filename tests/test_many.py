@@ -231,3 +231,8 @@ def test_batch_runs_check_and_descend(cli):
     answers = [json.loads(line) for line in cli("batch", "-", stdin="\n".join(lines) + "\n").stdout.splitlines()]
     assert answers[0]["verdict"] == "correct" and answers[1]["verdict"] == "wrong"
     assert answers[2]["runs"][0]["final"]["params"]["w"] == pytest.approx(3.0)
+
+
+def test_points_on_a_tan_pole_are_not_differentiable(cli):
+    run = cli("grad", "tan(x)", "--points", "-", "--format", "csv", stdin="x\n1.5707963267948966\n1\n")
+    assert [line.rsplit(",", 1)[1] for line in run.stdout.splitlines()[1:]] == ["not differentiable", "agree"]

@@ -79,3 +79,8 @@ def test_descent_plots(cli, tmp_path):
     assert run.code == 0
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[1] == 500
+
+
+def test_tan_poles_are_marked():
+    c = plot.curve("tan(x)", -3, 3)
+    assert [(m.kind, round(m.x, 4)) for m in c.marks] == [("singular", -1.5708), ("singular", 1.5708)]
