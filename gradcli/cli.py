@@ -560,9 +560,14 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     raise typer.Exit(many.exit_code(bad, statuses))
 
 
+_OPENED: list = []  # input files opened by commands; main() closes the ones its command opened
+
+
 def _open(path: str):
     try:
-        return open(path, newline="", encoding="utf-8")  # noqa: SIM115 - read lazily while streaming
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - read lazily while streaming, closed by main()
+        _OPENED.append(handle)
+        return handle
     except OSError as exc:
         raise GradcliError(f"cannot read {path}: {exc.strerror}") from exc
 
@@ -604,6 +609,16 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     global ENV
     ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
     command = typer.main.get_command(app)
+    opened_before = len(_OPENED)
+    try:
+        return _dispatch(command, argv)
+    finally:  # a nested main (batch) closes only what its own command opened
+        for handle in _OPENED[opened_before:]:
+            handle.close()
+        del _OPENED[opened_before:]
+
+
+def _dispatch(command, argv: list[str] | None) -> int:
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
     except OutputClosed:

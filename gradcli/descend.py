@@ -9,7 +9,7 @@ progress bar and the tests both use (autograd's optimizers have the same shape).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -195,9 +195,3 @@ class _Optimizer:
                 v_hat = self.v[name] / (1 - b2**self.t)
                 new[name] = p - self.lr * m_hat / (np.sqrt(v_hat) + ADAM_EPSILON)
         return new
-
-
-def compare(
-    expression: str, start: Assignment, lrs: Sequence[float], **options
-) -> list[Run]:  # several learning rates, side by side
-    return [descend(expression, start, lr=lr, **options) for lr in lrs]

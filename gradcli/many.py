@@ -201,11 +201,9 @@ def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
         for key, evaluate in stops:
             scope[key] = evaluate(scope)
         return {name: np.broadcast_to(np.asarray(derivatives[name](scope), dtype=np.float64), (n,)) for name in rows}
-    from gradcli.points import parse_value
-
     out = {name: np.empty(n) for name in rows}
     for i in range(n):
-        values = {name: parse_value(repr(float(env[name][i])), name) for name in problem.variables}
+        values = {name: float(env[name][i]) for name in problem.variables}
         subs = symbolic.substitutions({**values, **problem.constants})
         for name in rows:
             out[name][i] = symbolic.exact(name, subs)

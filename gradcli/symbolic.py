@@ -300,10 +300,12 @@ class Symbolic:
     def evaluate_matrix(self, matrix: list[list], subs: dict) -> list[list[float]]:
         return [[_to_float(e, subs) for e in row] for row in matrix]
 
-    def substitutions(self, point: dict[str, Value]) -> dict:
+    def substitutions(self, point: dict[str, Value | float]) -> dict:
         subs = {}
         for name, value in point.items():
-            symbols, exact = self.symbols[name], exact_value(value)
+            # a point value is exact (0.1 is 1/10); a float read from a file is taken as it is
+            exact = exact_value(value) if isinstance(value, Value) else sympy.Float(value, DIGITS)
+            symbols = self.symbols[name]
             if isinstance(symbols, np.ndarray):
                 subs.update(zip(symbols.flat, exact.flat, strict=True))
             else:
