@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3.11"; exit 2; }
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Property tests with fresh random examples, GRADCLI_FUZZ times as many as CI's fixed set.
+fuzz: $(STAMP)
+	GRADCLI_FUZZ=$${GRADCLI_FUZZ:-20} HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q $$(grep -l "@given" tests/test_*.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check gradcli tests bench

@@ -16,6 +16,7 @@ STENCIL_STEP = EPS ** (1 / 5)
 ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
+NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
 POLE = 1e-12  # |cos(u)| below this: tan's argument sits on a pole as far as float64 can tell
 
 
@@ -226,8 +227,11 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
 
 
 def _stencil(fn, env, name, index, h):
+    """The five-point estimate and its rounding-noise bound, (18/12) eps max|f| / h (f's own rounding included)."""
     f = [fn(_shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
-    return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+    size = np.maximum(np.maximum(np.abs(f[0]), np.abs(f[1])), np.maximum(np.abs(f[2]), np.abs(f[3])))
+    noise = NOISE * EPS * size / np.abs(h)
+    return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h), noise
 
 
 def _ladder(fn, env, name, index, x):
@@ -252,24 +256,31 @@ def _ladder(fn, env, name, index, x):
 
 
 def _rungs(fn, env, name, index, h):
+    """Walk one ladder. Two successive estimates agree when their gap is within 1e-8 relative, or
+    within the rounding noise of the stencils: a derivative that is tiny next to f (f ~ 1, f' ~ 1e-5)
+    can never agree to 1e-8 relative in float64, and going on down only adds noise. Where nothing
+    agrees, the pair with the smallest gap plus noise is kept, not merely the smallest gap.
+    """
     with np.errstate(all="ignore"):
-        previous = _stencil(fn, env, name, index, h)
+        previous, previous_noise = _stencil(fn, env, name, index, h)
         best = np.where(np.isfinite(previous), previous, np.nan)
         best_gap = np.full(np.shape(previous), np.inf)
         done = np.zeros(np.shape(previous), dtype=bool)
         for _ in range(LADDER_STEPS):
             h = h / 4
-            current = _stencil(fn, env, name, index, h)
+            current, noise = _stencil(fn, env, name, index, h)
             gap = np.abs(current - previous)
-            gap = np.where(np.isfinite(gap), gap, np.inf)
-            agreed = gap <= AGREEMENT * np.maximum(np.abs(current), np.abs(previous))
+            floor = np.maximum(noise, previous_noise)
+            agreed = gap <= AGREEMENT * np.maximum(np.abs(current), np.abs(previous)) + floor
+            gap = np.where(np.isfinite(gap), gap + floor, np.inf)
+            agreed &= np.isfinite(gap)
             better = ~done & (agreed | (gap < best_gap))
             best = np.where(better, current, best)
             best_gap = np.where(better, gap, best_gap)
             done |= agreed
             if np.all(done):
                 break
-            previous = current
+            previous, previous_noise = current, noise
     return best, best_gap, done
 
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings
 
 from gradcli.cli import Environment, main
+
+# See tests/budget.py: CI is derandomized; `make fuzz` explores.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass

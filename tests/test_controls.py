@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import gradcli
 from gradcli import clip as clipping
 from gradcli.clip import Clip, parse_clip
+from tests.budget import examples
 
 # ---------------------------------------------------------------- clipping (seed 000 "Gradient Clipping")
 
@@ -61,7 +62,7 @@ def test_bad_clipping_options(cli, options, message):
     assert run.code == 2 and message in run.stderr
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=4),
     st.sampled_from(["value", "norm", "global_norm"]),
@@ -154,7 +155,7 @@ def test_persistent_without_of_is_an_error(cli):
     assert run.code == 2 and "--of" in run.stderr
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.floats(-3, 3).map(lambda v: round(v, 3)))
 def test_stop_gradient_property_matches_symbolic_constant(x):
     # d/dx [stop(sin(x)) * x + x**2] = sin(x) + 2x
@@ -236,7 +237,7 @@ def test_custom_with_persistent_targets_and_order():
 small = st.floats(-3, 3).map(lambda v: round(v, 3))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(small, small, st.floats(0.1, 20).map(lambda v: round(v, 2)))
 def test_clipped_tape_equals_clipped_exact(x, y, limit):
     for spec in (Clip("value", low=-limit, high=limit), Clip("norm", norm=limit), Clip("global_norm", norm=limit)):
@@ -249,7 +250,7 @@ def test_clipped_tape_equals_clipped_exact(x, y, limit):
             assert p.tape == pytest.approx(float(expected[p.name]), rel=1e-9, abs=1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(small)
 def test_custom_rule_is_what_the_tape_follows(x):
     # rule 5*cos(u) for body sin(u): the tape gives d/dx sin-ish(x**2) = 5*cos(x**2)*2x
@@ -260,7 +261,7 @@ def test_custom_rule_is_what_the_tape_follows(x):
     assert result.exit_code == 0
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(small)
 def test_persistent_and_separate_recordings_agree(x):
     expression = "a = exp(x/2); b = a*sin(x); c = b**2 + a"

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
 from gradcli.expr import parse
+from tests.budget import examples
 
 SENTINEL = "/tmp/gradcli-sentinel-{}"
 
@@ -153,7 +154,7 @@ def test_non_scalar_target_points_to_jacobian(cli):
     assert run.code == 2 and "gradcli jacobian" in run.stderr
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.text(max_size=80))
 def test_fuzz_arbitrary_text_only_raises_gradcli_errors_quickly(text):
     started = time.perf_counter()
@@ -162,7 +163,7 @@ def test_fuzz_arbitrary_text_only_raises_gradcli_errors_quickly(text):
     assert time.perf_counter() - started < 0.5
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet="x(y)+-*/^@.,0123456789e pisqrtlogab[]", max_size=60))
 def test_fuzz_expression_like_text(text):
     with contextlib.suppress(GradcliError):

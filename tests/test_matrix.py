@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradcli.matrix import hessian, jacobian
+from tests.budget import examples
 
 
 def test_jacobian_of_a_list(cli):
@@ -97,7 +98,7 @@ def test_grad_refuses_list_and_jacobian_refuses_nested_list(cli):
     assert run.code == 2 and "a list may only be the whole expression" in run.stderr
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(-2, 2).map(lambda v: round(v, 3)), st.floats(-2, 2).map(lambda v: round(v, 3)))
 def test_hessian_three_ways_on_a_smooth_function(x, y):
     result = hessian("exp(x*y/3) + x**3*y - cos(x + 2*y)", at={"x": x, "y": y})
@@ -108,7 +109,7 @@ def test_hessian_three_ways_on_a_smooth_function(x, y):
     assert point.tape[0][1] == pytest.approx(point.tape[1][0], rel=1e-12)  # symmetric
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(-2, 2).map(lambda v: round(v, 3)), st.floats(-2, 2).map(lambda v: round(v, 3)))
 def test_jacobian_rows_are_the_gradients_of_each_output(x, y):
     import gradcli

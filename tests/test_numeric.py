@@ -26,6 +26,17 @@ def test_central_difference_accuracy(text, x, expected):
     assert float(estimate) == pytest.approx(expected, rel=1e-7)
 
 
+def test_tiny_slope_next_to_a_large_value_is_not_chased_into_rounding_noise():
+    # f ~ 1 and f' ~ 7e-6: successive stencils can only agree to rounding (~1e-12 here), never to
+    # 1e-8 relative; the ladder used to go on down and keep a noisy pair 1e-7 off (a CI failure).
+    x, c = 1e-3, 2 + math.pi**2
+    g = x**2 + x / c
+    expected = (2 * x + 1 / c) * g / math.sqrt(1 + g**2)
+    env = {"x": np.float64(x)}
+    estimate = central_difference(function(parse("sqrt(1 + (x**2 + x/(2 + pi**2))**2)"), env), env, "x")
+    assert float(estimate) == pytest.approx(expected, abs=1e-11)
+
+
 def test_batched_difference_equals_one_by_one():
     xs = np.array([-2.0, 0.1, 0.5, 3.0])
     tree = parse("x**3*sin(x)")

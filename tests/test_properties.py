@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import gradcli
 from gradcli.expr import parse, to_text
 from gradcli.numeric import events_at
+from tests.budget import examples
 
 SMOOTH_UNARY = ["sin", "cos", "tanh", "exp", "sigmoid", "softplus", "atan", "sinh"]
 NAMES = ["x", "y"]
@@ -56,7 +57,9 @@ def _names(tree):
     return free_names(tree)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(expressions(), points)
 def test_tape_symbolic_and_finite_differences_agree(text, point):
     at = _usable(text, point)
@@ -70,14 +73,14 @@ def test_tape_symbolic_and_finite_differences_agree(text, point):
     assert result.exit_code == 0, result.to_dict()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(expressions())
 def test_printed_form_parses_back_to_the_same_tree(text):
     tree = parse(text)
     assert parse(to_text(tree)) == tree
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 2)), min_size=2, max_size=6))
 def test_many_points_in_one_tensor_equal_points_one_by_one(xs):
     expression = "sin(x)*x**2 + exp(-x)"

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 
 from gradcli.expr import parse
 from gradcli.steps import derive
+from tests.budget import examples
 from tests.test_properties import expressions
 
 
@@ -65,7 +66,7 @@ def test_check_shows_steps(cli):
     assert run.code == 0 and run.json["steps"]["x"][-1]["derivative"] == "sin(2*x)"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
 def test_steps_end_in_sympys_derivative(text):
     from gradcli.expr import free_names
