@@ -40,6 +40,12 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
 
 def singular(event: Event) -> str:
     arg = event.arg
+    if event.kind == "pole" and event.func != "tan":
+        near = f"{arg} is 0 here to float64 precision (its exact zero is not a float; this is the nearest one)"
+        if event.func == "division":
+            return f"division by {arg}: {near}, so in exact arithmetic the function has a pole here."
+        part = f"{arg}{event.detail}" if event.func == "power" else f"{event.func}({arg})"
+        return f"{near}, and {part} has an infinite slope there."
     if event.func == "sqrt":
         return f"sqrt({arg}) has an infinite slope where {arg} = 0 and is not real where {arg} < 0."
     if event.func in ("log", "log2", "log10"):

@@ -159,8 +159,9 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
                 first = tuple(np.argwhere(differ)[0])
                 event = next((e for e in kinks if name in e.names), kinks[0])
                 notes.append(explain.kink(event, name, left[first], right[first], None, None))
-    if not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
-        singular = [explain.singular(e) for e in events if e.kind == "singular"]
+    poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
+    if poles or not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
+        singular = [explain.singular(e) for e in events if e.kind in ("singular", "pole")]
         notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
     return MatrixPoint(
         at={name: v.as_list() for name, v in point.items()},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli.expr import CONSTANTS, BinOp, Call, Node, evaluate, free_names, to_text
+from gradcli.expr import CONSTANTS, BinOp, Call, Neg, Node, constant_value, evaluate, free_names, to_text
 
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
@@ -17,7 +17,7 @@ ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
-POLE = 1e-12  # |cos(u)| below this: tan's argument sits on a pole as far as float64 can tell
+POLE = 1e-12  # |sin(u)|, |cos(u)| below this times max(1, |u|): u sits on their zero as far as float64 can tell
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Event:
     """A place where the point sits on a kink or a singularity of one function in the tree."""
 
     func: str  # abs, relu, max, min, sqrt, log, division, power, asin, acos
-    kind: str  # "kink" or "singular"
+    kind: str  # "kink", "singular", or "pole" (a zero that float64 can only come near, as cos at pi/2)
     arg: str  # the argument's text, as gradcli prints it
     detail: str = ""
     names: frozenset[str] = frozenset()  # the watched names the argument depends on
@@ -50,6 +50,7 @@ class NumpyBackend:
         self.events: list[Event] = []
         self.masks: dict[Event, np.ndarray] = {}
         self.frozen = frozen
+        self.rounded: dict[int, np.ndarray] = {}  # id(call node) -> where sin/cos/tan is 0 up to rounding
 
     def number(self, node):
         return np.float64(node.value)
@@ -77,6 +78,7 @@ class NumpyBackend:
                 return a * b
             if node.op == "/":
                 self._check(node.right, b == 0, "division", "singular", node.right)
+                self._check(node.right, self._near_zero(node.right) & (b != 0), "division", "pole", node.right)
                 return a / b
             if node.op == "@":
                 return np.matmul(a, b)
@@ -87,6 +89,8 @@ class NumpyBackend:
         at_zero = a == 0
         fractional_slope = at_zero & (b < 1) & (b != 0)
         self._check(node.left, fractional_slope, "power", "singular", node.left, f"**{to_text(node.right)}")
+        near = self._near_zero(node.left) & (a != 0) & (b < 1) & (b != 0)
+        self._check(node.left, near, "power", "pole", node.left, f"**{to_text(node.right)}")
         self._check(node.right, at_zero, "power", "singular", node.left, "exponent")
         self._check(node.left, (a < 0) & (b != np.round(b)), "power", "singular", node.left, "negative base")
 
@@ -104,8 +108,13 @@ class NumpyBackend:
                 return np.maximum(*args) if func == "max" else np.minimum(*args)
             if func in ("sqrt", "log", "log2", "log10"):
                 self._check(node.args[0], u <= 0, func, "singular", node.args[0])
+                self._check(node.args[0], self._near_zero(node.args[0]) & (u > 0), func, "pole", node.args[0])
             if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
-                self._check(node.args[0], np.abs(np.cos(u)) < POLE, func, "pole", node.args[0])
+                self._check(node.args[0], _rounded_zero("cos", u, np.cos(u)), func, "pole", node.args[0])
+            if func in ("sin", "cos", "tan") and self.record:
+                result = _UNARY[func](u)
+                self.rounded[id(node)] = _rounded_zero(func, u, result)
+                return result
             if func in ("asin", "acos"):
                 self._check(node.args[0], np.abs(u) >= 1, func, "singular", node.args[0])
             if func == "log":
@@ -116,6 +125,22 @@ class NumpyBackend:
                 return np.mean(u)
             return _UNARY[func](u)
 
+    def _near_zero(self, node: Node):
+        """Where the node's value is a zero of sin, cos or tan that float64 can only come near (cos(pi/2) =
+        6e-17), seen through signs, products, quotients and positive powers: -cos(x), 2*cos(x)**2."""
+        if isinstance(node, Call):
+            return self.rounded.get(id(node), False)
+        if isinstance(node, Neg):
+            return self._near_zero(node.operand)
+        if isinstance(node, BinOp) and node.op == "*":
+            return self._near_zero(node.left) | self._near_zero(node.right)
+        if isinstance(node, BinOp) and node.op == "/":
+            return self._near_zero(node.left)
+        if isinstance(node, BinOp) and node.op == "**":
+            exponent = constant_value(node.right)
+            return self._near_zero(node.left) if exponent is not None and exponent > 0 else False
+        return False
+
     def _check(self, depends_on: Node, hit, func: str, kind: str, arg: Node, detail: str = "") -> None:
         """Record an event where `hit` is true; `masks` keeps, per event, which elements (points) hit it."""
         names = free_names(depends_on) & self.watched
@@ -125,6 +150,12 @@ class NumpyBackend:
         if event not in self.events:
             self.events.append(event)
         self.masks[event] = self.masks.get(event, False) | np.asarray(hit)
+
+
+def _rounded_zero(func: str, u, result):
+    """sin and tan vanish at k*pi, cos at pi/2 + k*pi: none is a float except sin(0) = tan(0) = 0, which is exact."""
+    near = np.abs(result) < POLE * np.maximum(1.0, np.abs(u))
+    return near if func == "cos" else near & (np.abs(u) > 1)
 
 
 def value(tree: Node, env: dict[str, np.ndarray], frozen: dict | None = None) -> np.ndarray:

@@ -115,3 +115,41 @@ def test_tan_at_its_pole_is_exit_3_not_a_disagreement():
     assert result.exit_code == 3
     assert "tan(x) has a pole where cos(x) = 0" in result.results[0].notes[0]
     assert gradcli.grad("tan(x)", at={"x": 1.5}).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("expression", "at", "says"),
+    [
+        ("1/cos(x)", "1.5707963267948966", "division by cos(x): cos(x) is 0 here to float64 precision"),
+        ("1/cos(x)", "pi/2", "division by cos(x)"),
+        ("1/(2*sin(x)**2)", "-pi", "division by 2*sin(x)**2: 2*sin(x)**2 is 0 here"),
+        ("1/cos(x)", "1e6*pi + pi/2", "division by cos(x)"),  # relative to |x|: x itself is rounded
+        ("log(sin(x))", "pi", "and log(sin(x)) has an infinite slope there"),
+        ("sqrt(cos(x))", "pi/2", "and sqrt(cos(x)) has an infinite slope there"),
+        ("cos(x)**0.5", "pi/2", "and cos(x)**0.5 has an infinite slope there"),
+    ],
+)
+def test_zeros_of_sin_and_cos_that_floats_only_come_near_are_poles_not_disagreements(expression, at, says):
+    # cos(pi/2) is 6e-17 in float64: 1/cos(x) there is finite for the tape and wild for finite
+    # differences; it used to be reported as a disagreement (exit 1) rather than a pole (exit 3).
+    result = gradcli.grad(expression, at={"x": at})
+    assert result.exit_code == 3
+    assert says in result.results[0].notes[0]
+
+
+@pytest.mark.parametrize(
+    ("expression", "at"),
+    [
+        ("1/sin(x)", 1e-13),  # sin's zero at 0 is a float: 1e-13 is a true, representable point near it
+        ("1/(cos(x) + 1)", "pi/2"),  # a sum moves the zero: cos(x) + 1 is 1
+        ("x/cos(x)", 1.5),
+    ],
+)
+def test_near_a_zero_is_not_on_it(expression, at):
+    assert gradcli.grad(expression, at={"x": at}).exit_code == 0
+
+
+def test_jacobian_at_a_pole_is_exit_3(cli):
+    run = cli("jacobian", "[tan(x), 1/cos(x)]", "--at", "x=pi/2")
+    assert run.code == 3
+    assert "tan(x) has a pole" in " ".join(run.stdout.split())
