@@ -77,12 +77,14 @@ class NumpyBackend:
             if node.op == "*":
                 return a * b
             if node.op == "/":
-                self._check(node.right, b == 0, "division", "singular", node.right)
-                self._check(node.right, self._near_zero(node.right) & (b != 0), "division", "pole", node.right)
+                if self.record:
+                    self._check(node.right, b == 0, "division", "singular", node.right)
+                    self._check(node.right, self._near_zero(node.right) & (b != 0), "division", "pole", node.right)
                 return a / b
             if node.op == "@":
                 return np.matmul(a, b)
-            self._check_power(node, a, b)
+            if self.record:
+                self._check_power(node, a, b)
             return np.power(a, b)
 
     def _check_power(self, node: BinOp, a, b) -> None:
@@ -101,22 +103,14 @@ class NumpyBackend:
                 return u
             return self.frozen.setdefault(id(node), u)
         with np.errstate(all="ignore"):
-            if func in ("abs", "relu"):
-                self._check(node.args[0], u == 0, func, "kink", node.args[0])
+            if self.record:  # only the evaluation at the point itself looks for events, not the stencils
+                self._check_call(node, args)
             if func in ("max", "min"):
-                self._check(node, args[0] == args[1], func, "kink", node)
                 return np.maximum(*args) if func == "max" else np.minimum(*args)
-            if func in ("sqrt", "log", "log2", "log10"):
-                self._check(node.args[0], u <= 0, func, "singular", node.args[0])
-                self._check(node.args[0], self._near_zero(node.args[0]) & (u > 0), func, "pole", node.args[0])
-            if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
-                self._check(node.args[0], _rounded_zero("cos", u, np.cos(u)), func, "pole", node.args[0])
             if func in ("sin", "cos", "tan") and self.record:
                 result = _UNARY[func](u)
                 self.rounded[id(node)] = _rounded_zero(func, u, result)
                 return result
-            if func in ("asin", "acos"):
-                self._check(node.args[0], np.abs(u) >= 1, func, "singular", node.args[0])
             if func == "log":
                 return np.log(u) / np.log(args[1]) if len(args) == 2 else np.log(u)
             if func == "sum":
@@ -124,6 +118,20 @@ class NumpyBackend:
             if func == "mean":
                 return np.mean(u)
             return _UNARY[func](u)
+
+    def _check_call(self, node: Call, args) -> None:
+        func, u, arg = node.func, args[0], node.args[0]
+        if func in ("abs", "relu"):
+            self._check(arg, u == 0, func, "kink", arg)
+        if func in ("max", "min"):
+            self._check(node, args[0] == args[1], func, "kink", node)
+        if func in ("sqrt", "log", "log2", "log10"):
+            self._check(arg, u <= 0, func, "singular", arg)
+            self._check(arg, self._near_zero(arg) & (u > 0), func, "pole", arg)
+        if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
+            self._check(arg, _rounded_zero("cos", u, np.cos(u)), func, "pole", arg)
+        if func in ("asin", "acos"):
+            self._check(arg, np.abs(u) >= 1, func, "singular", arg)
 
     def _near_zero(self, node: Node):
         """Where the node's value is a zero of sin, cos or tan that float64 can only come near (cos(pi/2) =
