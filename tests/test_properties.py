@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcli
@@ -61,6 +61,7 @@ def _names(tree):
     max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
 @given(expressions(), points)
+@example("sqrt(1 + (((x)**2 + (x)/(2 + (pi)**2)))**2)", {"x": 0.001, "y": 0.0})  # f' ~ 7e-6 next to f ~ 1
 def test_tape_symbolic_and_finite_differences_agree(text, point):
     at = _usable(text, point)
     result = gradcli.grad(text, at=at)
@@ -82,13 +83,17 @@ def test_printed_form_parses_back_to_the_same_tree(text):
 
 @settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 2)), min_size=2, max_size=6))
+@example([0.0, 0.0, 0.0, 2.27])  # a batch of 4 goes through SIMD kernels; f' = 0.055 from terms of size 3
 def test_many_points_in_one_tensor_equal_points_one_by_one(xs):
     expression = "sin(x)*x**2 + exp(-x)"
     together = gradcli.grad(expression, at=[{"x": x} for x in xs])
     for i, x in enumerate(xs):
         alone = gradcli.grad(expression, at={"x": x})
-        # vectorised kernels may round differently in the last bit
-        assert math.isclose(together.results[i].gradient[0].tape, alone.results[0].gradient[0].tape, rel_tol=1e-14)
+        # Vectorised kernels may round differently in the last bit of each term; the terms of
+        # 2x sin x + x**2 cos x - exp(-x) reach ~20 for |x| <= 3 and can cancel (x = 2.27: f' = 0.055),
+        # so the bound is eps-level against the terms' size, not against f' alone.
+        tape_together, tape_alone = together.results[i].gradient[0].tape, alone.results[0].gradient[0].tape
+        assert math.isclose(tape_together, tape_alone, rel_tol=1e-14, abs_tol=20 * 2.3e-16 * 4)
         assert math.isclose(
             together.results[i].gradient[0].finite_difference,
             alone.results[0].gradient[0].finite_difference,
