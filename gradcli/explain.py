@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradcli.numeric import Event
+from gradcli.numeric import ROUNDED, Event
 
 CONVENTIONS = {
     "abs": "TensorFlow uses sign(0) = 0, a subgradient",
@@ -28,11 +28,16 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
         if event.func in ("abs", "relu")
         else f"{event.arg} has a kink where its two arguments are equal"
     )
+    here = "as it is here"
+    if event.detail == ROUNDED:
+        here = "as it is here to float64 precision (its exact zero is not a float)"
     text = (
-        f"{where}, as it is here: the slope with respect to {name} is {fmt(left)} from the left "
+        f"{where}, {here}: the slope with respect to {name} is {fmt(left)} from the left "
         f"and {fmt(right)} from the right, so the derivative does not exist."
     )
     convention = CONVENTIONS[event.func]
+    if event.detail == ROUNDED:
+        convention = "in float64 the argument is a tiny nonzero number, so TensorFlow takes one side's slope"
     if tape is None:
         return f"{text} {convention[0].upper()}{convention[1:]}."
     return f"{text} GradientTape returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."

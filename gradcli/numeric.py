@@ -17,6 +17,7 @@ ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
+ROUNDED = "rounded"  # Event.detail of a kink whose argument is 0 only up to rounding (sin(x) at x = pi)
 POLE = 1e-12  # |sin(u)|, |cos(u)| below this times max(1, |u|): u sits on their zero as far as float64 can tell
 
 
@@ -121,8 +122,9 @@ class NumpyBackend:
 
     def _check_call(self, node: Call, args) -> None:
         func, u, arg = node.func, args[0], node.args[0]
-        if func in ("abs", "relu"):
+        if func in ("abs", "relu"):  # a kink at 0, or at a zero of sin or cos float64 only comes near
             self._check(arg, u == 0, func, "kink", arg)
+            self._check(arg, self._near_zero(arg) & (u != 0), func, "kink", arg, ROUNDED)
         if func in ("max", "min"):
             self._check(node, args[0] == args[1], func, "kink", node)
         if func in ("sqrt", "log", "log2", "log10"):

@@ -153,3 +153,13 @@ def test_jacobian_at_a_pole_is_exit_3(cli):
     run = cli("jacobian", "[tan(x), 1/cos(x)]", "--at", "x=pi/2")
     assert run.code == 3
     assert "tan(x) has a pole" in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize(("expression", "at"), [("abs(sin(x + pi))", 0), ("relu(cos(x))", "pi/2")])
+def test_kink_at_a_zero_float64_only_comes_near(expression, at):
+    # sin(pi) is 1.2e-16 in float64: the tape takes one side's slope (-1), sympy's exact sign(0) gives 0;
+    # found by `make fuzz` as a tape/symbolic disagreement with no note.
+    result = gradcli.grad(expression, at={"x": at})
+    assert result.exit_code == 3
+    note = result.results[0].notes[0]
+    assert "has a kink" in note and "to float64 precision" in note and "takes one side's slope" in note
