@@ -22,12 +22,14 @@ def fmt(value) -> str:
     return "0" if text == "-0" else text
 
 
+def _kink_place(event: Event) -> str:
+    if event.func in ("abs", "relu"):
+        return f"{event.func} has a kink where its argument {event.arg} is 0"
+    return f"{event.arg} has a kink where its two arguments are equal"
+
+
 def kink(event: Event, name: str, left, right, tape, exact) -> str:
-    where = (
-        f"{event.func} has a kink where its argument {event.arg} is 0"
-        if event.func in ("abs", "relu")
-        else f"{event.arg} has a kink where its two arguments are equal"
-    )
+    where = _kink_place(event)
     here = "as it is here"
     if event.detail == ROUNDED:
         here = "as it is here to float64 precision (its exact zero is not a float)"
@@ -86,10 +88,33 @@ def methods_say(partials) -> str:
     return "; ".join(parts) + "."
 
 
-def higher_order_kink(event: Event, order: int) -> str:
+def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) -> str:
+    nth = "derivative" if k == order else f"derivative of order {order}"
+    return (
+        f"{_kink_place(event)}, as it is here: the derivative of order {k} with respect to {name} is "
+        f"{fmt(left)} from the left and {fmt(right)} from the right, so the {nth} does not exist."
+    )
+
+
+def smooth_at_kink(event: Event, name: str, order: int, left, right, tape, tape_agrees: bool) -> str:
+    text = (
+        f"{_kink_place(event)}, as it is here, but f is smooth enough: the one-sided derivatives with respect "
+        f"to {name} agree up to order {order} (order {order}: {fmt(left)} from the left, {fmt(right)} from the right), "
+        "so the derivative exists; the finite difference shown is their mean."
+    )
+    if tape_agrees:
+        return text
+    convention = CONVENTIONS.get(event.func, "")
+    return (
+        f"{text} GradientTape's {fmt(tape)} is wrong here: the nested tapes differentiate through the kink "
+        f"with TensorFlow's convention there ({convention}) at each order."
+    )
+
+
+def hessian_kink(event: Event) -> str:
     return (
         f"{event.func} has a kink exactly at this point ({event.arg}); gradcli checks one-sided slopes "
-        f"only for first derivatives, so the derivative of order {order} may not exist here."
+        "only for first derivatives and pure higher derivatives, not mixed ones, so the Hessian may not exist here."
     )
 
 

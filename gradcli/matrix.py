@@ -148,17 +148,27 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
     notes = []
     events = numeric.events_at(problem.tree, env, frozenset(names))
     kinks = [e for e in events if e.kind == "kink"]
-    if kinks and kind == "hessian":
-        notes.append(explain.higher_order_kink(kinks[0], 2))
-    elif kinks:
+    if kinks:
         fn = numeric.function(problem.tree, env)
         for name in names:
             left, right = numeric.one_sided(fn, env, name)
             differ = numeric.sides_differ(left, right, scale)
+            event = next((e for e in kinks if name in e.names), kinks[0])
             if np.any(differ):
                 first = tuple(np.argwhere(differ)[0])
-                event = next((e for e in kinks if name in e.names), kinks[0])
                 notes.append(explain.kink(event, name, left[first], right[first], None, None))
+            elif kind == "hessian" and not problem.shapes.get(name):
+                left, right, error = numeric.one_sided_order(fn, env, name, 2)
+                if numeric.order_sides_differ(left, right, error, 2, scale):
+                    notes.append(explain.higher_order_kink(event, name, 2, 2, left, right))
+                elif len(names) == 1:  # the 1x1 Hessian exists; the central difference straddles the kink
+                    fd[0, 0] = (left + right) / 2
+                    bound = 3 * error + numeric.fd_relative(2) * max(1.0, abs(fd[0, 0]), abs(exact[0, 0]), scale)
+                    agree[0][0] = (
+                        _close(tape[0, 0], exact[0, 0], tape_tol, scale) and abs(fd[0, 0] - exact[0, 0]) <= bound
+                    )
+        if kind == "hessian" and not notes and (len(names) > 1 or any(problem.shapes.get(n) for n in names)):
+            notes.append(explain.hessian_kink(kinks[0]))
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
     if poles or not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
         singular = [explain.singular(e) for e in events if e.kind in ("singular", "pole")]

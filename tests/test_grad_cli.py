@@ -196,9 +196,38 @@ def test_order_two_several_points_and_variables(cli):
         assert got == pytest.approx(want, rel=1e-12)
 
 
-def test_order_at_a_kink_is_exit_3(cli):
-    run = cli("grad", "abs(x)**3", "--at", "x=0", "--order", "2")
-    assert run.code == 3 and "order 2 may not exist" in " ".join(run.stdout.split())
+def test_order_at_a_kink_where_the_derivative_does_not_exist_is_exit_3(cli):
+    # |x|**3 has f'' = 6|x|, which exists at 0, but the third derivative jumps from -6 to 6
+    run = cli("grad", "abs(x)**3", "--at", "x=0", "--order", "3")
+    text = " ".join(run.stdout.split())
+    assert run.code == 3
+    assert "the derivative of order 3 with respect to x is -6 from the left and 6 from the right" in text
+    run = cli("grad", "relu(x)**2", "--at", "x=0", "--order", "3", "--format", "json")
+    assert run.code == 3
+    assert (
+        "order 2 with respect to x is 0 from the left and 2 from the right, so the derivative of order 3"
+        in (run.json["results"][0]["notes"][0])
+    )
+
+
+def test_order_at_a_kink_where_the_derivative_exists_is_judged_not_refused(cli):
+    run = cli("grad", "abs(x)**3", "--at", "x=0", "--order", "2", "--format", "json")
+    assert run.code == 0
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 0.0, 0.0)
+    assert run.json["results"][0]["differentiable"] is True
+    assert "agree up to order 2" in run.json["results"][0]["notes"][0]
+
+
+def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
+    # abs(x)**2 is x**2: f'' = 2 everywhere, but nested tapes use sign(0) = 0 and return 0 (exit 1, explained)
+    run = cli("grad", "abs(x)**2", "--at", "x=0", "--order", "2", "--format", "json")
+    assert run.code == 1
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 2.0, pytest.approx(2.0))
+    assert "GradientTape's 0 is wrong here" in run.json["results"][0]["notes"][0]
+    run = cli("grad", "abs(x)**2", "--at", "x=0", "--order", "3", "--format", "json")  # the tape gives nan
+    assert run.code == 1 and run.json["results"][0]["gradient"]["x"]["exact"] == 0.0
 
 
 @pytest.mark.parametrize("order", ["0", "7"])
