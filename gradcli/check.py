@@ -137,7 +137,7 @@ def _symbolically_equal(derivatives, answers) -> bool:
     try:
         with time_limit(SIMPLIFY_SECONDS, "simplifying"):
             return all(sympy.simplify(d - a) == 0 for d, a in zip(derivatives, answers, strict=True))
-    except (LimitError, ValueError, TypeError, RecursionError):
+    except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
         return False
 
 

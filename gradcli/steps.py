@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from gradcli.errors import PointError
+from gradcli.errors import LimitError, PointError
 from gradcli.expr import BinOp, Call, Custom, ListOf, Name, Neg, Node, free_names, to_text, walk
 
 
@@ -137,9 +137,15 @@ def derive(tree: Node, name: str) -> tuple[list[Step], object]:
     symbols = {n: symbols_for(n, ()) for n in free_names(tree) | {name}}
     derivation = _Derivation(name, symbols)
     result = derivation.d(tree)
-    with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):
-        final = sympy.simplify(result)
-    derivation.steps.append(Step("simplify", f"d/d{name} {to_text(tree)}", sympy.sstr(final), sympy.latex(final)))
+    rule = "simplify"
+    try:
+        with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):
+            final = sympy.simplify(result)
+    except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
+        # sympy.simplify can run for minutes, or raise on its own rewrites ("argument ... is not
+        # comparable" from Max of a complex rewrite); the derivation is complete without it.
+        final, rule = result, "simplify (sympy could not simplify this; shown as derived)"
+    derivation.steps.append(Step(rule, f"d/d{name} {to_text(tree)}", sympy.sstr(final), sympy.latex(final)))
     return derivation.steps, final
 
 

@@ -66,6 +66,19 @@ def test_check_shows_steps(cli):
     assert run.code == 0 and run.json["steps"]["x"][-1]["derivative"] == "sin(2*x)"
 
 
+def test_steps_survive_sympy_simplify_failing():
+    # sympy.simplify raises "The argument ... is not comparable" on this one (found by make fuzz):
+    # the derivation is still complete, shown unsimplified, not an internal error (exit 4)
+    tree = parse("log(2 + sin(max(y/(2 + 1.5**2), log(2 + sin(1.5)))))")
+    steps, final = derive(tree, "y")
+    assert steps[-1].rule.startswith("simplify (sympy could not simplify this")
+    y = sympy.Symbol("y", real=True)
+    assert final.subs(y, sympy.Rational(1, 3)) == 0  # max picks the constant log(2 + sin(1.5)) there
+    u = sympy.Rational(40, 17)  # at y = 10 it picks y/4.25: d/dy = cos(u) / (2 + sin(u)) * 4/17
+    expected = sympy.cos(u) / (2 + sympy.sin(u)) * sympy.Rational(4, 17)
+    assert abs(float(final.subs(y, 10)) - float(expected)) < 1e-12
+
+
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
 def test_steps_end_in_sympys_derivative(text):
@@ -76,7 +89,10 @@ def test_steps_end_in_sympys_derivative(text):
     for name in sorted(free_names(tree)):
         _, final = derive(tree, name)
         truth = Symbolic(tree, {n: () for n in free_names(tree)}).derivative(name)
-        difference = sympy.simplify(final - truth)
+        try:
+            difference = sympy.simplify(final - truth)
+        except ValueError:  # sympy's own rewrites can fail ("not comparable"); compare numbers instead
+            difference = final - truth
         if difference != 0:  # simplify is not complete: fall back to numbers at a few points
             values = {s: sympy.Rational(k, 7) for k, s in enumerate(sorted(difference.free_symbols, key=str), 2)}
             assert abs(complex(difference.evalf(30, subs=values))) < 1e-20
