@@ -97,10 +97,18 @@ def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) 
 
 
 def smooth_at_kink(event: Event, name: str, order: int, left, right, tape, tape_agrees: bool) -> str:
+    if order == 1:
+        agreement = (
+            f"its slopes with respect to {name} from the left and from the right agree ({fmt(left)}, {fmt(right)})"
+        )
+    else:
+        agreement = (
+            f"its one-sided derivatives with respect to {name} agree at every order up to {order} "
+            f"(order {order}: {fmt(left)} from the left, {fmt(right)} from the right)"
+        )
     text = (
-        f"{_kink_place(event)}, as it is here, but f is smooth enough: the one-sided derivatives with respect "
-        f"to {name} agree up to order {order} (order {order}: {fmt(left)} from the left, {fmt(right)} from the right), "
-        "so the derivative exists; the finite difference shown is their mean."
+        f"{_kink_place(event)}, as it is here, but f is smooth there: {agreement}, so the derivative exists. "
+        "The finite difference shown is the mean of the one-sided estimates (a central one would straddle the kink)."
     )
     if tape_agrees:
         return text

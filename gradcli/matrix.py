@@ -163,10 +163,8 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
                     notes.append(explain.higher_order_kink(event, name, 2, 2, left, right))
                 elif len(names) == 1:  # the 1x1 Hessian exists; the central difference straddles the kink
                     fd[0, 0] = (left + right) / 2
-                    bound = 3 * error + numeric.fd_relative(2) * max(1.0, abs(fd[0, 0]), abs(exact[0, 0]), scale)
-                    agree[0][0] = (
-                        _close(tape[0, 0], exact[0, 0], tape_tol, scale) and abs(fd[0, 0] - exact[0, 0]) <= bound
-                    )
+                    fd_ok = numeric.within_one_sided_error(fd[0, 0], exact[0, 0], error, 2, scale)
+                    agree[0][0] = _close(tape[0, 0], exact[0, 0], tape_tol, scale) and bool(fd_ok)
         if kind == "hessian" and not notes and (len(names) > 1 or any(problem.shapes.get(n) for n in names)):
             notes.append(explain.hessian_kink(kinks[0]))
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic

@@ -387,40 +387,52 @@ def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool
     return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
 
 
-def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int) -> tuple[float, float, float]:
+def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int):
     """(left, right, error) estimates of the order-th derivative along a scalar variable, one side each.
 
+    Elementwise when `name` holds many points (each element its own point, as in --points).
     A forward (or backward) difference of order k has error c*h + O(h**2); one Richardson step,
     R(h) = 2 D(h) - D(2h), removes the c*h term. With h ~ eps**(1/(k+2)) that balances against
     rounding eps/h**k. A one-sided estimate never straddles the kink, so on a side where f is a
     polynomial (|x|**3 to the right of 0) it is exact up to rounding. `error` bounds both sides'
     errors: |R(h) - R(2h)| (R(2h) is about 4 times as far off as R(h)) plus the rounding noise.
     """
-    x = float(np.asarray(env[name], dtype=np.float64))
-    base = EPS ** (1 / (order + 2)) * max(1.0, abs(x))
+    x = np.asarray(env[name], dtype=np.float64)
+    base = EPS ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))
     weights = [(-1) ** (order - j) * math.comb(order, j) for j in range(order + 1)]
-    size = [0.0]
+    size = np.zeros(x.shape)
 
     def difference(h):
-        values = [fn(_shifted(env, name, None, j * h)) for j in range(order + 1)]
-        size[0] = max([size[0], *(abs(float(v)) for v in values)])
+        nonlocal size
+        values = [np.asarray(fn(_shifted(env, name, None, j * h)), dtype=np.float64) for j in range(order + 1)]
+        for v in values:
+            size = np.fmax(size, np.abs(v))
         return sum(w * v for w, v in zip(weights, values, strict=True)) / h**order
 
-    estimates, error = [], 0.0
+    estimates, error = [], np.zeros(x.shape)
     with np.errstate(all="ignore"):
         for side in (-1, 1):
             d1, d2, d4 = (difference(side * m * base) for m in (1, 2, 4))
             near, far = 2 * d1 - d2, 2 * d2 - d4
-            estimates.append(float(near))
-            error = max(error, abs(float(near - far)))
-    noise = EPS * size[0] * sum(abs(w) for w in weights) * 3 / base**order
+            estimates.append(near)
+            error = np.fmax(error, np.abs(near - far))
+        noise = EPS * size * sum(abs(w) for w in weights) * 3 / base**order
     return estimates[0], estimates[1], error + noise
 
 
-def order_sides_differ(left: float, right: float, error: float, order: int, scale: float) -> bool:
+def order_sides_differ(left, right, error, order: int, scale):
     """True where one-sided derivatives of this order differ by more than their estimated errors allow."""
-    tolerance = 3 * error + fd_relative(order) * max(1.0, abs(left), abs(right), scale)
-    return not (math.isfinite(left) and math.isfinite(right)) or abs(left - right) > tolerance
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.maximum(1.0, np.abs(left)), np.maximum(np.abs(right), scale))
+        tolerance = 3 * error + fd_relative(order) * size
+        return ~(np.isfinite(left) & np.isfinite(right)) | (np.abs(left - right) > tolerance)
+
+
+def within_one_sided_error(estimate, truth, error, order: int, scale):
+    """Whether a one-sided estimate matches the exact value as well as its own error estimate allows."""
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.maximum(1.0, np.abs(estimate)), np.maximum(np.abs(truth), scale))
+        return np.isfinite(truth) & (np.abs(estimate - truth) <= 3 * error + fd_relative(order) * size)
 
 
 def fd_relative(order: int) -> float:

@@ -216,7 +216,7 @@ def test_order_at_a_kink_where_the_derivative_exists_is_judged_not_refused(cli):
     partial = run.json["results"][0]["gradient"]["x"]
     assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 0.0, 0.0)
     assert run.json["results"][0]["differentiable"] is True
-    assert "agree up to order 2" in run.json["results"][0]["notes"][0]
+    assert "agree at every order up to 2" in run.json["results"][0]["notes"][0]
 
 
 def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):

@@ -71,10 +71,27 @@ def test_overflow_is_explained():
     assert not point.differentiable and "not finite" in point.notes[0]
 
 
-def test_kink_that_cancels_is_differentiable_and_silent():
-    # abs(x)**2 = x**2 is smooth at 0: a kink inside must not produce a note
+def test_kink_that_cancels_is_differentiable_and_says_why():
+    # abs(x)**2 = x**2 is smooth at 0: differentiable (exit 0), with a note on why the kink does not matter
     result = gradcli.grad("abs(x)**2", at={"x": 0})
-    assert result.exit_code == 0 and only(result).notes == ()
+    assert result.exit_code == 0 and only(result).differentiable
+    assert (
+        "but f is smooth there: its slopes with respect to x from the left and from the right agree"
+        in (only(result).notes[0])
+    )
+
+
+def test_smooth_kink_is_judged_by_one_sided_differences_not_a_straddling_central_one():
+    # cosh(max(x, 3x)) at 0: f' = 0, but f is 1 + x**2/2 on the left and 1 + 9x**2/2 on the right, so a
+    # central difference is O(h) off (2e-8 > 1e-8) and used to report a disagreement (found by make fuzz)
+    result = gradcli.grad("cosh(max(x, x*3))", at={"x": 0})
+    assert result.exit_code == 0
+    assert abs(only(result).gradient[0].finite_difference) < 1e-9
+
+
+def test_smooth_kink_in_many_points(cli):
+    run = cli("grad", "cosh(max(x, x*3))", "--points", "-", "--format", "csv", stdin="x\n0\n1\n")
+    assert run.code == 0 and run.stdout.splitlines()[1] == "0,0,agree"
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,57 @@ def test_many_points_in_one_tensor_equal_points_one_by_one(xs):
             alone.results[0].gradient[0].finite_difference,
             rel_tol=1e-9,
         )
+
+
+ALL_UNARY = [
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log", "log2", "log10",
+    "sqrt", "abs", "sigmoid", "relu", "softplus",
+]  # fmt: skip
+
+
+def wild_expressions():
+    """The whole scalar language, kinks, poles and domain edges included."""
+    leaves = st.one_of(st.sampled_from(NAMES), st.sampled_from(["0", "1", "2", "0.5", "3", "pi", "e", "pi/2"]))
+
+    def extend(inner):
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(["2", "3", "0.5", "-1", "1.5", "y"])).map(lambda t: f"({t[0]})**{t[1]}"),
+            st.tuples(st.sampled_from(ALL_UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["max", "min"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=5)
+
+
+wild_points = st.fixed_dictionaries(
+    {n: st.sampled_from(["0", "1", "-1", "0.5", "-0.5", "2", "pi/2", "pi", "3", "-2.5", "1e-3"]) for n in NAMES}
+)
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wild_expressions(), wild_points)
+def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point):
+    """Never a crash (4) or a bad-input refusal (2) for a valid expression at a real point, never an
+    unexplained disagreement: exit 1 would mean a witness is wrong or a singularity went unnoticed."""
+    from tests.conftest import run_cli
+
+    names = sorted(free_names_of(text))
+    assume(names)
+    at = ",".join(f"{n}={point[n]}" for n in names)
+    run = run_cli("grad", text, "--at", at, "--format", "json")
+    assert run.code in (0, 3), (run.code, run.stderr, run.stdout[:2000])
+    document = run.json
+    assert document["exit_code"] == run.code
+    if run.code == 3:
+        assert all(r["notes"] for r in document["results"] if not r["differentiable"])
+
+
+def free_names_of(text: str) -> frozenset[str]:
+    from gradcli.errors import GradcliError
+    from gradcli.expr import free_names
+
+    try:
+        return free_names(parse(text))
+    except GradcliError:  # a constant part that is not a finite real number, e.g. (0)**-1: refused, exit 2
+        return frozenset()
