@@ -248,7 +248,9 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
     def entry(ci, cj, scale_i, scale_j, shrink):
         hi, hj = step * scale_i / shrink, step * scale_j / shrink
         corners = [at([(ci, si * hi), (cj, sj * hj)]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-        return (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj)
+        size = np.fmax(np.fmax(np.abs(corners[0]), np.abs(corners[1])), np.fmax(np.abs(corners[2]), np.abs(corners[3])))
+        noise = NOISE * EPS * size * 4 / np.abs(4 * hi * hj)
+        return (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj), noise
 
     rows = []
     with np.errstate(all="ignore"):
@@ -334,11 +336,13 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
     x = np.asarray(env[name], dtype=np.float64)
 
     def estimate(h):
-        total = np.zeros(x.shape)
+        """The estimate and its rounding noise, eps * max|f| * 2**order / h**order (the weights' sum)."""
+        total, size = np.zeros(x.shape), np.zeros(x.shape)
         for k in range(order + 1):
             weight = (-1) ** k * math.comb(order, k)
-            total = total + weight * fn(_shifted(env, name, None, (order / 2 - k) * h))
-        return total / h**order
+            value = fn(_shifted(env, name, None, (order / 2 - k) * h))
+            total, size = total + weight * value, np.fmax(size, np.abs(value))
+        return total / h**order, NOISE * EPS * size * 2**order / np.abs(h) ** order
 
     base = np.finfo(np.float64).eps ** (1 / (order + 2))
     with np.errstate(all="ignore"):
@@ -347,7 +351,8 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
 
 
 # Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
-# right near a pole such as 1/x at x = 0.01. Each gives estimates at h and h/2; the pair that agrees better wins.
+# right near a pole such as 1/x at x = 0.01. Each gives estimates at h and h/2; the pair whose gap plus
+# rounding noise is smaller wins (a tiny step's two noisy estimates can agree by chance: sin(x)'' at 1e-3).
 _SCALES = (
     lambda x: np.maximum(1.0, np.abs(x)),
     lambda x: np.where((np.abs(x) > 0) & (np.abs(x) < 1), np.abs(x), np.maximum(1.0, np.abs(x))),
@@ -356,8 +361,8 @@ _SCALES = (
 
 def _closest_pair(candidates):
     best, best_gap = None, None
-    for coarse, fine in candidates:
-        gap = np.abs(fine - coarse)
+    for (coarse, coarse_noise), (fine, fine_noise) in candidates:
+        gap = np.abs(fine - coarse) + np.fmax(coarse_noise, fine_noise)
         gap = np.where(np.isfinite(gap), gap, np.inf)
         if best is None:
             best, best_gap = fine, gap

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gradcli.expr import parse
-from gradcli.numeric import central_difference, events_at, function, one_sided
+from gradcli.numeric import central_difference, events_at, function, higher_difference, one_sided
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,17 @@ def test_tiny_slope_next_to_a_large_value_is_not_chased_into_rounding_noise():
     env = {"x": np.float64(x)}
     estimate = central_difference(function(parse("sqrt(1 + (x**2 + x/(2 + pi**2))**2)"), env), env, "x")
     assert float(estimate) == pytest.approx(expected, abs=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "order", "expected"), [("sin(x)", 1e-3, 2, -math.sin(1e-3)), ("1/x", 0.01, 2, 2e6)]
+)
+def test_higher_difference_picks_the_step_by_gap_plus_rounding_noise(text, x, order, expected):
+    # sin(x)'' at 1e-3: the step on the scale of |x| (1.2e-7) gave two noisy estimates that happened to agree
+    # (-0.000990 instead of -0.001000; found by make fuzz); 1/x at 0.01 still needs that small step.
+    env = {"x": np.float64(x)}
+    estimate = higher_difference(function(parse(text), env), env, "x", order)
+    assert float(estimate) == pytest.approx(expected, rel=1e-6)
 
 
 def test_batched_difference_equals_one_by_one():

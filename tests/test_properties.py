@@ -123,13 +123,18 @@ def wild_expressions():
 
 
 wild_points = st.fixed_dictionaries(
-    {n: st.sampled_from(["0", "1", "-1", "0.5", "-0.5", "2", "pi/2", "pi", "3", "-2.5", "1e-3"]) for n in NAMES}
+    {
+        n: st.sampled_from(
+            ["0", "1", "-1", "0.5", "-0.5", "2", "pi/2", "-pi/2", "pi", "3", "-2.5", "1e-3", "1e-8", "10"]
+        )
+        for n in NAMES
+    }
 )
 
 
 @settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wild_expressions(), wild_points)
-def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point):
+@given(wild_expressions(), wild_points, st.sampled_from([["grad"], ["grad", "--order", "2"], ["hessian"]]))
+def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point, command):
     """Never a crash (4) or a bad-input refusal (2) for a valid expression at a real point, never an
     unexplained disagreement: exit 1 would mean a witness is wrong or a singularity went unnoticed."""
     from tests.conftest import run_cli
@@ -137,7 +142,7 @@ def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point):
     names = sorted(free_names_of(text))
     assume(names)
     at = ",".join(f"{n}={point[n]}" for n in names)
-    run = run_cli("grad", text, "--at", at, "--format", "json")
+    run = run_cli(*command, text, "--at", at, "--format", "json")
     assert run.code in (0, 3), (run.code, run.stderr, run.stdout[:2000])
     document = run.json
     assert document["exit_code"] == run.code
