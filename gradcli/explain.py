@@ -96,7 +96,15 @@ def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) 
     )
 
 
-def smooth_at_kink(event: Event, name: str, order: int, left, right, tape, tape_agrees: bool) -> str:
+SYMBOLIC_AT_KINK = "The symbolic value"
+
+
+def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> str:
+    """The derivative exists at this kink; say why, and which witness (if any) the kink fooled.
+
+    sides is (left, right); tape and exact are (value, whether it matches the one-sided estimates).
+    """
+    (left, right), (tape, tape_agrees), (exact, exact_agrees) = sides, tape, exact
     if order == 1:
         agreement = (
             f"its slopes with respect to {name} from the left and from the right agree ({fmt(left)}, {fmt(right)})"
@@ -110,13 +118,18 @@ def smooth_at_kink(event: Event, name: str, order: int, left, right, tape, tape_
         f"{_kink_place(event)}, as it is here, but f is smooth there: {agreement}, so the derivative exists. "
         "The finite difference shown is the mean of the one-sided estimates (a central one would straddle the kink)."
     )
-    if tape_agrees:
-        return text
-    convention = CONVENTIONS.get(event.func, "")
-    return (
-        f"{text} GradientTape's {fmt(tape)} is wrong here: the nested tapes differentiate through the kink "
-        f"with TensorFlow's convention there ({convention}) at each order."
-    )
+    if not exact_agrees:
+        text += (
+            f" {SYMBOLIC_AT_KINK} {fmt(exact)} is not the derivative here: sympy's expression, evaluated exactly "
+            "at the kink, uses conventions such as Heaviside(0) = 1/2 or sign(0) = 0, which hold for neither side."
+        )
+    if not tape_agrees:
+        convention = CONVENTIONS.get(event.func, "")
+        text += (
+            f" GradientTape's {fmt(tape)} is wrong here: the nested tapes differentiate through the kink "
+            f"with TensorFlow's convention there ({convention}) at each order."
+        )
+    return text
 
 
 def hessian_kink(event: Event) -> str:

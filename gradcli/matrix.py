@@ -145,7 +145,7 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
         [_close(t, e, tape_tol, scale) and _close(f, e, fd_tol, scale) for t, e, f in zip(tr, er, fr, strict=True)]
         for tr, er, fr in zip(tape, exact, fd, strict=True)
     ]
-    notes = []
+    notes, info = [], []  # info: notes that explain without making the point non-differentiable
     events = numeric.events_at(problem.tree, env, frozenset(names))
     kinks = [e for e in events if e.kind == "kink"]
     if kinks:
@@ -161,10 +161,16 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
                 left, right, error = numeric.one_sided_order(fn, env, name, 2)
                 if numeric.order_sides_differ(left, right, error, 2, scale):
                     notes.append(explain.higher_order_kink(event, name, 2, 2, left, right))
-                elif len(names) == 1:  # the 1x1 Hessian exists; the central difference straddles the kink
+                elif len(names) == 1:  # the 1x1 Hessian exists; judged as grad --order 2 is (api._smooth_at_kink)
                     fd[0, 0] = (left + right) / 2
-                    fd_ok = numeric.within_one_sided_error(fd[0, 0], exact[0, 0], error, 2, scale)
-                    agree[0][0] = _close(tape[0, 0], exact[0, 0], tape_tol, scale) and bool(fd_ok)
+                    tape_ok = bool(numeric.within_one_sided_error(tape[0, 0], fd[0, 0], error, 2, scale))
+                    exact_ok = bool(numeric.within_one_sided_error(exact[0, 0], fd[0, 0], error, 2, scale))
+                    agree[0][0] = tape_ok
+                    info.append(
+                        explain.smooth_at_kink(
+                            event, name, 2, (left, right), (tape[0, 0], tape_ok), (exact[0, 0], exact_ok)
+                        )
+                    )
         if kind == "hessian" and not notes and (len(names) > 1 or any(problem.shapes.get(n) for n in names)):
             notes.append(explain.hessian_kink(kinks[0]))
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
@@ -179,6 +185,6 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
         exact=exact.tolist(),
         finite_difference=fd.tolist(),
         agree_each=agree,
-        notes=tuple(notes),
+        notes=tuple(notes + info),
         differentiable=not notes,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +51,7 @@ class NumpyBackend:
         self.masks: dict[Event, np.ndarray] = {}
         self.frozen = frozen
         self.rounded: dict[int, np.ndarray] = {}  # id(call node) -> where sin/cos/tan is 0 up to rounding
+        self.branches: list[np.ndarray] | None = None  # when a list: the side of every kink, in evaluation order
 
     def number(self, node):
         return np.float64(node.value)
@@ -106,6 +106,8 @@ class NumpyBackend:
         with np.errstate(all="ignore"):
             if self.record:  # only the evaluation at the point itself looks for events, not the stencils
                 self._check_call(node, args)
+            if self.branches is not None and func in ("abs", "relu", "max", "min"):
+                self.branches.append(np.sign(u if func in ("abs", "relu") else args[0] - args[1]))
             if func in ("max", "min"):
                 return np.maximum(*args) if func == "max" else np.minimum(*args)
             if func in ("sin", "cos", "tan") and self.record:
@@ -172,18 +174,47 @@ def value(tree: Node, env: dict[str, np.ndarray], frozen: dict | None = None) ->
     return evaluate(tree, env, NumpyBackend(frozen=frozen))
 
 
-Function = Callable[[dict], np.ndarray]
+class Function:
+    """f as a function of the environment, for finite differences around a base point.
+
+    stop_gradient(u) is frozen at its value at the base: to the finite
+    differences, as to the tape, a stopped part is a constant.
+    """
+
+    def __init__(self, tree: Node, base: dict[str, np.ndarray]):
+        self.tree, self.frozen = tree, {}
+        value(tree, base, self.frozen)
+
+    def __call__(self, env: dict) -> np.ndarray:
+        return value(self.tree, env, self.frozen)
+
+    def branches(self, env: dict) -> list[np.ndarray]:
+        """The side (sign) of every kink's argument at env: where two points differ, a kink lies between."""
+        backend = NumpyBackend(frozen=self.frozen)
+        backend.branches = []
+        with np.errstate(all="ignore"):
+            evaluate(self.tree, env, backend)
+        return backend.branches
 
 
 def function(tree: Node, base: dict[str, np.ndarray]) -> Function:
-    """f as a function of the environment, for finite differences around `base`.
+    return Function(tree, base)
 
-    stop_gradient(u) is frozen at its value at `base`: to the finite
-    differences, as to the tape, a stopped part is a constant.
-    """
-    frozen: dict = {}
-    value(tree, base, frozen)
-    return lambda env: value(tree, env, frozen)
+
+def crosses_kink(fn: Function, env: dict, shifted: list[dict], shape) -> np.ndarray:
+    """Where (elementwise, for many points at once) some shifted point is across a kink from env."""
+    center = fn.branches(env)
+    crossed = np.zeros(shape, dtype=bool)
+    if not center:
+        return crossed
+    for other in shifted:
+        for a, b in zip(center, fn.branches(other), strict=True):
+            differ = np.asarray(a != b)
+            try:
+                crossed = crossed | np.broadcast_to(differ, shape)
+            except ValueError:  # a kink inside a tensor operation: any element counts for the whole
+                crossed = crossed | bool(np.any(differ))
+    return crossed
 
 
 def events_at(tree: Node, env: dict[str, np.ndarray], watched: frozenset[str]) -> list[Event]:
@@ -240,10 +271,7 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
         return x if index is None else x[index]
 
     def at(shifts):
-        shifted = env
-        for (name, index), amount in shifts:
-            shifted = _shifted(shifted, name, index, amount)
-        return fn(shifted)
+        return fn(shifted_env(shifts))
 
     def entry(ci, cj, scale_i, scale_j, shrink):
         hi, hj = step * scale_i / shrink, step * scale_j / shrink
@@ -252,19 +280,51 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
         noise = NOISE * EPS * size * 4 / np.abs(4 * hi * hj)
         return (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * hi * hj), noise
 
+    def crossed(ci, cj, hi, hj):
+        corners = [shifted_env([(ci, si * hi), (cj, sj * hj)]) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+        return crosses_kink(fn, env, corners, shape)
+
+    def shifted_env(shifts):
+        shifted = env
+        for (name, index), amount in shifts:
+            shifted = _shifted(shifted, name, index, amount)
+        return shifted
+
+    def quadrant(ci, cj, si, sj, hi, hj):
+        """A one-sided estimate in one quadrant, with one Richardson step, and the points it uses."""
+        estimates, points = [], []
+        for m in (1, 2):
+            a, b = si * m * hi, sj * m * hj
+            if ci == cj:
+                shifts = [[(ci, 2 * a)], [(ci, a)], []]
+                f = [at(s) for s in shifts]
+                estimates.append((f[0] - 2 * f[1] + f[2]) / (a * a))
+            else:
+                shifts = [[(ci, a), (cj, b)], [(ci, a)], [(cj, b)], []]
+                f = [at(s) for s in shifts]
+                estimates.append((f[0] - f[1] - f[2] + f[3]) / (a * b))
+            points += [shifted_env(s) for s in shifts if s]
+        return 2 * estimates[0] - estimates[1], points
+
+    shape = np.shape(fn(env))
     rows = []
     with np.errstate(all="ignore"):
         for ci in columns:
             row = []
             for cj in columns:
-                candidates = [
-                    (
-                        entry(ci, cj, pick(x_of(*ci)), pick(x_of(*cj)), 1),
-                        entry(ci, cj, pick(x_of(*ci)), pick(x_of(*cj)), 2),
-                    )
-                    for pick in _SCALES
-                ]
-                row.append(_closest_pair(candidates))
+                candidates = []
+                for pick in _SCALES:
+                    scale_i, scale_j = pick(x_of(*ci)), pick(x_of(*cj))
+                    cross = crossed(ci, cj, step * scale_i, step * scale_j)
+                    candidates.append((entry(ci, cj, scale_i, scale_j, 1), entry(ci, cj, scale_i, scale_j, 2), cross))
+                best, cross = _closest_pair(candidates)
+                if np.any(cross):  # a kink within every stencil but not at the point: try the four quadrants
+                    hi, hj = step * np.maximum(1.0, np.abs(x_of(*ci))), step * np.maximum(1.0, np.abs(x_of(*cj)))
+                    for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                        estimate, points = quadrant(ci, cj, si, sj, hi, hj)
+                        clean = cross & ~crosses_kink(fn, env, points, shape)
+                        best, cross = np.where(clean, estimate, best), cross & ~clean
+                row.append(best)
             rows.append(row)
     return np.array(rows, dtype=np.float64)
 
@@ -345,9 +405,30 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
         return total / h**order, NOISE * EPS * size * 2**order / np.abs(h) ** order
 
     base = np.finfo(np.float64).eps ** (1 / (order + 2))
+    shape = np.shape(fn(env))
+    candidates = []
     with np.errstate(all="ignore"):
-        candidates = [(estimate(base * pick(x)), estimate(base * pick(x) / 2)) for pick in _SCALES]
-    return _closest_pair(candidates)
+        for pick in _SCALES:
+            h = base * pick(x)
+            stencil = [_shifted(env, name, None, (order / 2 - k) * h) for k in range(order + 1)]
+            candidates.append((estimate(h), estimate(h / 2), crosses_kink(fn, env, stencil, shape)))
+    best, crossed = _closest_pair(candidates)
+    if np.any(crossed):  # a kink within the stencil but not at x (max(x, y) at x = 0, y = 1e-8)
+        best = _one_sided_instead(fn, env, name, order, best, crossed, shape)
+    return best
+
+
+def _one_sided_instead(fn: Function, env: dict, name: str, order: int, best, crossed, shape):
+    """Where every central stencil crosses a kink, a one-sided estimate from a side with no kink in reach."""
+    x = np.asarray(env[name], dtype=np.float64)
+    reach = EPS ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))  # one_sided_order's base step
+    left, right, _ = one_sided_order(fn, env, name, order)
+    for side, estimate in ((-1, left), (1, right)):
+        points = [_shifted(env, name, None, side * j * m * reach) for j in range(1, order + 1) for m in (1, 2, 4)]
+        clean = crossed & ~crosses_kink(fn, env, points, shape)
+        best = np.where(clean, estimate, best)
+        crossed = crossed & ~clean
+    return best
 
 
 # Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
@@ -360,16 +441,19 @@ _SCALES = (
 
 
 def _closest_pair(candidates):
-    best, best_gap = None, None
-    for (coarse, coarse_noise), (fine, fine_noise) in candidates:
+    """The finer estimate of the best pair, and whether its stencil crosses a kink (losing to one that does not)."""
+    best, best_gap, best_crossed = None, None, None
+    for (coarse, coarse_noise), (fine, fine_noise), *cross in candidates:
+        crossed = cross[0] if cross else np.zeros(np.shape(fine), dtype=bool)
         gap = np.abs(fine - coarse) + np.fmax(coarse_noise, fine_noise)
         gap = np.where(np.isfinite(gap), gap, np.inf)
         if best is None:
-            best, best_gap = fine, gap
+            best, best_gap, best_crossed = fine, gap, crossed
         else:
-            take = gap < best_gap
+            take = (best_crossed & ~crossed) | ((best_crossed == crossed) & (gap < best_gap))
             best, best_gap = np.where(take, fine, best), np.where(take, gap, best_gap)
-    return best
+            best_crossed = np.where(take, crossed, best_crossed)
+    return best, best_crossed
 
 
 def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):

@@ -255,6 +255,10 @@ def _verdict(result: GradResult | MatrixResult):
             f"{tol.rtol:g}), finite differences with the true derivative (rtol {result.fd_tolerance.rtol:g}).",
             style="green",
         )
+    from gradcli.explain import SYMBOLIC_AT_KINK
+
+    if result.status == "agree" and any(SYMBOLIC_AT_KINK in n for r in result.results for n in r.notes):
+        return Text("The tape agrees with the one-sided finite differences at the kink (see the note).", style="green")
     if result.status == "agree":
         return Text(
             f"All three methods agree (tape vs exact within rtol {tol.rtol:g}; "

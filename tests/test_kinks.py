@@ -180,3 +180,17 @@ def test_kink_at_a_zero_float64_only_comes_near(expression, at):
     assert result.exit_code == 3
     note = result.results[0].notes[0]
     assert "has a kink" in note and "to float64 precision" in note and "takes one side's slope" in note
+
+
+@pytest.mark.parametrize(("expression", "expected"), [("max(1, cos(x))", 0.0), ("max(x**2, x**4)", 2.0)])
+def test_symbolic_conventions_at_a_tie_do_not_count_as_a_disagreement(cli, expression, expected):
+    # f'' exists at 0 (both sides agree), the tape gets it right, but sympy's expression evaluated at the
+    # tie uses Heaviside(0) = 1/2 (-0.5 and 1 here). Found by the whole-language property test.
+    for command in (["grad", "--order", "2"], ["hessian"]):
+        run = cli(*command, expression, "--at", "x=0", "--format", "json")
+        assert run.code == 0, run.stdout
+        note = run.json["results"][0]["notes"][0]
+        assert "The symbolic value" in note and "Heaviside(0) = 1/2" in note
+    result = gradcli.grad(expression, at={"x": 0}, order=2)
+    assert result.results[0].gradient[0].tape == expected
+    assert result.results[0].gradient[0].finite_difference == pytest.approx(expected, abs=1e-9)
