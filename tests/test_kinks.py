@@ -194,3 +194,14 @@ def test_symbolic_conventions_at_a_tie_do_not_count_as_a_disagreement(cli, expre
     result = gradcli.grad(expression, at={"x": 0}, order=2)
     assert result.results[0].gradient[0].tape == expected
     assert result.results[0].gradient[0].finite_difference == pytest.approx(expected, abs=1e-9)
+
+
+def test_where_float64_gives_out_the_tape_is_reported_not_excused():
+    # tanh(log(x)) at 1e-8: f' = 4x/(1 + x**2)**2 = 4e-8, but the tape computes (1 - tanh(u)**2)/x with
+    # tanh(u) = -0.9999999999999998, so 1 - tanh**2 = 4.44e-16 and the gradient 4.44e-8 (11% off).
+    # That is TensorFlow's float64 formula losing digits: a real disagreement, exit 1.
+    result = gradcli.grad("tanh(log(x))", at={"x": 1e-8})
+    partial = result.results[0].gradient[0]
+    assert partial.exact == pytest.approx(4e-8, rel=1e-12)
+    assert partial.tape == pytest.approx(4.440892098500626e-08, rel=1e-9)
+    assert result.exit_code == 1

@@ -122,14 +122,10 @@ def wild_expressions():
     return st.recursive(leaves, extend, max_leaves=5)
 
 
-wild_points = st.fixed_dictionaries(
-    {
-        n: st.sampled_from(
-            ["0", "1", "-1", "0.5", "-0.5", "2", "pi/2", "-pi/2", "pi", "3", "-2.5", "1e-3", "1e-8", "10"]
-        )
-        for n in NAMES
-    }
-)
+# Not 1e-8: there float64 itself gives out (tanh(log(x)): the tape's 1 - tanh(u)**2 cancels to 4.44e-16, and
+# divided by x it is 11% off; gradcli honestly reports that as a disagreement, see test_kinks).
+WILD_VALUES = ["0", "1", "-1", "0.5", "-0.5", "2", "pi/2", "-pi/2", "pi", "3", "-2.5", "1e-3", "10"]
+wild_points = st.fixed_dictionaries({n: st.sampled_from(WILD_VALUES) for n in NAMES})
 
 
 @settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
