@@ -483,12 +483,13 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=
     if kinks and not broken:
         partials, found, info, smooth = _smooth_at_kink(problem, env, fn, kinks, partials, scale)
         notes += found
-    # Where a higher derivative exists at a kink, a non-finite tape value is a wrong answer, not a singularity.
+    # Where the derivative exists at a kink, a non-finite tape or symbolic value is a wrong answer (explained
+    # in the note), not a singularity: only the one-sided estimate decides finiteness there.
     finite = np.isfinite(value) and all(
         np.all(np.isfinite(np.asarray(v, dtype=np.float64)))
         for p in partials
         if p.watched
-        for v in ((p.exact, p.finite_difference) if p.name in smooth else (p.exact, p.finite_difference, p.tape))
+        for v in ((p.finite_difference,) if p.name in smooth else (p.exact, p.finite_difference, p.tape))
     )
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
     if not finite or poles:
@@ -515,20 +516,27 @@ def _smooth_at_kink(problem: Problem, env, fn, kinks, partials, scale: float):
     a note says so (exit 3). If all agree, the central finite difference straddles the kink and is only
     O(h) accurate there (cosh(max(x, 3*x)) at 0: 2e-8 instead of 0), so the finite-difference witness
     becomes the mean of the two one-sided estimates, judged within their estimated error; an
-    informational note says so (exit 0 or 1, not 3). Tensor variables keep the central difference.
+    informational note says so (exit 0 or 1, not 3). Tensor variables are checked element by element.
     """
     found, info, judged, smooth = [], [], [], set()
     for partial in partials:
-        if not partial.watched or problem.shapes.get(partial.name) or not any(partial.name in e.names for e in kinks):
+        if not partial.watched or not any(partial.name in e.names for e in kinks):
             judged.append(partial)
             continue
         name = partial.name
         event = next((e for e in kinks if name in e.names), kinks[0])
-        for k in range(1, problem.order + 1):
-            left, right, error = numeric.one_sided_order(fn, env, name, k)
-            left, right, error = float(left), float(right), float(error)
-            if numeric.order_sides_differ(left, right, error, k, scale):
-                found.append(explain.higher_order_kink(event, name, k, problem.order, left, right))
+        for k in range(1, problem.order + 1):  # above 1, variables are scalars
+            left, right, error, noise = numeric.one_sided_elements(fn, env, name, k)
+            differ = numeric.order_sides_differ(left, right, error, k)
+            if np.any(differ):
+                first = tuple(np.argwhere(differ)[0]) if differ.shape else ()
+                found.append(explain.higher_order_kink(event, name, k, problem.order, left[first], right[first]))
+                judged.append(partial)
+                break
+            noisy = numeric.too_noisy(left, right, noise, k)
+            if np.any(noisy):
+                first = tuple(np.argwhere(noisy)[0]) if noisy.shape else ()
+                found.append(explain.kink_too_noisy(event, name, k, problem.order, noise[first]))
                 judged.append(partial)
                 break
         else:
@@ -536,19 +544,21 @@ def _smooth_at_kink(problem: Problem, env, fn, kinks, partials, scale: float):
             # expression evaluated exactly at the kink need not be: it takes Heaviside(0) = 1/2 at a tie.
             estimate = (left + right) / 2
             custom = partial.true_exact is not None
-            truth = partial.true_exact if custom else partial.exact
-            exact_ok = bool(numeric.within_one_sided_error(truth, estimate, error, problem.order, scale))
-            if custom:  # the tape follows the user's rule, which is checked against the symbolic rule
+            truth = np.asarray(partial.true_exact if custom else partial.exact, dtype=np.float64)
+            exact_ok = bool(np.all(numeric.within_one_sided_error(truth, estimate, error, problem.order)))
+            if custom or exact_ok:  # judged as anywhere else: the tape against the exact value
                 tape_ok = _close(partial.tape, partial.exact, TAPE_TOLERANCE[problem.dtype], scale)
             else:
-                tape_ok = bool(numeric.within_one_sided_error(partial.tape, estimate, error, problem.order, scale))
-            judged.append(replace(partial, finite_difference=estimate, agree=tape_ok))
+                tape = np.asarray(partial.tape, dtype=np.float64)
+                tape_ok = bool(np.all(numeric.within_one_sided_error(tape, estimate, error, problem.order)))
+            judged.append(replace(partial, finite_difference=_plain(estimate), agree=tape_ok))
             smooth.add(name)
-            info.append(
-                explain.smooth_at_kink(
-                    event, name, problem.order, (left, right), (partial.tape, tape_ok), (truth, exact_ok)
-                )
+            sides, tape_seen, exact_seen = (
+                (_plain(left), _plain(right)),
+                (partial.tape, tape_ok),
+                (_plain(truth), exact_ok),
             )
+            info.append(explain.smooth_at_kink(event, name, problem.order, sides, tape_seen, exact_seen))
     return judged, found, info, smooth
 
 

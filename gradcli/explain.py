@@ -90,9 +90,19 @@ def methods_say(partials) -> str:
 
 def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) -> str:
     nth = "derivative" if k == order else f"derivative of order {order}"
+    what = f"the slope with respect to {name}" if k == 1 else f"the derivative of order {k} with respect to {name}"
     return (
-        f"{_kink_place(event)}, as it is here: the derivative of order {k} with respect to {name} is "
+        f"{_kink_place(event)}, as it is here: {what} is "
         f"{fmt(left)} from the left and {fmt(right)} from the right, so the {nth} does not exist."
+    )
+
+
+def kink_too_noisy(event: Event, name: str, k: int, order: int, noise) -> str:
+    nth = "derivative" if order == 1 else f"derivative of order {order}"
+    return (
+        f"{_kink_place(event)}, as it is here, and f is too large next to its derivatives for float64 to tell "
+        f"whether the one-sided derivatives of order {k} with respect to {name} agree (rounding alone is "
+        f"about {fmt(noise)}), so the {nth} may not exist here."
     )
 
 
@@ -125,10 +135,8 @@ def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> s
         )
     if not tape_agrees:
         convention = CONVENTIONS.get(event.func, "")
-        text += (
-            f" GradientTape's {fmt(tape)} is wrong here: the nested tapes differentiate through the kink "
-            f"with TensorFlow's convention there ({convention}) at each order."
-        )
+        how = "TensorFlow's convention at the kink" if order == 1 else "the nested tapes apply TensorFlow's convention"
+        text += f" GradientTape's {fmt(tape)} is wrong here: {how} ({convention}) does not give the derivative."
     return text
 
 

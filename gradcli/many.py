@@ -234,11 +234,11 @@ def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:
         if np.any(smooth):  # as for one point (api._smooth_at_kink): the one-sided mean is the witness there
             agree_smooth = np.ones(len(values), dtype=bool)
             for name in tape:
-                left, right, error = numeric.one_sided_order(fn, env, name, 1)
+                left, right, error, _ = numeric.one_sided_order(fn, env, name, 1)
                 mean = (left + right) / 2
-                fd[name] = np.where(smooth, mean, fd[name])
+                fd[name] = np.where(smooth, mean, fd[name])  # the caller's fd: the chunk shows this witness
                 agree_smooth &= close_each(tape[name], exact[name], tape_tol, scale)
-                agree_smooth &= numeric.within_one_sided_error(mean, exact[name], error, 1, scale)
+                agree_smooth &= numeric.within_one_sided_error(exact[name], mean, error, 1)
             agree = np.where(smooth, agree_smooth, agree)
     return np.where(broken | ~finite, "not differentiable", np.where(agree, "agree", "disagree"))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli.expr import CONSTANTS, BinOp, Call, Neg, Node, constant_value, evaluate, free_names, to_text
+from gradcli.expr import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, to_text, walk
 
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
@@ -17,7 +17,7 @@ LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a po
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
 ROUNDED = "rounded"  # Event.detail of a kink whose argument is 0 only up to rounding (sin(x) at x = pi)
-POLE = 1e-12  # |sin(u)|, |cos(u)| below this times max(1, |u|): u sits on their zero as far as float64 can tell
+ROUNDING_ULPS = 2  # |sin(u)| within this many spacings of u: u is the float nearest a zero of sin
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,9 @@ class NumpyBackend:
             self._check(arg, self._near_zero(arg) & (u != 0), func, "kink", arg, ROUNDED)
         if func in ("max", "min"):
             self._check(node, args[0] == args[1], func, "kink", node)
+            a, b = node.args
+            rounded_tie = (self._near_zero(a) & (args[1] == 0)) | (self._near_zero(b) & (args[0] == 0))
+            self._check(node, rounded_tie & (args[0] != args[1]), func, "kink", node, ROUNDED)
         if func in ("sqrt", "log", "log2", "log10"):
             self._check(arg, u <= 0, func, "singular", arg)
             self._check(arg, self._near_zero(arg) & (u > 0), func, "pole", arg)
@@ -165,8 +168,12 @@ class NumpyBackend:
 
 
 def _rounded_zero(func: str, u, result):
-    """sin and tan vanish at k*pi, cos at pi/2 + k*pi: none is a float except sin(0) = tan(0) = 0, which is exact."""
-    near = np.abs(result) < POLE * np.maximum(1.0, np.abs(u))
+    """Where u is the float nearest a zero of sin, cos or tan (none is a float except sin(0) = tan(0) = 0).
+
+    The nearest float to a zero lies within half a spacing of it, and these functions have slope 1 there,
+    so |result| is at most about one spacing of u; two allow for u's own rounding (u = x + pi).
+    """
+    near = np.abs(result) <= ROUNDING_ULPS * np.spacing(np.abs(np.asarray(u, dtype=np.float64)))
     return near if func == "cos" else near & (np.abs(u) > 1)
 
 
@@ -184,6 +191,10 @@ class Function:
     def __init__(self, tree: Node, base: dict[str, np.ndarray]):
         self.tree, self.frozen = tree, {}
         value(tree, base, self.frozen)
+        self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
+            isinstance(n, Custom) or (isinstance(n, Call) and n.func in ("abs", "relu", "max", "min"))
+            for n in walk(tree)
+        )
 
     def __call__(self, env: dict) -> np.ndarray:
         return value(self.tree, env, self.frozen)
@@ -203,13 +214,13 @@ def function(tree: Node, base: dict[str, np.ndarray]) -> Function:
 
 def crosses_kink(fn: Function, env: dict, shifted: list[dict], shape) -> np.ndarray:
     """Where (elementwise, for many points at once) some shifted point is across a kink from env."""
-    center = fn.branches(env)
     crossed = np.zeros(shape, dtype=bool)
-    if not center:
+    if not fn.kinky:
         return crossed
+    center = fn.branches(env)
     for other in shifted:
         for a, b in zip(center, fn.branches(other), strict=True):
-            differ = np.asarray(a != b)
+            differ = np.asarray((a != b) & np.isfinite(a) & np.isfinite(b))  # leaving the domain is not a kink
             try:
                 crossed = crossed | np.broadcast_to(differ, shape)
             except ValueError:  # a kink inside a tensor operation: any element counts for the whole
@@ -317,8 +328,9 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
                     scale_i, scale_j = pick(x_of(*ci)), pick(x_of(*cj))
                     cross = crossed(ci, cj, step * scale_i, step * scale_j)
                     candidates.append((entry(ci, cj, scale_i, scale_j, 1), entry(ci, cj, scale_i, scale_j, 2), cross))
-                best, cross = _closest_pair(candidates)
-                if np.any(cross):  # a kink within every stencil but not at the point: try the four quadrants
+                best, _ = _closest_pair(candidates)
+                cross = candidates[0][2]
+                if np.any(cross):  # a kink within the largest stencil but not at the point: try the four quadrants
                     hi, hj = step * np.maximum(1.0, np.abs(x_of(*ci))), step * np.maximum(1.0, np.abs(x_of(*cj)))
                     for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
                         estimate, points = quadrant(ci, cj, si, sj, hi, hj)
@@ -349,12 +361,18 @@ def _ladder(fn, env, name, index, x):
     Where no pair agrees, the closest pair is kept.
     """
     x = np.asarray(x, dtype=np.float64)
-    best, gap, done = _rungs(fn, env, name, index, STENCIL_STEP * np.maximum(1.0, np.abs(x)))
+    first = STENCIL_STEP * np.maximum(1.0, np.abs(x))
+    best, gap, done = _rungs(fn, env, name, index, first)
     small = ~done & (np.abs(x) > 0) & (np.abs(x) < 1)
     if np.any(small):
         again, gap2, done2 = _rungs(fn, env, name, index, STENCIL_STEP * np.where(small, np.abs(x), 1.0))
         take = small & (done2 | (gap2 < gap))
-        best = np.where(take, again, best)
+        best, gap = np.where(take, again, best), np.where(take, gap2, gap)
+    if fn.kinky:  # a kink within the first stencil but not at x: cosh(max(x, 3x)) at x = 1e-9
+        shape = np.shape(best)
+        near = crosses_kink(fn, env, [_shifted(env, name, index, k * first) for k in (-2, 2)], shape)
+        if np.any(near):
+            best = _one_sided_instead(fn, env, name, index, 1, best, near, shape, gap)
     return best
 
 
@@ -362,20 +380,34 @@ def _rungs(fn, env, name, index, h):
     """Walk one ladder. Two successive estimates agree when their gap is within 1e-8 relative, or
     within the rounding noise of the stencils: a derivative that is tiny next to f (f ~ 1, f' ~ 1e-5)
     can never agree to 1e-8 relative in float64, and going on down only adds noise. Where nothing
-    agrees, the pair with the smallest gap plus noise is kept, not merely the smallest gap.
+    agrees, the pair with the smallest gap plus noise is kept, not merely the smallest gap. A rung
+    whose stencil crosses a kink never agrees (two such rungs can look alike while both are wrong).
+    Each step is rounded so that x + h is exact: otherwise at h ~ 1e-13 next to x ~ 3 the rounding
+    of x + h alone is 0.2% of the step.
     """
+    x = np.asarray(env[name], dtype=np.float64)
+    x = x if index is None else x[index]
+
+    def rung(h):
+        h = (x + h) - x
+        estimate, noise = _stencil(fn, env, name, index, h)
+        if not fn.kinky:
+            return h, estimate, noise, False
+        points = [_shifted(env, name, index, k * h) for k in (-2, 2)]
+        return h, estimate, noise, crosses_kink(fn, env, points, np.shape(estimate))
+
     with np.errstate(all="ignore"):
-        previous, previous_noise = _stencil(fn, env, name, index, h)
+        h, previous, previous_noise, previous_cross = rung(h)
         best = np.where(np.isfinite(previous), previous, np.nan)
         best_gap = np.full(np.shape(previous), np.inf)
         done = np.zeros(np.shape(previous), dtype=bool)
         for _ in range(LADDER_STEPS):
-            h = h / 4
-            current, noise = _stencil(fn, env, name, index, h)
+            h, current, noise, cross = rung(h / 4)
             gap = np.abs(current - previous)
             floor = np.maximum(noise, previous_noise)
             agreed = gap <= AGREEMENT * np.maximum(np.abs(current), np.abs(previous)) + floor
-            gap = np.where(np.isfinite(gap), gap + floor, np.inf)
+            clean = ~(cross | previous_cross)
+            gap = np.where(np.isfinite(gap) & clean, gap + floor, np.inf)
             agreed &= np.isfinite(gap)
             better = ~done & (agreed | (gap < best_gap))
             best = np.where(better, current, best)
@@ -383,7 +415,7 @@ def _rungs(fn, env, name, index, h):
             done |= agreed
             if np.all(done):
                 break
-            previous, previous_noise = current, noise
+            previous, previous_noise, previous_cross = current, noise, cross
     return best, best_gap, done
 
 
@@ -412,23 +444,26 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
             h = base * pick(x)
             stencil = [_shifted(env, name, None, (order / 2 - k) * h) for k in range(order + 1)]
             candidates.append((estimate(h), estimate(h / 2), crosses_kink(fn, env, stencil, shape)))
-    best, crossed = _closest_pair(candidates)
-    if np.any(crossed):  # a kink within the stencil but not at x (max(x, y) at x = 0, y = 1e-8)
-        best = _one_sided_instead(fn, env, name, order, best, crossed, shape)
+    best, _ = _closest_pair(candidates)
+    near = candidates[0][2]  # the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
+    if np.any(near):
+        best = _one_sided_instead(fn, env, name, None, order, best, near, shape)
     return best
 
 
-def _one_sided_instead(fn: Function, env: dict, name: str, order: int, best, crossed, shape):
-    """Where every central stencil crosses a kink, a one-sided estimate from a side with no kink in reach."""
+def _one_sided_instead(fn: Function, env: dict, name: str, index, order: int, best, near, shape, gap=np.inf):
+    """Where a kink is within the central stencil's reach (but not at the point), a one-sided estimate
+    from a side with no kink in reach, unless the central estimate's own gap is already smaller."""
     x = np.asarray(env[name], dtype=np.float64)
-    reach = EPS ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))  # one_sided_order's base step
-    left, right, _ = one_sided_order(fn, env, name, order)
-    for side, estimate in ((-1, left), (1, right)):
-        points = [_shifted(env, name, None, side * j * m * reach) for j in range(1, order + 1) for m in (1, 2, 4)]
-        clean = crossed & ~crosses_kink(fn, env, points, shape)
-        best = np.where(clean, estimate, best)
-        crossed = crossed & ~clean
-    return best
+    reach = _one_sided_base(x if index is None else x[index], order)
+    left, right, error, _ = one_sided_order(fn, env, name, order, index)
+    near = near & (error < gap)
+    clean = []
+    for side in (-1, 1):
+        points = [_shifted(env, name, index, side * j * m * reach) for j in range(1, order + 1) for m in (1, 2, 4)]
+        clean.append(near & ~crosses_kink(fn, env, points, shape))
+    best = np.where(clean[1], right, best)
+    return np.where(clean[0], left, best)  # the sides share one error bound; the left is as good as the right
 
 
 # Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
@@ -476,29 +511,31 @@ def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool
     return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
 
 
-def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int):
-    """(left, right, error) estimates of the order-th derivative along a scalar variable, one side each.
+def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int, index=None):
+    """(left, right, error, noise): the order-th derivative along a variable, estimated from one side each.
 
-    Elementwise when `name` holds many points (each element its own point, as in --points).
-    A forward (or backward) difference of order k has error c*h + O(h**2); one Richardson step,
-    R(h) = 2 D(h) - D(2h), removes the c*h term. With h ~ eps**(1/(k+2)) that balances against
-    rounding eps/h**k. A one-sided estimate never straddles the kink, so on a side where f is a
-    polynomial (|x|**3 to the right of 0) it is exact up to rounding. `error` bounds both sides'
-    errors: |R(h) - R(2h)| (R(2h) is about 4 times as far off as R(h)) plus the rounding noise.
+    Elementwise when `name` holds many points (each element its own point, as in --points); with
+    `index`, along that one element of a tensor variable. A forward (or backward) difference of order k
+    has error c*h + O(h**2); one Richardson step, R(h) = 2 D(h) - D(2h), removes the c*h term. With
+    h ~ eps**(1/(k+2)) that balances against rounding eps/h**k. A one-sided estimate never straddles the
+    kink, so on a side where f is a polynomial (|x|**3 to the right of 0) it is exact up to rounding.
+    `error` bounds both sides' errors: |R(h) - R(2h)| (R(2h) is about 4 times as far off as R(h)) plus
+    `noise`, the rounding alone (eps max|f| times the weights' sum over h**k).
     """
     x = np.asarray(env[name], dtype=np.float64)
-    base = EPS ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))
+    x = x if index is None else x[index]
+    base = _one_sided_base(x, order)
     weights = [(-1) ** (order - j) * math.comb(order, j) for j in range(order + 1)]
-    size = np.zeros(x.shape)
+    size = np.zeros(np.shape(fn(env)))
 
     def difference(h):
         nonlocal size
-        values = [np.asarray(fn(_shifted(env, name, None, j * h)), dtype=np.float64) for j in range(order + 1)]
+        values = [np.asarray(fn(_shifted(env, name, index, j * h)), dtype=np.float64) for j in range(order + 1)]
         for v in values:
             size = np.fmax(size, np.abs(v))
         return sum(w * v for w, v in zip(weights, values, strict=True)) / h**order
 
-    estimates, error = [], np.zeros(x.shape)
+    estimates, error = [], 0.0
     with np.errstate(all="ignore"):
         for side in (-1, 1):
             d1, d2, d4 = (difference(side * m * base) for m in (1, 2, 4))
@@ -506,21 +543,41 @@ def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: 
             estimates.append(near)
             error = np.fmax(error, np.abs(near - far))
         noise = EPS * size * sum(abs(w) for w in weights) * 3 / base**order
-    return estimates[0], estimates[1], error + noise
+    return estimates[0], estimates[1], error + noise, noise
 
 
-def order_sides_differ(left, right, error, order: int, scale):
+def one_sided_elements(fn: Function, env: dict[str, np.ndarray], name: str, order: int = 1):
+    """one_sided_order for a variable of any shape: each part (left, right, error, noise) has shape
+    x.shape + f.shape, element by element as central_difference gives it."""
+    x = np.asarray(env[name], dtype=np.float64)
+    if not x.shape:
+        return tuple(np.asarray(part, dtype=np.float64) for part in one_sided_order(fn, env, name, order))
+    parts = [one_sided_order(fn, env, name, order, index) for index in np.ndindex(x.shape)]
+    shape = x.shape + np.shape(parts[0][0])
+    return tuple(np.reshape(np.array([p[i] for p in parts], dtype=np.float64), shape) for i in range(4))
+
+
+def _one_sided_base(x, order: int):
+    return EPS ** (1 / (order + 2)) * np.maximum(1.0, np.abs(x))
+
+
+def order_sides_differ(left, right, error, order: int):
     """True where one-sided derivatives of this order differ by more than their estimated errors allow."""
     with np.errstate(all="ignore"):
-        size = np.maximum(np.maximum(1.0, np.abs(left)), np.maximum(np.abs(right), scale))
-        tolerance = 3 * error + fd_relative(order) * size
+        tolerance = 3 * error + fd_relative(order) * np.maximum(np.abs(left), np.abs(right))
         return ~(np.isfinite(left) & np.isfinite(right)) | (np.abs(left - right) > tolerance)
 
 
-def within_one_sided_error(estimate, truth, error, order: int, scale):
-    """Whether a one-sided estimate matches the exact value as well as its own error estimate allows."""
+def too_noisy(left, right, noise, order: int):
+    """Where rounding alone could hide a jump between the sides: f is too large next to its derivative
+    (x*abs(x) + 1e7 at 0: the second derivatives -2 and 2 drown in noise of about 2)."""
+    return noise > fd_relative(order) * np.maximum(1.0, np.maximum(np.abs(left), np.abs(right)))
+
+
+def within_one_sided_error(estimate, truth, error, order: int):
+    """Whether a value matches a one-sided estimate as well as the estimate's own error allows."""
     with np.errstate(all="ignore"):
-        size = np.maximum(np.maximum(1.0, np.abs(estimate)), np.maximum(np.abs(truth), scale))
+        size = np.maximum(np.abs(estimate), np.abs(truth))
         return np.isfinite(truth) & (np.abs(estimate - truth) <= 3 * error + fd_relative(order) * size)
 
 

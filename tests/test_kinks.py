@@ -205,3 +205,40 @@ def test_where_float64_gives_out_the_tape_is_reported_not_excused():
     assert partial.exact == pytest.approx(4e-8, rel=1e-12)
     assert partial.tape == pytest.approx(4.440892098500626e-08, rel=1e-9)
     assert result.exit_code == 1
+
+
+# Found by an adversarial review of the kink and pole handling.
+@pytest.mark.parametrize(
+    ("expression", "at", "order", "code"),
+    [
+        ("abs(x)**2*5e-7", "0", 2, 1),  # tape 0 against truth 1e-6: no absolute floor may excuse it
+        ("abs(x)**4*1e-5", "0", 4, 1),
+        ("1e-6*abs(x)**3", "0", 3, 3),  # the third derivative jumps from -6e-6 to 6e-6
+        ("x*abs(x) + 1e7", "0", 2, 3),  # -2 and 2 drown in rounding of about 2: cannot say it exists
+        ("abs(x)**2 + 1e6", "0", 2, 3),
+        ("abs(x) + 1e9", "0", 1, 3),  # the slopes -1 and 1 must not hide behind |f| = 1e9
+        ("abs(sin(x))", "3.141592653589993", 1, 0),  # 450 ulps from pi: a genuine, differentiable point
+        ("cosh(max(x, 3*x))", "1e-9", 1, 0),  # a kink 1e-9 away: one-sided differences from the far side
+        ("1 + 100*relu(x)**2", "-1e-9", 1, 0),
+        ("abs(x)", "1e-4", 3, 0),
+        ("abs(x) + x**2", "5e-5", 2, 0),
+        ("max(x, x**0.5)", "1e-3", 1, 0),  # a domain edge within the stencil is not a kink
+        ("max(y, cos(x))", "pi/2", 1, 3),  # with y = 0: cos(pi/2) = 6e-17 ties with 0 to float64 precision
+    ],
+)
+def test_review_cases(expression, at, order, code):
+    point = {"x": at, "y": 0} if "y" in expression else {"x": at}
+    assert gradcli.grad(expression, at=point, order=order).exit_code == code
+
+
+def test_rounded_zeros_are_within_a_couple_of_spacings_not_a_fixed_fraction():
+    # 1e13 has a spacing of 0.002; sin(1e13) = 0.33 is not a zero of sin, and x = 1e13 must not be a pole
+    notes = gradcli.grad("1/sin(x)", at={"x": 1e13}).results[0].notes
+    assert not any("float64 precision" in n for n in notes)
+
+
+def test_smooth_kink_of_a_tensor_variable(cli):
+    for command in ("grad", "jacobian"):
+        expression = "sum(cosh(max(x, 3*x)))" if command == "grad" else "cosh(max(x, 3*x))"
+        run = cli(command, expression, "--at", "x=[0,0]", "--format", "json")
+        assert run.code == 0 and "f is smooth there" in run.json["results"][0]["notes"][0]
