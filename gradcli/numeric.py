@@ -109,7 +109,11 @@ class NumpyBackend:
             if self.branches is not None and func in ("abs", "relu", "max", "min"):
                 self.branches.append(np.sign(u if func in ("abs", "relu") else args[0] - args[1]))
             if func in ("max", "min"):
-                return np.maximum(*args) if func == "max" else np.minimum(*args)
+                result = np.maximum(*args) if func == "max" else np.minimum(*args)
+                if self.record:  # a rounded zero passes through when its side is the one chosen
+                    first, second = (self._near_zero(n) for n in node.args)
+                    self.rounded[id(node)] = np.where(result == args[0], first, second)
+                return result
             if func in ("sin", "cos", "tan") and self.record:
                 result = _UNARY[func](u)
                 self.rounded[id(node)] = _rounded_zero(func, u, result)
