@@ -132,16 +132,21 @@ wild_points = st.fixed_dictionaries({n: st.sampled_from(WILD_VALUES) for n in NA
 @given(wild_expressions(), wild_points, st.sampled_from([["grad"], ["grad", "--order", "2"], ["hessian"]]))
 def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point, command):
     """Never a crash (4) or a bad-input refusal (2) for a valid expression at a real point, never an
-    unexplained disagreement: exit 1 would mean a witness is wrong or a singularity went unnoticed."""
+    unexplained disagreement. Exit 1 is allowed only where a note shows the tape wrong at a kink where the
+    derivative exists (max(min(x, 0), 0) at 0 is 0, but TensorFlow passes tied gradients on and gets 1);
+    any other exit 1 would mean a witness is wrong or a singularity went unnoticed."""
     from tests.conftest import run_cli
 
     names = sorted(free_names_of(text))
     assume(names)
     at = ",".join(f"{n}={point[n]}" for n in names)
     run = run_cli(*command, text, "--at", at, "--format", "json")
-    assert run.code in (0, 3), (run.code, run.stderr, run.stdout[:2000])
+    assert run.code in (0, 1, 3), (run.code, run.stderr, run.stdout[:2000])
     document = run.json
     assert document["exit_code"] == run.code
+    notes = [n for r in document["results"] for n in r["notes"]]
+    if run.code == 1:
+        assert any("GradientTape's" in n and "is wrong here" in n for n in notes), run.stdout[:3000]
     if run.code == 3:
         assert all(r["notes"] for r in document["results"] if not r["differentiable"])
 
