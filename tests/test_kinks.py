@@ -243,3 +243,12 @@ def test_smooth_kink_of_a_tensor_variable(cli):
         expression = "sum(cosh(max(x, 3*x)))" if command == "grad" else "cosh(max(x, 3*x))"
         run = cli(command, expression, "--at", "x=[0,0]", "--format", "json")
         assert run.code == 0 and "f is smooth there" in run.json["results"][0]["notes"][0]
+
+
+def test_tensorflow_tie_convention_is_wrong_where_the_derivative_exists():
+    # max(min(x, 0), 0) is 0 for every x, but at the tie TensorFlow passes the whole gradient on, twice: 1
+    result = gradcli.grad("max(min(x, 0), 0)", at={"x": 0})
+    partial = result.results[0].gradient[0]
+    assert (partial.tape, partial.exact, partial.finite_difference) == (1.0, 0.0, 0.0)
+    assert result.exit_code == 1
+    assert "GradientTape's 1 is wrong here" in result.results[0].notes[0]
