@@ -38,7 +38,12 @@ def test_tiny_slope_next_to_a_large_value_is_not_chased_into_rounding_noise():
 
 
 @pytest.mark.parametrize(
-    ("text", "x", "order", "expected"), [("sin(x)", 1e-3, 2, -math.sin(1e-3)), ("1/x", 0.01, 2, 2e6)]
+    ("text", "x", "order", "expected"),
+    [
+        ("sin(x)", 1e-3, 2, -math.sin(1e-3)),
+        ("1/x", 0.01, 2, 2e6),
+        ("x**0.001", 1e-3, 2, 0.001 * -0.999 * 1e-3**-1.999),  # the best step is between the two ends
+    ],
 )
 def test_higher_difference_picks_the_step_by_gap_plus_rounding_noise(text, x, order, expected):
     # sin(x)'' at 1e-3: the step on the scale of |x| (1.2e-7) gave two noisy estimates that happened to agree
