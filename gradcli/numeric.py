@@ -321,6 +321,14 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
             points += [shifted_env(s) for s in shifts if s]
         return 2 * estimates[0] - estimates[1], points
 
+    # A few columns get the full search over step scales (as higher_difference); many (a tensor variable's
+    # elements) get the two ends only, since each scale costs 8 evaluations of f per entry.
+    steps = _scale_steps(*(x_of(*c) for c in columns)) if len(columns) <= 4 else None
+
+    def scales(column):
+        x = x_of(*column)
+        return _higher_scales(x, steps) if steps is not None else [pick(x) for pick in _SCALES]
+
     shape = np.shape(fn(env))
     rows = []
     with np.errstate(all="ignore"):
@@ -328,11 +336,10 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
             row = []
             for cj in columns:
                 candidates = []
-                for pick in _SCALES:
-                    scale_i, scale_j = pick(x_of(*ci)), pick(x_of(*cj))
+                for scale_i, scale_j in zip(scales(ci), scales(cj), strict=True):
                     cross = crossed(ci, cj, step * scale_i, step * scale_j)
                     candidates.append((entry(ci, cj, scale_i, scale_j, 1), entry(ci, cj, scale_i, scale_j, 2), cross))
-                best, _ = _closest_pair(candidates)
+                best, _ = _closest_pair(candidates, settle=fd_relative(2) / 10)
                 cross = candidates[0][2]
                 if np.any(cross):  # a kink within the largest stencil but not at the point: try the four quadrants
                     hi, hj = step * np.maximum(1.0, np.abs(x_of(*ci))), step * np.maximum(1.0, np.abs(x_of(*cj)))
@@ -448,7 +455,7 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
             h = base * scale
             stencil = [_shifted(env, name, None, (order / 2 - k) * h) for k in range(order + 1)]
             candidates.append((estimate(h), estimate(h / 2), crosses_kink(fn, env, stencil, shape)))
-    best, _ = _closest_pair(candidates)
+    best, _ = _closest_pair(candidates, settle=fd_relative(order) / 10)
     near = candidates[0][2]  # the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
     if np.any(near):
         best = _one_sided_instead(fn, env, name, None, order, best, near, shape)
@@ -479,30 +486,55 @@ _SCALES = (
 )
 
 
-def _higher_scales(x):
-    """Step scales from max(1, |x|) down by 4 to |x| (for 0 < |x| < 1), at most 13: near a singularity
-    (x**0.001 at x = 1e-3, f'' = -992) the best step lies between the two ends, not at either."""
+def _higher_scales(x, steps: int | None = None):
+    """Step scales from max(1, |x|) down by factors of 4: at least 8 steps (a function that varies fast,
+    sin(x**3) at pi, wants a step 1e-5 times shorter than one of order-one scale) and, for 0 < |x| < 1,
+    down to |x| (x**0.001 at x = 1e-3, where f'' = -992); at most 13 scales. The best is chosen by gap
+    plus rounding noise."""
     small = (np.abs(x) > 0) & (np.abs(x) < 1)
-    smallest = float(np.min(np.abs(x)[small])) if np.any(small) else 1.0
-    steps = min(12, math.ceil(math.log(1 / smallest, 4)))
+    if steps is None:
+        steps = _scale_steps(x)
     top = np.maximum(1.0, np.abs(x))
-    floor = np.where(small, np.abs(x), top)
+    floor = np.where(small, np.minimum(np.abs(x), top / 4**8), top / 4**8)
     return [np.maximum(top / 4**k, floor) for k in range(steps + 1)]
 
 
-def _closest_pair(candidates):
-    """The finer estimate of the best pair, and whether its stencil crosses a kink (losing to one that does not)."""
-    best, best_gap, best_crossed = None, None, None
+def _scale_steps(*xs) -> int:
+    smallest = min(
+        (
+            float(np.min(np.abs(x)[(np.abs(x) > 0) & (np.abs(x) < 1)]))
+            for x in xs
+            if np.any((np.abs(x) > 0) & (np.abs(x) < 1))
+        ),
+        default=1.0,
+    )
+    return max(8, min(12, math.ceil(math.log(1 / smallest, 4))))
+
+
+def _closest_pair(candidates, settle: float = 0.0):
+    """The finer estimate of the best pair, and whether its stencil crosses a kink (losing to one that does not).
+
+    Candidates come largest step first. With `settle`, the first pair (from the top) whose gap plus
+    rounding noise is within settle * |estimate| is kept, as the first-order ladder does: a far smaller step can
+    look better only by luck (where f is a cancellation, exp(x*y/3) - cos(x + 2*y) at 0, rounding noise
+    estimated from |f| is too small, and two tiny-step estimates can coincide). Where no pair settles,
+    the smallest gap plus noise wins.
+    """
+    best, best_gap, best_crossed, settled = None, None, None, None
     for (coarse, coarse_noise), (fine, fine_noise), *cross in candidates:
         crossed = cross[0] if cross else np.zeros(np.shape(fine), dtype=bool)
-        gap = np.abs(fine - coarse) + np.fmax(coarse_noise, fine_noise)
+        noise = np.fmax(coarse_noise, fine_noise)
+        gap = np.abs(fine - coarse) + noise
         gap = np.where(np.isfinite(gap), gap, np.inf)
+        agrees = ~crossed & (gap <= settle * np.abs(fine))  # gap and noise both small: not settled by noise
         if best is None:
-            best, best_gap, best_crossed = fine, gap, crossed
+            best, best_gap, best_crossed, settled = fine, gap, crossed, agrees
         else:
             take = (best_crossed & ~crossed) | ((best_crossed == crossed) & (gap < best_gap))
+            take = ~settled & (take | agrees)
             best, best_gap = np.where(take, fine, best), np.where(take, gap, best_gap)
             best_crossed = np.where(take, crossed, best_crossed)
+            settled = settled | agrees
     return best, best_crossed
 
 

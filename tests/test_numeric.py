@@ -43,6 +43,8 @@ def test_tiny_slope_next_to_a_large_value_is_not_chased_into_rounding_noise():
         ("sin(x)", 1e-3, 2, -math.sin(1e-3)),
         ("1/x", 0.01, 2, 2e6),
         ("x**0.001", 1e-3, 2, 0.001 * -0.999 * 1e-3**-1.999),  # the best step is between the two ends
+        ("sin(x**3)", math.pi, 2, 3 * math.pi * (-3 * math.pi**3 * math.sin(math.pi**3) + 2 * math.cos(math.pi**3))),
+        ("exp(x) - cos(x)", 0.0, 2, 2.0),  # f = 0 at the point: its rounding noise is not |f|-sized
     ],
 )
 def test_higher_difference_picks_the_step_by_gap_plus_rounding_noise(text, x, order, expected):
