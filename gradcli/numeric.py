@@ -524,7 +524,8 @@ def _closest_pair(candidates, settle: float = 0.0):
     for (coarse, coarse_noise), (fine, fine_noise), *cross in candidates:
         crossed = cross[0] if cross else np.zeros(np.shape(fine), dtype=bool)
         noise = np.fmax(coarse_noise, fine_noise)
-        gap = np.abs(fine - coarse) + noise
+        with np.errstate(all="ignore"):
+            gap = np.abs(fine - coarse) + noise
         gap = np.where(np.isfinite(gap), gap, np.inf)
         agrees = ~crossed & (gap <= settle * np.abs(fine))  # gap and noise both small: not settled by noise
         if best is None:
