@@ -335,12 +335,11 @@ def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str
         for ci in columns:
             row = []
             for cj in columns:
-                candidates = []
-                for scale_i, scale_j in zip(scales(ci), scales(cj), strict=True):
-                    cross = crossed(ci, cj, step * scale_i, step * scale_j)
-                    candidates.append((entry(ci, cj, scale_i, scale_j, 1), entry(ci, cj, scale_i, scale_j, 2), cross))
-                best, _ = _closest_pair(candidates, settle=fd_relative(2) / 10)
-                cross = candidates[0][2]
+                candidates = (  # a generator: scales below the settled one are never evaluated
+                    (entry(ci, cj, si, sj, 1), entry(ci, cj, si, sj, 2), crossed(ci, cj, step * si, step * sj))
+                    for si, sj in zip(scales(ci), scales(cj), strict=True)
+                )
+                best, _, cross = _closest_pair(candidates, settle=fd_relative(2) / 10)
                 if np.any(cross):  # a kink within the largest stencil but not at the point: try the four quadrants
                     hi, hj = step * np.maximum(1.0, np.abs(x_of(*ci))), step * np.maximum(1.0, np.abs(x_of(*cj)))
                     for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
@@ -449,14 +448,17 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
 
     base = np.finfo(np.float64).eps ** (1 / (order + 2))
     shape = np.shape(fn(env))
-    candidates = []
+
+    def stencil(h):
+        return [_shifted(env, name, None, (order / 2 - k) * h) for k in range(order + 1)]
+
     with np.errstate(all="ignore"):
-        for scale in _higher_scales(x):
-            h = base * scale
-            stencil = [_shifted(env, name, None, (order / 2 - k) * h) for k in range(order + 1)]
-            candidates.append((estimate(h), estimate(h / 2), crosses_kink(fn, env, stencil, shape)))
-    best, _ = _closest_pair(candidates, settle=fd_relative(order) / 10)
-    near = candidates[0][2]  # the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
+        candidates = (  # a generator: scales below the settled one are never evaluated
+            (estimate(base * scale), estimate(base * scale / 2), crosses_kink(fn, env, stencil(base * scale), shape))
+            for scale in _higher_scales(x)
+        )
+        # near: the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
+        best, _, near = _closest_pair(candidates, settle=fd_relative(order) / 10)
     if np.any(near):
         best = _one_sided_instead(fn, env, name, None, order, best, near, shape)
     return best
@@ -512,7 +514,8 @@ def _scale_steps(*xs) -> int:
 
 
 def _closest_pair(candidates, settle: float = 0.0):
-    """The finer estimate of the best pair, and whether its stencil crosses a kink (losing to one that does not).
+    """(estimate, whether its stencil crosses a kink, whether the largest stencil does): the finer estimate of
+    the best pair, where one whose stencil crosses a kink loses to one that does not.
 
     Candidates come largest step first. With `settle`, the first pair (from the top) whose gap plus
     rounding noise is within settle * |estimate| is kept, as the first-order ladder does: a far smaller step can
@@ -529,14 +532,16 @@ def _closest_pair(candidates, settle: float = 0.0):
         gap = np.where(np.isfinite(gap), gap, np.inf)
         agrees = ~crossed & (gap <= settle * np.abs(fine))  # gap and noise both small: not settled by noise
         if best is None:
-            best, best_gap, best_crossed, settled = fine, gap, crossed, agrees
+            best, best_gap, best_crossed, settled, first_crossed = fine, gap, crossed, agrees, crossed
         else:
             take = (best_crossed & ~crossed) | ((best_crossed == crossed) & (gap < best_gap))
             take = ~settled & (take | agrees)
             best, best_gap = np.where(take, fine, best), np.where(take, gap, best_gap)
             best_crossed = np.where(take, crossed, best_crossed)
             settled = settled | agrees
-    return best, best_crossed
+        if settle and np.all(settled):
+            break
+    return best, best_crossed, first_crossed
 
 
 def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):
