@@ -193,7 +193,7 @@ class Function:
     """
 
     def __init__(self, tree: Node, base: dict[str, np.ndarray]):
-        self.tree, self.frozen = tree, {}
+        self.tree, self.frozen, self._center = tree, {}, None
         value(tree, base, self.frozen)
         self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
             isinstance(n, Custom) or (isinstance(n, Call) and n.func in ("abs", "relu", "max", "min"))
@@ -202,6 +202,12 @@ class Function:
 
     def __call__(self, env: dict) -> np.ndarray:
         return value(self.tree, env, self.frozen)
+
+    def center_branches(self, env: dict) -> list[np.ndarray]:
+        """branches(env), remembered for the last env: every stencil of a ladder compares with the same point."""
+        if self._center is None or self._center[0] is not env:
+            self._center = (env, self.branches(env))
+        return self._center[1]
 
     def branches(self, env: dict) -> list[np.ndarray]:
         """The side (sign) of every kink's argument at env: where two points differ, a kink lies between."""
@@ -221,7 +227,7 @@ def crosses_kink(fn: Function, env: dict, shifted: list[dict], shape) -> np.ndar
     crossed = np.zeros(shape, dtype=bool)
     if not fn.kinky:
         return crossed
-    center = fn.branches(env)
+    center = fn.center_branches(env)
     for other in shifted:
         for a, b in zip(center, fn.branches(other), strict=True):
             differ = np.asarray((a != b) & np.isfinite(a) & np.isfinite(b))  # leaving the domain is not a kink
