@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcli import tolerance
 from gradcli.expr import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, to_text, walk
 
 EPS = np.finfo(np.float64).eps
@@ -194,14 +195,31 @@ class Function:
 
     def __init__(self, tree: Node, base: dict[str, np.ndarray]):
         self.tree, self.frozen, self._center = tree, {}, None
-        value(tree, base, self.frozen)
+        self.base = value(tree, base, self.frozen)
+        self._noise = None
         self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
             isinstance(n, Custom) or (isinstance(n, Call) and n.func in ("abs", "relu", "max", "min"))
             for n in walk(tree)
         )
+        self.analytic = analytic(tree)
 
     def __call__(self, env: dict) -> np.ndarray:
         return value(self.tree, env, self.frozen)
+
+    def noise(self, env: dict) -> np.ndarray:
+        """f's own rounding error at the base point, measured: |f in float64 - f in extended precision|,
+        at least eps |f|. Where f is a cancellation ((1 - cos(x))/x**2 at 1e-3 loses ten digits), eps |f|
+        alone would promise finite differences far more than float64 can give."""
+        if self._noise is None:
+            wide = {k: np.asarray(v, dtype=np.longdouble) for k, v in env.items()}
+            with np.errstate(all="ignore"):
+                try:
+                    measured = np.abs(np.asarray(self.base, dtype=np.longdouble) - value(self.tree, wide, self.frozen))
+                except TypeError:  # an operation with no extended-precision loop
+                    measured = np.zeros(np.shape(self.base))
+                measured = np.where(np.isfinite(measured), measured, 0).astype(np.float64)
+            self._noise = np.maximum(EPS * np.abs(np.asarray(self.base, dtype=np.float64)), measured)
+        return self._noise
 
     def center_branches(self, env: dict) -> list[np.ndarray]:
         """branches(env), remembered for the last env: every stencil of a ladder compares with the same point."""
@@ -216,6 +234,20 @@ class Function:
         with np.errstate(all="ignore"):
             evaluate(self.tree, env, backend)
         return backend.branches
+
+
+NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus"})
+
+
+def analytic(tree: Node) -> bool:
+    """Whether numpy evaluates the tree at complex points as the analytic continuation of f (custom
+    functions' bodies included), so that the complex-step derivative applies."""
+    for node in walk(tree):
+        if isinstance(node, Custom) and not analytic(node.body):
+            return False
+        if isinstance(node, Call) and node.func in NOT_ANALYTIC:
+            return False
+    return True
 
 
 def function(tree: Node, base: dict[str, np.ndarray]) -> Function:
@@ -263,17 +295,84 @@ def _shifted(env: dict, name: str, index, step) -> dict:
 
 
 def central_difference(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
-    """d tree / d name by the five-point stencil, element by element: shape x.shape + f.shape.
+    """d tree / d name, element by element: shape x.shape + f.shape (the value of derivative())."""
+    return derivative(fn, env, name, batched).value
 
-    With batched=True every element of `name` is an independent point (the
-    expression is elementwise), so all of them are shifted at once and the
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numeric derivative with its error bound and, per element, whether the complex step gave it."""
+
+    value: np.ndarray
+    error: np.ndarray
+    complex_step: np.ndarray  # bool; False: the five-point ladder (or a one-sided estimate near a kink)
+
+    @property
+    def method(self) -> str:
+        """One name for the whole array (JSON's finite_difference_method)."""
+        if np.all(self.complex_step):
+            return "complex step"
+        return "central difference" if not np.any(self.complex_step) else "mixed"
+
+
+def derivative(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False) -> Estimate:
+    """d tree / d name with an error bound, element by element: shape x.shape + f.shape.
+
+    Where the expression is analytic (no abs, relu, max, min or softplus anywhere), the complex step
+    Im f(x + ih) / h has no subtraction and is good to a few eps; it is kept where it is finite and two
+    steps agree, and the five-point ladder answers elsewhere. With batched=True every element of `name`
+    is an independent point (the expression is elementwise), so all are shifted at once and the
     result has f's shape.
     """
     x = np.asarray(env[name], dtype=np.float64)
     if batched:
-        return _ladder(fn, env, name, None, x)
-    columns = [_ladder(fn, env, name, index, x[index]) for index in np.ndindex(x.shape)]
-    return np.reshape(np.array(columns, dtype=np.float64), x.shape + np.shape(columns[0]))
+        return _estimate(fn, env, name, None, x)
+    parts = [_estimate(fn, env, name, index, x[index]) for index in np.ndindex(x.shape)]
+    shape = x.shape + np.shape(parts[0].value)
+
+    def join(field):
+        return np.reshape(np.array([getattr(p, field) for p in parts]), shape)
+
+    return Estimate(join("value").astype(np.float64), join("error").astype(np.float64), join("complex_step"))
+
+
+def _estimate(fn: Function, env, name, index, x) -> Estimate:
+    if fn.analytic:
+        value, error = complex_step(fn, env, name, index, x)
+        good = np.isfinite(value) & np.isfinite(error)
+        if np.all(good):
+            return Estimate(value, error, np.ones(np.shape(value), dtype=bool))
+        ladder, gap = _ladder(fn, env, name, index, x)
+        return Estimate(np.where(good, value, ladder), np.where(good, error, gap), good)
+    ladder, gap = _ladder(fn, env, name, index, x)
+    return Estimate(ladder, gap, np.zeros(np.shape(ladder), dtype=bool))
+
+
+COMPLEX_STEP = 1e-20
+COMPLEX_SETTLED = 1e-12  # two complex steps closer than this (relative) are both exact up to rounding
+
+
+def complex_step(fn: Function, env, name, index, x):
+    """(estimate, error): Im f(x + ih) / h at two steps, 1e-20 and 1e-16 times max(1, |x|) (times |x|
+    below 1, as near the pole of 1/x at 0). Truncation is f'''-sized times h**2, far below rounding, so
+    two estimates that differ beyond rounding mean f is not analytic enough here (a pole within reach, a
+    negative base under a fractional power): NaN then, and the caller falls back to the ladder."""
+    x = np.asarray(x, dtype=np.float64)
+    scale = np.where((np.abs(x) > 0) & (np.abs(x) < 1), np.abs(x), np.maximum(1.0, np.abs(x)))
+    estimates = []
+    with np.errstate(all="ignore"):
+        for step in (COMPLEX_STEP, 1e4 * COMPLEX_STEP):
+            h = step * scale
+            array = np.array(env[name], dtype=np.complex128, copy=True)
+            if index is None:
+                array = array + 1j * h
+            else:
+                array[index] += 1j * h
+            estimates.append(np.imag(fn({**env, name: array})) / h)
+        fine, coarse = estimates
+        error = np.abs(fine - coarse) + NOISE * EPS * np.abs(fine)
+        settled = np.isfinite(fine) & (error <= COMPLEX_SETTLED * np.abs(fine) + 1e-300)
+    return np.where(settled, fine, np.nan), np.where(settled, error, np.nan)
 
 
 def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str], batched: bool = False) -> np.ndarray:
@@ -361,7 +460,8 @@ def _stencil(fn, env, name, index, h):
     """The five-point estimate and its rounding-noise bound, (18/12) eps max|f| / h (f's own rounding included)."""
     f = [fn(_shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
     size = np.maximum(np.maximum(np.abs(f[0]), np.abs(f[1])), np.maximum(np.abs(f[2]), np.abs(f[3])))
-    noise = NOISE * EPS * size / np.abs(h)
+    rounding = np.maximum(EPS * size, fn.noise(env)) if fn.base.shape == np.shape(size) else EPS * size
+    noise = NOISE * rounding / np.abs(h)
     return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h), noise
 
 
@@ -388,8 +488,8 @@ def _ladder(fn, env, name, index, x):
         shape = np.shape(best)
         near = crosses_kink(fn, env, [_shifted(env, name, index, k * first) for k in (-2, 2)], shape)
         if np.any(near):
-            best = _one_sided_instead(fn, env, name, index, 1, best, near, shape, gap)
-    return best
+            best, gap = _one_sided_instead(fn, env, name, index, 1, best, near, shape, gap)
+    return best, gap
 
 
 def _rungs(fn, env, name, index, h):
@@ -466,13 +566,14 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
         # near: the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
         best, _, near = _closest_pair(candidates, settle=fd_relative(order) / 10)
     if np.any(near):
-        best = _one_sided_instead(fn, env, name, None, order, best, near, shape)
+        best, _ = _one_sided_instead(fn, env, name, None, order, best, near, shape)
     return best
 
 
 def _one_sided_instead(fn: Function, env: dict, name: str, index, order: int, best, near, shape, gap=np.inf):
     """Where a kink is within the central stencil's reach (but not at the point), a one-sided estimate
-    from a side with no kink in reach, unless the central estimate's own gap is already smaller."""
+    from a side with no kink in reach, unless the central estimate's own gap is already smaller.
+    Returns the estimates and their error bounds."""
     x = np.asarray(env[name], dtype=np.float64)
     reach = _one_sided_base(x if index is None else x[index], order)
     left, right, error, _ = one_sided_order(fn, env, name, order, index)
@@ -482,7 +583,8 @@ def _one_sided_instead(fn: Function, env: dict, name: str, index, order: int, be
         points = [_shifted(env, name, index, side * j * m * reach) for j in range(1, order + 1) for m in (1, 2, 4)]
         clean.append(near & ~crosses_kink(fn, env, points, shape))
     best = np.where(clean[1], right, best)
-    return np.where(clean[0], left, best)  # the sides share one error bound; the left is as good as the right
+    bound = np.where(clean[0] | clean[1], error, gap)
+    return np.where(clean[0], left, best), bound  # the sides share one error bound
 
 
 # Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
@@ -641,8 +743,7 @@ def within_one_sided_error(estimate, truth, error, order: int):
 
 
 def fd_relative(order: int) -> float:
-    """Finite differences of order n in float64 are good to about eps**(2/(n+2)); allow 100 times that."""
-    return 100 * EPS ** (2 / (order + 2))
+    return tolerance.fd_relative(order)
 
 
 def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
