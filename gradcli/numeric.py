@@ -13,7 +13,6 @@ from gradcli.expr import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_val
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
 STENCIL_STEP = EPS ** (1 / 5)
-ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
@@ -652,26 +651,6 @@ def _closest_pair(candidates, settle: float = 0.0):
     return best, best_crossed, first_crossed
 
 
-def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):
-    """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist.
-
-    With batched=True each element of `name` is an independent point and all are shifted at once.
-    """
-    x = np.asarray(env[name], dtype=np.float64)
-    with np.errstate(all="ignore"):
-        f0 = fn(env)
-        if batched:
-            h = ONE_SIDED_STEP * np.maximum(1.0, np.abs(x))
-            return (f0 - fn(_shifted(env, name, None, -h))) / h, (fn(_shifted(env, name, None, h)) - f0) / h
-        lefts, rights = [], []
-        for index in np.ndindex(x.shape):
-            h = ONE_SIDED_STEP * max(1.0, abs(float(x[index])))
-            lefts.append((f0 - fn(_shifted(env, name, index, -h))) / h)
-            rights.append((fn(_shifted(env, name, index, h)) - f0) / h)
-    shape = x.shape + np.shape(f0)
-    return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
-
-
 def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int, index=None):
     """(left, right, error, noise): the order-th derivative along a variable, estimated from one side each.
 
@@ -744,10 +723,3 @@ def within_one_sided_error(estimate, truth, error, order: int):
 
 def fd_relative(order: int) -> float:
     return tolerance.fd_relative(order)
-
-
-def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
-    """True where one-sided slopes disagree by far more than the O(h) curvature term."""
-    finite = np.isfinite(left) & np.isfinite(right)
-    tolerance = 1e-3 * np.maximum(np.abs(left), np.abs(right)) + 1e-4 * np.maximum(1.0, scale)
-    return ~finite | (np.abs(left - right) > tolerance)
