@@ -473,7 +473,10 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, 
     witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
     fn = fn or numeric.function(problem.tree, env)
     value64 = float(fn.base)
-    notes = judge.conclude(value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env))
+    continuous = lambda: bool(np.all(numeric.continuous(fn, env, differentiated)))  # noqa: E731
+    notes = judge.conclude(
+        value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env), continuous
+    )
     odd = {n.variable: n.data["witness"] for n in notes if n.kind == "odd_witness"}
     partials = []
     for c in columns:

@@ -224,6 +224,11 @@ def message(note) -> str:
         return hessian_kink(d["event"])
     if kind in ("singular", "pole"):
         return singular(d["event"])
+    if kind == "removable":
+        return (
+            f"{d['event'].arg} is 0 here to float64 precision, but f does not feel it (f is continuous here and "
+            "all three methods agree): the zero is removable, not a pole."
+        )
     if kind == "not_finite":
         return unexplained_not_finite(_plain(d["value"]))
     if kind == "witnesses":

@@ -187,6 +187,7 @@ def conclude(
     tape64: Callable[[], dict] | None = None,
     extra: Iterable[Note] = (),
     f_noise=None,
+    continuous: Callable[[], bool] | None = None,
 ) -> list[Note]:
     """A point's notes: those of its columns, the singular points and overflows, and for every column
     that disagrees, the odd witness named. witnesses maps each column's name to (tape, exact)."""
@@ -196,6 +197,9 @@ def conclude(
     is_finite = all(np.all(finite(c, *witnesses[c.name], overflow)) for c in columns)
     value_finite = bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
+    if poles and is_finite and value_finite and all(np.all(c.agree) for c in columns) and continuous and continuous():
+        info += [Note("removable", INFO, None, {"event": e}) for e in poles]  # cos(x)/cos(x) at pi/2
+        events, poles = [e for e in events if e.kind != "pole"], []
     if is_finite and not value_finite and overflow:
         info.append(Note("overflow", INFO, None, {"value": value, "value64": value64, "dtype": dtype}))
     elif not (is_finite and value_finite) or poles:
@@ -263,15 +267,18 @@ def _much_closer(better, worse, exact) -> bool:
     return bool(np.all(tolerance.close_each(better, exact, tolerance.tape("float64")) | closer))
 
 
-def status(columns: list[Column], value, value64, dtype: str, tapes: dict, exacts: dict, poles) -> np.ndarray:
+def status(
+    columns: list[Column], value, value64, dtype: str, tapes: dict, exacts: dict, poles, continuous=False
+) -> np.ndarray:
     """Per point (vectorised): "agree", "disagree" or "not differentiable", by the rules of `conclude`."""
     overflow = overflowed(value, value64, dtype)
     ok = np.ones(np.shape(value), dtype=bool)
     agree = np.ones(np.shape(value), dtype=bool)
-    broken = np.asarray(poles, dtype=bool) | False
     for c in columns:
         ok &= finite(c, tapes.get(c.name), exacts[c.name], overflow)
         agree &= c.agree
+    broken = np.asarray(poles, dtype=bool) & ~(agree & ok & np.asarray(continuous, dtype=bool))
+    for c in columns:
         broken = broken | c.broken
     value_ok = np.isfinite(np.asarray(value, dtype=np.float64)) | overflow
     undefined = broken | ~ok | ~value_ok

@@ -196,7 +196,8 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     for event, mask in numeric.event_masks(problem.tree, env, frozenset(rows)).items():
         if event.kind == "pole":
             poles |= np.broadcast_to(mask, (n,))
-    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles)
+    continuous = numeric.continuous(fn, env, rows) if np.any(poles) else False
+    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous)
     shown = {c.name: c.fd for c in columns}
     return Chunk(block.lines, coords, values, tape, exact, shown, status)
 

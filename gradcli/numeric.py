@@ -71,10 +71,11 @@ class NumpyBackend:
 
     def binop(self, node: BinOp, a, b):
         with np.errstate(all="ignore"):
-            if node.op == "+":
-                return a + b
-            if node.op == "-":
-                return a - b
+            if node.op in "+-":
+                result = a + b if node.op == "+" else a - b
+                if self.record and free_names(node):  # a sum that cancels to within rounding of 0
+                    self.rounded[id(node)] = _cancels(a, b, result)
+                return result
             if node.op == "*":
                 return a * b
             if node.op == "/":
@@ -145,9 +146,10 @@ class NumpyBackend:
             self._check(arg, np.abs(u) >= 1, func, "singular", arg)
 
     def _near_zero(self, node: Node):
-        """Where the node's value is a zero of sin, cos or tan that float64 can only come near (cos(pi/2) =
-        6e-17), seen through signs, products, quotients and positive powers: -cos(x), 2*cos(x)**2."""
-        if isinstance(node, Call):
+        """Where the node's value is a zero that float64 can only come near: of sin, cos or tan (cos(pi/2) =
+        6e-17) or a sum that cancels (sin(x) + cos(x) at 3*pi/4), seen through signs, products, quotients
+        and positive powers: -cos(x), 2*cos(x)**2."""
+        if isinstance(node, Call) or (isinstance(node, BinOp) and node.op in "+-"):
             return self.rounded.get(id(node), False)
         if isinstance(node, Neg):
             return self._near_zero(node.operand)
@@ -169,6 +171,14 @@ class NumpyBackend:
         if event not in self.events:
             self.events.append(event)
         self.masks[event] = self.masks.get(event, False) | np.asarray(hit)
+
+
+def _cancels(a, b, result):
+    """Where a sum is 0 only up to rounding: nonzero, and within two spacings of its larger term (sin(x) +
+    cos(x) at the float nearest 3*pi/4 is 1.1e-16)."""
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(a), np.abs(b))
+        return (result != 0) & (np.abs(result) <= ROUNDING_ULPS * np.spacing(size)) & (size > 0)
 
 
 def _rounded_zero(func: str, u, result):
@@ -651,6 +661,21 @@ def _closest_pair(candidates, settle: float = 0.0):
         if settle and np.all(settled):
             break
     return best, best_crossed, first_crossed
+
+
+def continuous(fn: Function, env: dict[str, np.ndarray], names) -> np.ndarray:
+    """Where f stays within 1e-3 (relative) of f(x) a step of 1e-6 (relative) away along every name (every
+    element of a tensor at once; with many points, each its own): a zero in a denominator that f does not
+    feel (cos(x)/cos(x) at pi/2) is removable, not a pole."""
+    base = np.asarray(fn.base, dtype=np.float64)
+    ok = np.isfinite(base)
+    with np.errstate(all="ignore"):
+        for name in names:
+            h = 1e-6 * np.maximum(1.0, np.abs(np.asarray(env[name], dtype=np.float64)))
+            for side in (-1, 1):
+                near = np.asarray(fn(_shifted(env, name, None, side * h)), dtype=np.float64)
+                ok &= np.isfinite(near) & (np.abs(near - base) <= 1e-3 * (1 + np.abs(base)))
+    return ok
 
 
 def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int, index=None):

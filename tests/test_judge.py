@@ -178,3 +178,36 @@ def test_points_and_single_points_get_the_same_verdicts(cli, expression, points)
     statuses = [line.rsplit(",", 1)[1] for line in run.stdout.splitlines()[1:]]
     alone = [gradcli.grad(expression, at={"x": x, "y": y}).status for x, y in points]
     assert statuses == alone
+
+
+# --- known misses closed ----------------------------------------------------------------------------------
+
+
+def test_a_removable_zero_is_not_a_pole(cli):
+    run = cli("grad", "cos(x)/cos(x)", "--at", "x=1.5707963267948966", "--format", "json")
+    notes = run.json["results"][0]["notes"]
+    assert run.code == 0 and [n["kind"] for n in notes] == ["removable"]
+
+
+def test_a_real_pole_at_a_rounded_zero_stays_a_pole(cli):
+    assert cli("grad", "1/cos(x)", "--at", "x=1.5707963267948966").code == 3
+
+
+def test_a_sum_that_cancels_to_a_rounded_zero_is_a_pole(cli):
+    run = cli("grad", "1/(sin(x)+cos(x))", "--at", "x=2.356194490192345", "--format", "json")
+    assert run.code == 3 and run.json["results"][0]["notes"][0]["kind"] == "pole"
+    assert "sin(x) + cos(x) is 0 here to float64 precision" in run.json["results"][0]["notes"][0]["message"]
+
+
+def test_periodic_functions_at_huge_x_get_the_complex_step(cli):
+    # the five-point step at 1e13 is far longer than the period; the complex step needs no step in x
+    run = cli("grad", "1/sin(x)", "--at", "x=1e13", "--format", "json")
+    partial = run.json["results"][0]["gradient"]["x"]
+    assert run.code == 0 and partial["finite_difference_method"] == "complex step"
+
+
+def test_points_get_the_cannot_tell_case(cli):
+    stdin = "x\n0\n1\n"
+    run = cli("grad", "x*abs(x) + 1e7", "--points", "-", "--format", "csv", stdin=stdin)
+    assert [line.rsplit(",", 1)[1] for line in run.stdout.splitlines()[1:]] == ["not differentiable", "agree"]
+    assert gradcli.grad("x*abs(x) + 1e7", at={"x": 0}).results[0].notes[0].kind == "kink_cannot_tell"
