@@ -15,6 +15,7 @@ from gradcli.clip import Clip
 from gradcli.errors import LimitError, ParseError, PointError
 from gradcli.expr import (
     BinOp,
+    Call,
     Custom,
     CustomSpec,
     ListOf,
@@ -62,6 +63,9 @@ class Problem:
     persistent: bool = False
     source: str = ""  # the expression as typed
     customs: tuple[CustomSpec, ...] = ()
+    unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
+    unconnected_names: tuple[str, ...] = ()  # sources given with --at that f does not use
+    summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -127,18 +131,29 @@ def prepare(
     of: Iterable[str] = (),
     persistent: bool = False,
     custom: Iterable[str | CustomSpec] = (),
+    several: bool = False,
+    unconnected: str | None = None,
+    integers: bool = False,
 ) -> Problem:
     """Parse and check everything; raise GradcliError on any invalid input.
 
     With vector_output (jacobian), the expression may be a list of scalar
-    expressions, `[x*y, x + y]`, or any tensor-valued expression.
+    expressions, `[x*y, x + y]`, or any tensor-valued expression. The tape's own
+    answers to what it accepts (grad): with `several`, a list or tensor target is
+    the sum of its targets, each also a target of its own; with `unconnected`
+    ("none" or "zero"), names given with --at that f does not use are sources the
+    tape answers None or 0 for; with `integers`, dtype may be int32.
     """
-    if dtype not in tolerance.TAPE:
-        raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
+    if dtype not in tolerance.TAPE and not (integers and dtype == INTEGER):
+        kinds = "float64, float32 or int32" if integers else "float64 or float32"
+        raise PointError(f"dtype must be {kinds}, not {dtype!r}")
+    if unconnected not in (None, "none", "zero"):
+        raise PointError(f"--unconnected must be none or zero, not {unconnected!r}")
     if not 1 <= order <= MAX_ORDER:
         raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
     customs = _customs(custom)
-    program = parse_program(expression, allow_lists=vector_output, customs=customs)
+    several = several and not of
+    program = parse_program(expression, allow_lists=vector_output or several, customs=customs)
     steps = inline(program, _check_steps(program, "--stop", stop))
     targets = tuple((name, steps[name]) for name in _check_steps(program, "--of", of) or program.names[-1:])
     whole = ListOf(tuple(tree for _, tree in program.steps))
@@ -153,12 +168,20 @@ def prepare(
     points = tuple(_values(p) for p in raw_points)
     constants = _values(const or {})
     for point in points:
-        _check_names(names, point, constants)
+        _check_names(names, point, constants, unconnected is not None)
+    extras = tuple(n for n in points[0] if n not in names)
+    if any(set(point) - names != set(extras) for point in points):
+        raise PointError("give the same names at every point")
     shapes = _check_shapes(points, constants)
+    if dtype == INTEGER:
+        _check_integers(points, constants)
     for _, tree in targets:
-        _check_target_shape(tree, shapes, vector_output)
+        _check_target_shape(tree, shapes, vector_output or several)
+    summed = None
+    if several and infer_shape(targets[0][1], shapes):
+        summed, targets = _sum_targets(targets[0][1])
     appearance = [n for n in _order_of_appearance(whole) if n in names]
-    variables = tuple(n for n in appearance if n not in constants)
+    variables = tuple(n for n in appearance if n not in constants) + extras
     const_names = tuple(n for n in appearance if n in constants)
     watch = tuple(watch or ())
     for name in watch:
@@ -166,7 +189,7 @@ def prepare(
             raise PointError(f"--watch {name}: only constants (--const) need watching; variables are watched already")
     rows = tuple(wrt) if wrt else variables + const_names
     for name in rows:
-        if name not in names:
+        if name not in names | set(extras):
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
     if len(set(rows)) != len(rows):
         raise PointError("--wrt names a variable twice")
@@ -182,8 +205,32 @@ def prepare(
     watched = frozenset(variables) | set(watch)
     return Problem(
         program.text, targets[0][1], points, constants, variables, rows, watched, dtype, order, clip,
-        targets=targets, of=bool(of), persistent=persistent, source=expression, customs=tuple(customs.values()),
+        targets=targets, of=bool(of) or summed is not None, persistent=persistent, source=expression,
+        customs=tuple(customs.values()), unconnected=unconnected, unconnected_names=extras, summed=summed,
     )  # fmt: skip
+
+
+INTEGER = "int32"
+
+
+def _sum_targets(tree: Node) -> tuple[str, tuple[tuple[str, Node], ...]]:
+    """A list or tensor target: tape.gradient of several targets is the gradient of their sum. The sum
+    comes first (what the tape returns), then each item of a list as a target of its own."""
+    items = tree.items if isinstance(tree, ListOf) else ()
+    own = tuple((f"f[{i}]", item) for i, item in enumerate(items))
+    return ("list" if items else "tensor"), ((SUM, Call("sum", (tree,), tree.col)), *own)
+
+
+SUM = "sum"
+
+
+def _check_integers(points, constants) -> None:
+    limit = np.iinfo(np.int32)
+    for values in (*points, constants):
+        for name, value in values.items():
+            array = np.asarray(value.as_list(), dtype=np.float64)
+            if not np.all((array == np.round(array)) & (array >= limit.min) & (array <= limit.max)):
+                raise PointError(f"--dtype int32 takes whole numbers that fit in 32 bits; {name} is not one")
 
 
 def _customs(custom: Iterable[str | CustomSpec]) -> dict[str, CustomSpec]:
@@ -241,7 +288,9 @@ def _check_lists(tree: Node) -> None:
         raise ParseError("a list may only be the whole expression, as in [x*y, x + y]", inner[0].col)
 
 
-def _check_names(names: frozenset[str], point: dict[str, Value], constants: dict[str, Value]) -> None:
+def _check_names(
+    names: frozenset[str], point: dict[str, Value], constants: dict[str, Value], unconnected: bool = False
+) -> None:
     both = set(point) & set(constants)
     if both:
         raise PointError(f"{', '.join(sorted(both))} given both with --at and --const")
@@ -250,6 +299,8 @@ def _check_names(names: frozenset[str], point: dict[str, Value], constants: dict
     if missing:
         listed = ", ".join(sorted(missing))
         raise PointError(f"no value for {listed}: give it with --at {sorted(missing)[0]}=... or --const")
+    if unconnected:
+        extra -= set(point)
     if extra:
         raise PointError(f"{', '.join(sorted(extra))} not in the expression (its names are {', '.join(sorted(names))})")
 
@@ -276,16 +327,21 @@ def grad(
     of: Iterable[str] = (),
     persistent: bool = False,
     custom: Iterable[str | CustomSpec] = (),
+    unconnected: str = "none",
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
-    With order > 1, each row is the pure partial derivative of that order (nested tapes).
+    With order > 1, each row is the pure partial derivative of that order (nested tapes). A list or
+    tensor expression is several targets (the tape returns the gradient of their sum); a name given in
+    `at` that the expression does not use is an unconnected source (None, or 0 with unconnected="zero");
+    dtype "int32" shows what the tape does with integers (no gradient).
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
     """
     options = {"clip": clip, "stop": stop, "of": of, "persistent": persistent, "custom": custom}
-    return solve(prepare(expression, at, const, wrt, watch, dtype, order, **options))
+    tape_rules = {"several": True, "unconnected": unconnected, "integers": True}
+    return solve(prepare(expression, at, const, wrt, watch, dtype, order, **options, **tape_rules))
 
 
 def solve(problem: Problem) -> GradResult:
@@ -294,14 +350,15 @@ def solve(problem: Problem) -> GradResult:
     results = []
     for name, tree in problem.targets:
         target = replace(problem, tree=tree)
-        results += _solve_target(target, envs, recorded.get(name), name if problem.of else None)
+        several = problem.summed is not None and name == SUM
+        results += _solve_target(target, envs, recorded.get(name), name if problem.of else None, several)
     return GradResult(
         expression=problem.text,
         input=problem.source or problem.text,
         wrt=problem.rows,
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
-        tape_tolerance=tolerance.tape(problem.dtype),
+        tape_tolerance=tolerance.tape("float64" if problem.dtype == INTEGER else problem.dtype),
         fd_tolerance=tolerance.finite_difference(problem.order),
         order=problem.order,
         results=tuple(results),
@@ -310,10 +367,12 @@ def solve(problem: Problem) -> GradResult:
         persistent=problem.persistent,
         recordings=(1 if problem.persistent else len(problem.targets)) if problem.of else 1,
         customs={spec.name: spec.text for spec in problem.customs},
+        summed=problem.summed,
+        unconnected=problem.unconnected if any(n.kind == "unconnected" for r in results for n in r.notes) else None,
     )
 
 
-def _solve_target(problem: Problem, envs, recorded, of: str | None) -> list[PointResult]:
+def _solve_target(problem: Problem, envs, recorded, of: str | None, several: bool = False) -> list[PointResult]:
     from gradcli.symbolic import Symbolic
 
     symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
@@ -322,8 +381,15 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None) -> list[Poin
     if any(isinstance(n, Custom) for n in walk(problem.tree)):
         truth = Symbolic(problem.tree, problem.shapes, problem.constants, rule=False)
         true_described = {name: truth.describe(name, problem.order) for name in problem.rows}
-    tape_values, tape_grads = recorded or _tape(problem, envs)
-    unstopped = _tape(replace(problem, tree=without_stops(problem.tree)), envs)[1] if has_stops(problem.tree) else None
+    warnings = [None] * len(envs)
+    if problem.dtype == INTEGER:
+        tape_values, tape_grads, warnings = _integer_tape(problem, envs)
+    else:
+        tape_values, tape_grads = recorded or _tape(problem, envs, several)
+    unstopped = None
+    if has_stops(problem.tree) and problem.dtype != INTEGER:
+        unstopped = _tape(replace(problem, tree=without_stops(problem.tree)), envs, several)[1]
+    notes = _tape_rule_notes(problem, several)
     fd = _finite_differences(problem, envs)
     results = []
     for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
@@ -338,11 +404,39 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None) -> list[Poin
             extra["truth"] = {
                 name: (true_described[name], truth.exact(name, true_subs, problem.order)) for name in problem.rows
             }
-        tape64 = _tape64(problem, env) if problem.dtype != "float64" else None
+        tape64 = _tape64(problem, env) if problem.dtype == "float32" else None
+        extra["notes"] = notes + _integer_notes(problem, warnings[i])
         results.append(
             _judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, tape64, **extra)
         )
     return results
+
+
+def _tape_rule_notes(problem: Problem, several: bool) -> list:
+    """What the tape does with several targets and with sources f does not use, one note each."""
+    used = free_names(problem.tree)
+    notes = [judge.Note("unconnected", judge.INFO, name, {"mode": problem.unconnected})
+             for name in problem.differentiated if name not in used and problem.unconnected]  # fmt: skip
+    if several:
+        own = [name for name, _ in problem.targets if name != SUM]
+        shape = infer_shape(problem.tree.args[0], problem.shapes)
+        notes.insert(0, judge.Note("several_targets", judge.INFO, None, {"form": problem.summed, "targets": own,
+                                                                          "shape": shape}))  # fmt: skip
+    return notes
+
+
+def _integer_notes(problem: Problem, warning: str | None) -> list:
+    if problem.dtype != INTEGER:
+        return []
+    return [judge.Note("integer_dtype", judge.INFO, name, {"dtype": INTEGER, "warning": warning})
+            for name in problem.differentiated]  # fmt: skip
+
+
+def _integer_tape(problem: Problem, envs):
+    from gradcli.tape import record_integer
+
+    runs = [record_integer(problem.tree, env, frozenset(problem.differentiated)) for env in envs]
+    return [v for v, _, _ in runs], [g for _, g, _ in runs], [w for _, _, w in runs]
 
 
 def _tape64(problem: Problem, env):
@@ -399,16 +493,24 @@ def _stack(envs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.array([env[name] for env in envs]) for name in envs[0]}
 
 
-def _tape(problem: Problem, envs):
+def _tape(problem: Problem, envs, several: bool = False):
     from gradcli.tape import record
 
     variables = frozenset(problem.variables)
     watched_constants = problem.watched - variables
+    tree = problem.tree.args[0] if several else problem.tree  # the targets themselves, not their sum
+    options = {"unconnected": problem.unconnected or "zero", "several": several}
     if problem.batchable and len(envs) > 1:
-        values, grads = record(problem.tree, _stack(envs), variables, watched_constants, problem.dtype, problem.order)
-        return list(values), [{name: g[i] for name, g in grads.items()} for i in range(len(envs))]
-    runs = [record(problem.tree, env, variables, watched_constants, problem.dtype, problem.order) for env in envs]
+        values, grads = record(
+            tree, _stack(envs), variables, watched_constants, problem.dtype, problem.order, **options
+        )
+        return list(values), [{name: _row(g, i) for name, g in grads.items()} for i in range(len(envs))]
+    runs = [record(tree, env, variables, watched_constants, problem.dtype, problem.order, **options) for env in envs]
     return [v for v, _ in runs], [g for _, g in runs]
+
+
+def _row(gradient, i: int):
+    return None if gradient is None else gradient[i]
 
 
 def _finite_differences(problem: Problem, envs):
@@ -443,7 +545,22 @@ def _plain(value):
     return array.tolist() if array.shape else float(array)
 
 
-def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, of=None, without_stop=None, truth=None):
+def _judge(
+    problem,
+    point,
+    env,
+    value,
+    tape,
+    exact,
+    fd,
+    described,
+    raw,
+    tape64,
+    of=None,
+    without_stop=None,
+    truth=None,
+    notes=(),
+):
     """Gather one point's witnesses and events for the judge; build the result from its verdict."""
     scale = abs(value) if np.isfinite(value) else 1.0
     differentiated = frozenset(name for name in problem.rows if name in problem.watched)
@@ -469,7 +586,7 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, 
                 sides=(lambda k, name=name: numeric.one_sided_elements(fn, env, name, k)) if kink else None,
             )
         )
-    rules = _rule_notes(problem, exact, truth, scale) if truth else []
+    rules = (_rule_notes(problem, exact, truth, scale) if truth else []) + list(notes)
     witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
     fn = fn or numeric.function(problem.tree, env)
     value64 = float(fn.base)

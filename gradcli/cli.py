@@ -45,6 +45,17 @@ class DType(StrEnum):
     float32 = "float32"
 
 
+class GradDType(StrEnum):
+    float64 = "float64"
+    float32 = "float32"
+    int32 = "int32"  # the tape does not differentiate integers: shown, not refused
+
+
+class Unconnected(StrEnum):
+    none = "none"
+    zero = "zero"
+
+
 @dataclass
 class Environment:
     """The streams a command writes to; tests pass their own."""
@@ -444,7 +455,9 @@ def grad(
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
     output: FormatOption = Format.table,
-    dtype: DTypeOption = DType.float64,
+    dtype: Annotated[
+        GradDType, typer.Option("--dtype", help="float64 (default), float32 (TF's default) or int32 (no gradient).")
+    ] = GradDType.float64,
     order: Annotated[int, typer.Option("--order", help="Derivative order, by nested tapes (1 to 6).")] = 1,
     clip_value: Annotated[
         str | None, typer.Option("--clip-value", help="tf.clip_by_value on each gradient: MIN:MAX, e.g. -10:10.")
@@ -473,8 +486,14 @@ def grad(
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="With --points: points per tensor.")] = 10_000,
     steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
+    unconnected: Annotated[
+        Unconnected,
+        typer.Option("--unconnected", help="A source f does not use: none (None, TF's default) or zero (0)."),
+    ] = Unconnected.none,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
+
+    A list "[f1, f2]" (or a tensor) is several targets: tape.gradient returns the gradient of their sum.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
@@ -503,6 +522,7 @@ def grad(
         of=_split_names(of),
         persistent=persistent,
         custom=custom,
+        unconnected=unconnected.value,
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)

@@ -207,6 +207,45 @@ def odd_witness(name: str, data: dict) -> str:
     return f"{text}; gradcli cannot tell why."
 
 
+def _several_targets(_, d: dict) -> str:
+    if d["form"] == "list":
+        own = ", ".join(d["targets"])
+        return (
+            f"tape.gradient of a list of {len(d['targets'])} targets returns the gradient of their sum (row sum; "
+            f"TensorFlow adds the targets' gradients); each target's own gradient is in its rows ({own})."
+        )
+    shape = "x".join(map(str, d["shape"]))
+    return (
+        f"tape.gradient of a {shape} tensor target returns the gradient of the sum of its elements (row sum); "
+        "gradcli jacobian shows each element's own gradient."
+    )
+
+
+def _unconnected(name: str, d: dict) -> str:
+    if d["mode"] == "zero":
+        return (
+            f"{name} is not connected to f (f does not use it): with unconnected_gradients=tf.UnconnectedGradients."
+            "ZERO (--unconnected zero) tape.gradient returns 0 for it instead of None; sympy and finite "
+            "differences say 0."
+        )
+    return (
+        f"{name} is not connected to f (f does not use it), so tape.gradient returns None for it "
+        "(unconnected_gradients=tf.UnconnectedGradients.NONE, the default; --unconnected zero gives 0); "
+        "sympy and finite differences say 0."
+    )
+
+
+def _integer_dtype(name: str, d: dict) -> str:
+    said = f' and warns "{d["warning"]}"' if d.get("warning") else ""
+    return (
+        f"{name} is an {d['dtype']} tensor: the tape does not watch integer tensors, so tape.gradient returns None "
+        f"for {name}{said}; sympy and finite differences give the real derivative (use a float dtype for a gradient)."
+    )
+
+
+TAPE_RULES = {"several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype}
+
+
 def message(note) -> str:
     """The English for one judge.Note."""
     d, name = note.data, note.variable
@@ -239,6 +278,8 @@ def message(note) -> str:
         return overflow(d["value"], d["value64"], d["dtype"])
     if kind == "odd_witness":
         return odd_witness(name, d)
+    if kind in TAPE_RULES:
+        return TAPE_RULES[kind](name, d)
     if kind == "fd_within_error":
         return (
             f"d/d{name}: finite differences match only within their own error bar (±{fmt(float(d['error']))}), "

@@ -17,7 +17,9 @@ SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def exact_text(value) -> str:
-    """Round-trip text of a float for scripts: 6.0 prints as 6, 0.1 as 0.1."""
+    """Round-trip text of a float for scripts: 6.0 prints as 6, 0.1 as 0.1; the tape's None as None."""
+    if value is None:
+        return "None"
     value = float(value)
     if math.isnan(value) or math.isinf(value):
         return str(value)
@@ -31,7 +33,9 @@ def _texts(column: np.ndarray) -> list[str]:
     return [t[:-2] if t.endswith(".0") else t for t in texts]
 
 
-def _flat(value) -> list[float]:
+def _flat(value) -> list:
+    if value is None:  # the tape's None (an unconnected source, an integer tensor)
+        return [None]
     return [float(v) for v in np.asarray(value, dtype=np.float64).ravel()]
 
 
@@ -177,7 +181,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
     _truth_lines(console, result)
     if result.clip:
         console.print(Text(f"clipping: {result.clip.describe()}; exact and finite differences clipped the same way"))
-    if result.targets:
+    if result.targets and not result.summed:
         how = (
             "one persistent tape recorded every target (persistent=True)"
             if result.persistent
@@ -265,6 +269,12 @@ def _verdict(result: GradResult | MatrixResult):
     )
     if result.status == "agree" and exact_wrong_at_kink:
         return Text("The tape agrees with the one-sided finite differences at the kink (see the note).", style="green")
+    silent = sorted({p.name for r in result.results for p in r.gradient if p.watched and p.tape is None})
+    if result.status == "agree" and silent:
+        return Text(
+            f"sympy and finite differences agree; GradientTape gives None for {', '.join(silent)} (see the notes).",
+            style="green",
+        )
     if result.status == "agree":
         return Text(
             f"All three methods agree (tape vs exact within rtol {tol.rtol:g}; "

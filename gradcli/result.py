@@ -133,11 +133,15 @@ class GradResult(Verdict):
     customs: dict[str, str] = field(default_factory=dict)  # name -> "name(x) = body : rule"
     steps: dict[str, list] = field(default_factory=dict)  # with --steps: name -> derivation steps
     latex: dict = field(default_factory=dict)  # with --latex
+    summed: str | None = None  # a list or tensor expression: "list" or "tensor"
+    unconnected: str | None = None  # with sources f does not use: "none" or "zero"
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
         return {
             **(several if self.targets else {}),
+            **({"summed": self.summed} if self.summed else {}),
+            **({"unconnected": self.unconnected} if self.unconnected else {}),
             **({"custom": dict(self.customs)} if self.customs else {}),
             "expression": self.expression,
             "input": self.input,

@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.expr import CONSTANTS, Node, evaluate
+from gradcli.expr import CONSTANTS, ListOf, Node, evaluate, free_names
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed).
@@ -95,7 +95,8 @@ class TapeBackend:
         }  # fmt: skip
 
     def number(self, node):
-        return self.tf.constant(node.value, self.dtype)
+        whole = self.dtype.is_integer and float(node.value).is_integer()  # 2 in x**2 is an int, as in Python
+        return self.tf.constant(int(node.value) if whole else node.value, self.dtype)
 
     def constant(self, name):
         return self.tf.constant(CONSTANTS[name], self.dtype)
@@ -145,29 +146,84 @@ def record(
     watched_constants: frozenset[str],
     dtype: str,
     order: int = 1,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    unconnected: str = "zero",
+    several: bool = False,
+) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
     """Run f once under a GradientTape.
 
     Variables become tf.Variable (watched automatically), the rest tf.constant;
     constants named in `watched_constants` are passed to tape.watch. Returns f's
-    value and the gradient of every watched source (zeros where f does not
-    depend on it, as with UnconnectedGradients.ZERO). With order > 1, each
-    source's pure derivative of that order comes from `order` nested tapes.
+    value and the gradient of every watched source. A source f does not use gets
+    TensorFlow's answer for `unconnected` ("none": None, the default
+    UnconnectedGradients.NONE; "zero": zeros); a name f uses but does not depend on
+    (stop_gradient) gets zeros. With `several`, the tree is a list (or tensor) of
+    targets handed to tape.gradient as such, which sums them; the value is their sum.
+    With order > 1, each source's pure derivative of that order comes from `order` nested tapes.
     """
     tf = tensorflow()
     env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    backend = TapeBackend(tf, tf_dtype)
     with tf.GradientTape() as tape:
         _watch(tape, env, sources, watched_constants)
-        f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+        f = _targets(tree, env, backend) if several else evaluate(tree, env, backend)
     names = list(sources)
     if order == 1:
-        grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        mode = tf.UnconnectedGradients.NONE if unconnected == "none" else tf.UnconnectedGradients.ZERO
+        grads = tape.gradient(f, [sources[n] for n in names], unconnected_gradients=mode)
+        used = free_names(tree)
+        grads = [tf.zeros_like(sources[n]) if g is None and n in used else g for n, g in zip(names, grads, strict=True)]
     else:
-        backend = TapeBackend(tf, tf_dtype)
         grads = [_nested(tf, lambda: evaluate(tree, env, backend), sources[n], order) for n in names]
+    value = tf.add_n([tf.reduce_sum(t) for t in f]) if isinstance(f, list) else tf.reduce_sum(f) if several else f
     return (
-        np.asarray(f.numpy(), dtype=np.float64),
-        {n: np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+        np.asarray(value.numpy(), dtype=np.float64),
+        {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+    )
+
+
+def _targets(tree: Node, env, backend):
+    """Several targets as a TensorFlow user writes them: a Python list of tensors, or one tensor."""
+    if isinstance(tree, ListOf):
+        return [evaluate(item, env, backend) for item in tree.items]
+    return evaluate(tree, env, backend)
+
+
+def record_integer(tree: Node, values: dict[str, np.ndarray], variables: frozenset[str]):
+    """f on int32 tensors under a tape, as TensorFlow does it: the tape does not watch integer sources,
+    so tape.gradient returns None, and TensorFlow logs a warning, returned here (or None)."""
+    import logging
+
+    tf = tensorflow()
+    env, sources, _ = _environment(
+        tf, {n: np.asarray(v).astype(np.int32) for n, v in values.items()}, variables, "int32"
+    )
+    caught: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: caught.append(record.getMessage())
+    logger = tf.get_logger()
+    level, handlers = logger.level, logger.handlers[:]
+    logger.handlers[:] = [handler]  # the warning becomes a note, not a line on stderr
+    logger.setLevel("WARNING")
+    try:
+        with tf.GradientTape() as tape:
+            for source in sources.values():
+                tape.watch(source)
+            f = evaluate(tree, env, TapeBackend(tf, tf.int32))
+    except (TypeError, ValueError, tf.errors.OpError) as exc:
+        from gradcli.errors import PointError
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PointError(f"TensorFlow cannot compute this expression on int32 tensors: {first}") from None
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    names = list(sources)
+    grads = tape.gradient(f, [sources[n] for n in names])
+    value = np.asarray(f.numpy(), dtype=np.float64)
+    return (
+        value,
+        {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+        (caught[0] if caught else None),
     )
 
 
@@ -182,7 +238,7 @@ def _nested(tf, f, source, order: int):
 
 
 def _environment(tf, values, variables, dtype):
-    tf_dtype = tf.float64 if dtype == "float64" else tf.float32
+    tf_dtype = {"float64": tf.float64, "float32": tf.float32, "int32": tf.int32}[dtype]
     env, sources = {}, {}
     for name, array in values.items():
         if name in variables:

@@ -38,6 +38,8 @@ def test_every_json_key_is_documented(cli):
         ["check", "exp(2*x)", "--answer", "exp(2*x)", "--steps", "--latex"],
         ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
         ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
+        ["grad", "[2*x, x**2]", "--at", "x=3"],
+        ["grad", "x**2", "--at", "x=1,z=2", "--dtype", "int32"],
     ]
     names = {"x", "y", "c", "w", "z"}  # variable names are data, not keys
     for args in runs:

@@ -116,10 +116,9 @@ HOSTILE_POINTS = [
     ["--at", "x=[1,2]+1"],
     ["--at", "x=1e999"],
     ["--at", "x=1/0"],
-    ["--at", "x=" + "[" * 30 + "1" + "]" * 30],
     ["--at", "x=[" + ",".join(["1"] * 1001) + "]"],
     ["--at", "x=1", "--at", "y=2", "--at", "x=3"],
-    ["--at", "x=1,y=2"],
+    ["--at", "x=1", "--const", "y=2"],
     ["--at", "x=1", "--const", "x=2"],
     ["--at", "x=1", "--watch", "x"],
     ["--at", "x=1", "--wrt", "q"],
@@ -146,12 +145,12 @@ def test_error_names_position_and_hint(cli):
 
 def test_missing_and_extra_names_are_listed(cli):
     assert "no value for y" in cli("grad", "x*y", "--at", "x=1").stderr
-    assert "z not in the expression" in cli("grad", "x", "--at", "x=1,z=2").stderr
+    assert "z not in the expression" in cli("grad", "x", "--at", "x=1", "--const", "z=2").stderr
 
 
-def test_non_scalar_target_points_to_jacobian(cli):
+def test_non_scalar_target_is_summed_and_points_to_jacobian(cli):
     run = cli("grad", "x*2", "--at", "x=[1,2]")
-    assert run.code == 2 and "gradcli jacobian" in run.stderr
+    assert run.code == 0 and "gradcli jacobian" in run.stdout
 
 
 @settings(max_examples=examples(400), deadline=None)
