@@ -151,6 +151,52 @@ def hessian(
     _run_matrix(compute, expression, at, const, wrt, watch, output, dtype)
 
 
+@app.command()
+def jvp(
+    expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y".')],
+    at: AtOption,
+    tangent: Annotated[list[str], typer.Option("--tangent", help="The direction t: name=value[,name=value].")],
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    output: FormatOption = Format.table,
+    dtype: DTypeOption = DType.float64,
+) -> None:
+    """Forward mode: J·t by tf.autodiff.ForwardAccumulator, beside sympy and finite differences along t.
+
+    Example: gradcli jvp "x**2*y" --at x=3,y=2 --tangent x=1,y=0
+    """
+    from gradcli.products import jvp as compute
+    from gradcli.products import parse_tangent
+
+    _run_product(compute, expression, at, const, output, dtype, tangent=parse_tangent(tangent))
+
+
+@app.command()
+def vjp(
+    expression: Annotated[str, typer.Argument(help='A list or tensor expression, e.g. "[x*y, x + y]".')],
+    at: AtOption,
+    upstream: Annotated[str, typer.Option("--upstream", help="The upstream gradient u, one number per output.")],
+    const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    output: FormatOption = Format.table,
+    dtype: DTypeOption = DType.float64,
+) -> None:
+    """Backward pass seeded with u: tape.gradient(f, x, output_gradients=u) = Jᵀu, beside sympy and finite differences.
+
+    Example: gradcli vjp "[x*y, x + y]" --at x=1,y=2 --upstream "[1, 2]"
+    """
+    from gradcli.products import vjp as compute
+
+    _run_product(compute, expression, at, const, output, dtype, upstream=upstream)
+
+
+def _run_product(compute, expression, at, const, output, dtype, **vector) -> None:
+    from gradcli.points import group_points
+    from gradcli.render import write
+
+    result = compute(expression, at=group_points(at), const=_constants(const), dtype=dtype.value, **vector)
+    write(result, output.value, ENV.stdout)
+    raise typer.Exit(result.exit_code)
+
+
 def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> None:
     from gradcli.points import group_points
     from gradcli.render import write

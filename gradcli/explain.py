@@ -28,6 +28,17 @@ def fmt(value) -> str:
     return "0" if text == "-0" else text
 
 
+JVP = "jvp"  # gradcli jvp's one row: the derivative along the tangent, by forward mode
+
+
+def _wrt(name: str) -> str:
+    return "along the tangent t" if name == JVP else f"with respect to {name}"
+
+
+def _tape(name: str) -> str:
+    return "ForwardAccumulator" if name == JVP else "GradientTape"
+
+
 def _kink_place(event: Event) -> str:
     if event.func in ("abs", "relu"):
         return f"{event.func} has a kink where its argument {event.arg} is 0"
@@ -40,7 +51,7 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
     if event.detail == ROUNDED:
         here = "as it is here to float64 precision (its exact zero is not a float)"
     text = (
-        f"{where}, {here}: the slope with respect to {name} is {fmt(left)} from the left "
+        f"{where}, {here}: the slope {_wrt(name)} is {fmt(left)} from the left "
         f"and {fmt(right)} from the right, so the derivative does not exist."
     )
     convention = CONVENTIONS[event.func]
@@ -48,7 +59,7 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
         convention = "in float64 the argument is a tiny nonzero number, so TensorFlow takes one side's slope"
     if tape is None:
         return f"{text} {convention[0].upper()}{convention[1:]}."
-    return f"{text} GradientTape returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."
+    return f"{text} {_tape(name)} returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."
 
 
 def singular(event: Event) -> str:
@@ -104,7 +115,7 @@ def _plain(value):
 
 def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) -> str:
     nth = "derivative" if k == order else f"derivative of order {order}"
-    what = f"the slope with respect to {name}" if k == 1 else f"the derivative of order {k} with respect to {name}"
+    what = f"the slope {_wrt(name)}" if k == 1 else f"the derivative of order {k} {_wrt(name)}"
     return (
         f"{_kink_place(event)}, as it is here: {what} is "
         f"{fmt(left)} from the left and {fmt(right)} from the right, so the {nth} does not exist."
@@ -115,7 +126,7 @@ def kink_too_noisy(event: Event, name: str, k: int, order: int, noise) -> str:
     nth = "derivative" if order == 1 else f"derivative of order {order}"
     return (
         f"{_kink_place(event)}, as it is here, and f is too large next to its derivatives for float64 to tell "
-        f"whether the one-sided derivatives of order {k} with respect to {name} agree (rounding alone is "
+        f"whether the one-sided derivatives of order {k} {_wrt(name)} agree (rounding alone is "
         f"about {fmt(noise)}), so the {nth} may not exist here."
     )
 
@@ -127,12 +138,10 @@ def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> s
     """
     (left, right), (tape, tape_agrees), (exact, exact_agrees) = sides, tape, exact
     if order == 1:
-        agreement = (
-            f"its slopes with respect to {name} from the left and from the right agree ({fmt(left)}, {fmt(right)})"
-        )
+        agreement = f"its slopes {_wrt(name)} from the left and from the right agree ({fmt(left)}, {fmt(right)})"
     else:
         agreement = (
-            f"its one-sided derivatives with respect to {name} agree at every order up to {order} "
+            f"its one-sided derivatives {_wrt(name)} agree at every order up to {order} "
             f"(order {order}: {fmt(left)} from the left, {fmt(right)} from the right)"
         )
     text = (
@@ -147,7 +156,7 @@ def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> s
     if not tape_agrees:
         convention = CONVENTIONS.get(event.func, "")
         how = "TensorFlow's convention at the kink" if order == 1 else "the nested tapes apply TensorFlow's convention"
-        text += f" GradientTape's {fmt(tape)} is wrong here: {how} ({convention}) does not give the derivative."
+        text += f" {_tape(name)}'s {fmt(tape)} is wrong here: {how} ({convention}) does not give the derivative."
     return text
 
 

@@ -152,7 +152,12 @@ def write_table(result: GradResult, out: TextIO) -> None:
     power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
     wrt_header = f"∂{power}f/∂{power}"
     first = "point, target" if result.targets else "point"
-    for column in (first, "f", wrt_header, "GradientTape", "symbolic derivative", "exact", "finite diff.", "agree"):
+    value, tape = "f", "GradientTape"
+    product = getattr(result, "product", None)
+    if product:
+        wrt_header, value = ("J·t", "f") if product == "jvp" else ("(Jᵀu)/∂", "u·f")
+        tape = "ForwardAccumulator" if product == "jvp" else "tape (output_gradients=u)"
+    for column in (first, value, wrt_header, tape, "symbolic derivative", "exact", "finite diff.", "agree"):
         table.add_column(column, overflow="fold")
     for point in result.results:
         for i, partial in enumerate(point.gradient):
@@ -174,6 +179,10 @@ def write_table(result: GradResult, out: TextIO) -> None:
             )
             table.add_row(*map(Text, cells), mark, end_section=i == len(point.gradient) - 1)
     console.print(table)
+    if product == "jvp":
+        console.print(Text("tangent t: " + ", ".join(f"{n} = {fmt(v)}" for n, v in result.vector.items())))
+    elif product:
+        console.print(Text(f"upstream gradient u = {fmt(result.vector)}"))
     _derivation_lines(console, result)
     _stop_lines(console, result)
     for text in result.customs.values():

@@ -222,3 +222,18 @@ class MatrixResult(Verdict):
             "exit_code": int(self.exit_code),
             "results": [r.to_dict(self.kind) for r in self.results],
         }
+
+
+@dataclass(frozen=True)
+class ProductResult(GradResult):
+    """A JVP (one row, `jvp`) or a VJP (one row per variable), judged like a gradient."""
+
+    product: str = "jvp"  # or "vjp"
+    vector: Number | dict = field(default_factory=dict)  # the tangent (name -> value) or the upstream gradient
+
+    def to_dict(self) -> dict:
+        if self.product == "jvp":
+            vector = {"tangent": {name: json_number(v) for name, v in self.vector.items()}}
+        else:
+            vector = {"upstream": json_number(self.vector)}
+        return {"product": self.product, **vector, **super().to_dict()}

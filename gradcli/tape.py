@@ -227,6 +227,43 @@ def record_integer(tree: Node, values: dict[str, np.ndarray], variables: frozens
     )
 
 
+def jvp(tree: Node, values: dict[str, np.ndarray], variables: frozenset[str], tangents: dict, dtype: str):
+    """Forward mode: f run once inside tf.autodiff.ForwardAccumulator, each variable paired with its tangent.
+
+    Returns f's value and the Jacobian-vector product J·t (the directional derivative along t).
+    """
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    names = [n for n in sources if n in tangents]
+    primals = [sources[n] for n in names]
+    with tf.autodiff.ForwardAccumulator(primals, [tf.constant(tangents[n], tf_dtype) for n in names]) as acc:
+        f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+    product = acc.jvp(f, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return np.asarray(f.numpy(), dtype=np.float64), np.asarray(product.numpy(), dtype=np.float64)
+
+
+def vjp(tree: Node, values, variables: frozenset[str], watched_constants: frozenset[str], dtype: str, upstream):
+    """Reverse mode seeded with an upstream gradient u: tape.gradient(f, sources, output_gradients=u) = Jᵀu.
+
+    Returns u·f (the scalar whose gradient Jᵀu is) and Jᵀu per source.
+    """
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    with tf.GradientTape() as tape:
+        _watch(tape, env, sources, watched_constants)
+        f = evaluate(tree, env, TapeBackend(tf, tf_dtype))
+    seed = tf.constant(upstream, tf_dtype)
+    names = list(sources)
+    grads = tape.gradient(
+        f, [sources[n] for n in names], output_gradients=seed, unconnected_gradients=tf.UnconnectedGradients.ZERO
+    )
+    value = tf.reduce_sum(seed * f)
+    return (
+        np.asarray(value.numpy(), dtype=np.float64),
+        {n: np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+    )
+
+
 def _nested(tf, f, source, order: int):
     """d^order f / d source^order: each tape records the gradient computed inside it."""
     if order == 0:

@@ -8,7 +8,7 @@ import pytest
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch"])
+@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "jvp", "vjp"])
 def test_every_command_has_help_with_an_example(command, capsys):
     from gradcli.cli import main
 
@@ -39,6 +39,8 @@ def test_every_json_key_is_documented(cli):
         ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
         ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
         ["grad", "[2*x, x**2]", "--at", "x=3"],
+        ["jvp", "x**2*y", "--at", "x=3,y=2", "--tangent", "x=1"],
+        ["vjp", "[x*y, x]", "--at", "x=1,y=2", "--upstream", "[1, 2]"],
         ["grad", "x**2", "--at", "x=1,z=2", "--dtype", "int32"],
     ]
     names = {"x", "y", "c", "w", "z"}  # variable names are data, not keys
