@@ -6,7 +6,9 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 3. `gradcli batch` of 1,000 mixed problems against separate invocations (extrapolated from 20);
 4. `--points` with 1,000,000 points against a Python loop of single-point tapes (extrapolated
    from 1,000) and against numpy evaluating sympy's lambdified derivative (the practical floor);
-5. peak memory (max RSS) of each.
+5. peak memory (max RSS) of each;
+6. one cold `gradcli grad` with JAX made unimportable, as without the jax extra (TensorFlow imports JAX
+   for TFLite when it is installed; gradcli hides it during that import).
 Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
 GRADCLI_BENCH_POINTS make it shorter for a quick look.
 """
@@ -14,6 +16,7 @@ GRADCLI_BENCH_POINTS make it shorter for a quick look.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import os
 import platform
 import random
@@ -56,6 +59,9 @@ for x, y in zip(xs.tolist(), ys.tolist()):
     tape.gradient(f, [xv, yv])
 print(time.perf_counter() - t)
 """
+
+# The same command with JAX unimportable: what a cold grad costs without the jax extra.
+WITHOUT_JAX = "import sys, runpy; sys.modules['jax'] = None; sys.argv[0] = 'gradcli'; runpy.run_module('gradcli')"
 
 LAMBDIFY = """
 import sys, time
@@ -146,6 +152,7 @@ def main() -> None:
         "help": series([*GRADCLI, "--help"], runs=max(RUNS, 5)),
         "bare": series([PY, "-c", "import tensorflow, sympy"]),
         "single": series([*GRADCLI, *single]),
+        "no_jax": series([PY, "-c", WITHOUT_JAX, *single]),
     }
     r["separate"] = series([*GRADCLI, *single[:1], "x**2*y + sin(x*y)", "--at", "x=0.5,y=1"], runs=20)
     r["batch"] = series([*GRADCLI, "batch", str(problems)])
@@ -154,6 +161,7 @@ def main() -> None:
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
     r["lambdify"] = inner(LAMBDIFY, str(POINTS))
 
+    jax_state = "JAX installed" if importlib.util.find_spec("jax") else "JAX not installed"
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
     separate_total = r["separate"]["median"] * PROBLEMS
     loop_total = r["tape_loop"]["median"] * POINTS / 1000
@@ -169,7 +177,8 @@ def main() -> None:
         "|---|---|---|---|---|",
         row("`gradcli --help`", r["help"]),
         row("`python -c 'import tensorflow, sympy'`", r["bare"]),
-        row("`gradcli grad 'x**2+2*x-1' --at x=2`", r["single"]),
+        row(f"`gradcli grad 'x**2+2*x-1' --at x=2` ({jax_state})", r["single"]),
+        row("the same, JAX unimportable (as without the jax extra)", r["no_jax"]),
         row("one `gradcli grad` invocation (20 runs)", r["separate"]),
         row(f"`gradcli batch` of {PROBLEMS:,} mixed problems", r["batch"]),
         row(f"`gradcli grad --points` {POINTS:,} points, CSV in and out", r["points"]),

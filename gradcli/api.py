@@ -66,6 +66,7 @@ class Problem:
     unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
     unconnected_names: tuple[str, ...] = ()  # sources given with --at that f does not use
     summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
+    frameworks: bool = False  # also JAX and PyTorch, where installed
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -328,6 +329,7 @@ def grad(
     persistent: bool = False,
     custom: Iterable[str | CustomSpec] = (),
     unconnected: str = "none",
+    frameworks: bool = False,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
@@ -341,7 +343,20 @@ def grad(
     """
     options = {"clip": clip, "stop": stop, "of": of, "persistent": persistent, "custom": custom}
     tape_rules = {"several": True, "unconnected": unconnected, "integers": True}
-    return solve(prepare(expression, at, const, wrt, watch, dtype, order, **options, **tape_rules))
+    problem = prepare(expression, at, const, wrt, watch, dtype, order, **options, **tape_rules)
+    if frameworks:
+        _check_frameworks(problem)
+    return solve(replace(problem, frameworks=frameworks))
+
+
+def _check_frameworks(problem: Problem) -> None:
+    unsupported = {
+        "--order above 1": problem.order > 1, "--custom": bool(problem.customs),
+        "clipping": problem.clip is not None, "--dtype int32": problem.dtype == INTEGER,
+    }  # fmt: skip
+    for what, used in unsupported.items():
+        if used:
+            raise PointError(f"--frameworks compares first-order gradients of plain expressions, not with {what}")
 
 
 def solve(problem: Problem) -> GradResult:
@@ -368,6 +383,7 @@ def solve(problem: Problem) -> GradResult:
         recordings=(1 if problem.persistent else len(problem.targets)) if problem.of else 1,
         customs={spec.name: spec.text for spec in problem.customs},
         summed=problem.summed,
+        frameworks=("tensorflow", *installed_frameworks()) if problem.frameworks else (),
         unconnected=problem.unconnected if any(n.kind == "unconnected" for r in results for n in r.notes) else None,
     )
 
@@ -409,7 +425,51 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None, several: boo
         results.append(
             _judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, tape64, **extra)
         )
+    if problem.frameworks:
+        results = [_beside_frameworks(problem, env, r) for env, r in zip(envs, results, strict=True)]
     return results
+
+
+def installed_frameworks() -> tuple[str, ...]:
+    from gradcli.frameworks import installed
+
+    return installed()
+
+
+def _beside_frameworks(problem: Problem, env, result: PointResult) -> PointResult:
+    """Each framework's gradient beside the tape's, and a note wherever they differ from one another."""
+    from gradcli.frameworks import gradients
+
+    rows = problem.differentiated
+    others = gradients(problem.tree, env, rows, problem.dtype)
+    notes, partials = [], []
+    for p in result.gradient:
+        if p.name not in rows:
+            partials.append(p)
+            continue
+        values = {"tensorflow": p.tape, **{fw: _plain(g[p.name]) for fw, g in others.items()}}
+        partials.append(replace(p, frameworks=values))
+        if not _same(values.values(), tolerance.tape(problem.dtype)):
+            notes.append(_frameworks_note(p, values, result.notes))
+    return replace(result, gradient=tuple(partials), notes=result.notes + tuple(notes))
+
+
+def _same(values, tol) -> bool:
+    """The frameworks' numbers agree within the tape's tolerance (inf with inf, nan with nan); None is skipped."""
+    numbers = [np.asarray(v, dtype=np.float64) for v in values if v is not None]
+    first = numbers[0]
+    return all(
+        np.all(tolerance.close_each(v, first, tol) | (v == first) | np.isnan(v) & np.isnan(first)) for v in numbers
+    )
+
+
+def _frameworks_note(p: Partial, values: dict, notes) -> judge.Note:
+    """The frameworks' conventions beside the honest answer, which the judge's kink notes give."""
+    kink = next((n for n in notes if n.variable == p.name and n.kind in ("kink", "smooth_kink")), None)
+    data = {"values": values, "event": kink.data["event"] if kink else None, "exact": p.exact}
+    if kink is not None:
+        data.update(exists=kink.kind == "smooth_kink", left=kink.data["left"], right=kink.data["right"])
+    return judge.Note("frameworks_differ", judge.INFO, p.name, data)
 
 
 def _tape_rule_notes(problem: Problem, several: bool) -> list:

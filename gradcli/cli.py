@@ -536,6 +536,9 @@ def grad(
         Unconnected,
         typer.Option("--unconnected", help="A source f does not use: none (None, TF's default) or zero (0)."),
     ] = Unconnected.none,
+    frameworks: Annotated[
+        bool, typer.Option("--frameworks", help="Also JAX and PyTorch where installed: their conventions at kinks.")
+    ] = False,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
@@ -569,6 +572,7 @@ def grad(
         persistent=persistent,
         custom=custom,
         unconnected=unconnected.value,
+        frameworks=frameworks,
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)

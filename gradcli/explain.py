@@ -252,7 +252,37 @@ def _integer_dtype(name: str, d: dict) -> str:
     )
 
 
-TAPE_RULES = {"several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype}
+FRAMEWORKS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+TIE_FIRST, TIE_HALF = "the whole gradient to the first argument at a tie", "half the gradient to each argument at a tie"
+# What each framework's derivative is at a kink (docs/frameworks.md measures them; a test checks they agree).
+FRAMEWORK_CONVENTIONS = {
+    "tensorflow": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_FIRST, "min": TIE_FIRST},
+    "jax": {"abs": "slope 1 at 0, the right side's", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
+    "torch": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
+}
+
+
+def _frameworks_differ(name: str, d: dict) -> str:
+    event = d["event"]
+    said = []
+    for framework, value in d["values"].items():
+        convention = FRAMEWORK_CONVENTIONS[framework].get(event.func) if event is not None else None
+        said.append(f"{FRAMEWORKS[framework]} {fmt(value)}" + (f" ({convention})" if convention else ""))
+    text = f"d/d{name}: the frameworks differ here: " + ", ".join(said) + "."
+    if event is None:
+        return f"{text} The exact value is {fmt(d['exact'])}."
+    if d["exists"]:
+        return f"{text} At this kink the derivative exists: {fmt(d['left'])} from both sides."
+    return (
+        f"{text} {_kink_place(event)}: the slope is {fmt(d['left'])} from the left and {fmt(d['right'])} from the "
+        "right, so the derivative does not exist, and each framework returns its own convention."
+    )
+
+
+TAPE_RULES = {
+    "several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype,
+    "frameworks_differ": _frameworks_differ,
+}  # fmt: skip
 
 
 def message(note) -> str:

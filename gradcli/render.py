@@ -157,7 +157,10 @@ def write_table(result: GradResult, out: TextIO) -> None:
     if product:
         wrt_header, value = ("J·t", "f") if product == "jvp" else ("(Jᵀu)/∂", "u·f")
         tape = "ForwardAccumulator" if product == "jvp" else "tape (output_gradients=u)"
-    for column in (first, value, wrt_header, tape, "symbolic derivative", "exact", "finite diff.", "agree"):
+    others = [f for f in result.frameworks if f != "tensorflow"]
+    labels = {"jax": "JAX", "torch": "PyTorch"}
+    columns = (first, value, wrt_header, tape, *(labels[f] for f in others), "symbolic derivative", "exact")
+    for column in (*columns, "finite diff.", "agree"):
         table.add_column(column, overflow="fold")
     for point in result.results:
         for i, partial in enumerate(point.gradient):
@@ -168,11 +171,13 @@ def write_table(result: GradResult, out: TextIO) -> None:
                 exact = f"{exact} (raw {fmt(partial.exact_unclipped)})"
             mark = Text("yes", style="green") if partial.agree else Text(_odd(partial), style="bold red")
             where = _point_text(point) + (f"; {point.of}" if point.of else "")
+            beside = [fmt(partial.frameworks[f]) if partial.frameworks else "" for f in others]
             cells = (
                 where if i == 0 else "",
                 fmt(point.value) if i == 0 else "",
                 partial.name,
                 tape,
+                *beside,
                 partial.symbolic,
                 exact,
                 fmt(partial.finite_difference),

@@ -45,6 +45,7 @@ class Partial:
     finite_difference_error: Number | None = None  # the estimate's error bound
     finite_difference_method: str = "central difference"  # or "complex step", "one-sided", "mixed"
     odd: str | None = None  # when the witnesses disagree: "tape", "exact" or "finite_difference", if one is odd
+    frameworks: dict | None = None  # with --frameworks: framework -> its gradient (None: the framework's None)
 
     def to_dict(self) -> dict:
         out = {
@@ -65,6 +66,8 @@ class Partial:
         if self.true_symbolic is not None:
             out["true_symbolic"] = self.true_symbolic
             out["true_exact"] = json_number(self.true_exact)
+        if self.frameworks is not None:
+            out["frameworks"] = {name: json_number(v) for name, v in self.frameworks.items()}
         return out
 
 
@@ -135,6 +138,7 @@ class GradResult(Verdict):
     latex: dict = field(default_factory=dict)  # with --latex
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
+    frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -142,6 +146,7 @@ class GradResult(Verdict):
             **(several if self.targets else {}),
             **({"summed": self.summed} if self.summed else {}),
             **({"unconnected": self.unconnected} if self.unconnected else {}),
+            **({"frameworks": list(self.frameworks)} if self.frameworks else {}),
             **({"custom": dict(self.customs)} if self.customs else {}),
             "expression": self.expression,
             "input": self.input,

@@ -15,8 +15,9 @@ import numpy as np
 from gradcli.expr import CONSTANTS, ListOf, Node, evaluate, free_names
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
-# none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed).
-_SKIPPED_AT_IMPORT = ("keras", "tf_keras", "h5py", "tensorboard")
+# none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
+# tensorflow/lite/python/util.py imports jax for TFLite when JAX is installed).
+_SKIPPED_AT_IMPORT = ("keras", "tf_keras", "h5py", "tensorboard", "jax")
 
 
 @cache

@@ -39,6 +39,7 @@ def test_every_json_key_is_documented(cli):
         ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
         ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
         ["grad", "[2*x, x**2]", "--at", "x=3"],
+        ["grad", "abs(x)", "--at", "x=0", "--frameworks"],
         ["jvp", "x**2*y", "--at", "x=3,y=2", "--tangent", "x=1"],
         ["vjp", "[x*y, x]", "--at", "x=1,y=2", "--upstream", "[1, 2]"],
         ["grad", "x**2", "--at", "x=1,z=2", "--dtype", "int32"],

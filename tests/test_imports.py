@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = ("tensorflow", "sympy")
+HEAVY = ("tensorflow", "sympy", "jax", "jaxlib", "torch")
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess:

@@ -71,3 +71,21 @@ def test_seed_sigmoid_gradient_over_a_range():
         s = 1 / (1 + math.exp(-x))
         assert tape(result, "x", i) == pytest.approx(s * (1 - s), rel=1e-12)
     assert tape(result, "x", 3) == 0.25
+
+
+def test_seed_pytorch_exercise_beside_tensorflow(cli):
+    # seed 002 exercise 2: x = torch.tensor([2.0], requires_grad=True); y = x**3 + 2*x; y.backward() -> 14
+    from gradcli.frameworks import installed
+
+    run = cli("grad", "x**3 + 2*x", "--at", "x=2", "--frameworks", "--format", "json")
+    assert run.code == 0
+    shown = run.json["results"][0]["gradient"]["x"]["frameworks"]
+    assert shown["tensorflow"] == 14.0
+    if "torch" not in installed():
+        pytest.skip("PyTorch is not installed: the seed's PyTorch exercise is shown beside TensorFlow only where it is")
+    import torch
+
+    x = torch.tensor([2.0], requires_grad=True)
+    y = x**3 + 2 * x
+    y.backward()
+    assert shown["torch"] == float(x.grad[0]) == 14.0
