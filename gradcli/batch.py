@@ -7,7 +7,7 @@ import shlex
 
 from gradcli.errors import GradcliError
 
-COMMANDS = ("grad", "jacobian", "hessian", "check", "descend")
+COMMANDS = ("grad", "jacobian", "hessian", "check", "descend", "jvp", "vjp")
 # JSON keys that are repeatable or list-valued options, and the flag each becomes
 LIST_OPTIONS = {
     "const": "--const",
@@ -16,12 +16,15 @@ LIST_OPTIONS = {
     "stop": "--stop",
     "of": "--of",
     "custom": "--custom",
+    "tangent": "--tangent",
 }
 SCALAR_OPTIONS = {
     "dtype": "--dtype", "order": "--order", "clip_value": "--clip-value",
     "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
     "answer": "--answer", "lr": "--lr", "steps": "--steps", "optimizer": "--optimizer", "tol": "--tol",
+    "upstream": "--upstream", "unconnected": "--unconnected",
 }  # fmt: skip
+FLAGS = ("persistent", "frameworks")
 
 
 def arguments(line: str) -> list[str]:
@@ -57,7 +60,7 @@ def _from_json(problem) -> list[str]:
     expression = problem.get("expression")
     if not isinstance(expression, str):
         raise GradcliError('a problem needs "expression" as text')
-    known = {"command", "expression", "at", "from", "persistent", *LIST_OPTIONS, *SCALAR_OPTIONS}
+    known = {"command", "expression", "at", "from", *FLAGS, *LIST_OPTIONS, *SCALAR_OPTIONS}
     unknown = sorted(set(problem) - known)
     if unknown:
         raise GradcliError(f"unknown key(s) {', '.join(unknown)}")
@@ -74,19 +77,21 @@ def _from_json(problem) -> list[str]:
         value = problem.get(key)
         if value is None:
             continue
-        if key == "const":
+        if key in ("const", "tangent"):
             argv += [flag, _assignments(value, key)]
         else:
             for item in value if isinstance(value, list) else [value]:
                 argv += [flag, str(item)]
     for key, flag in SCALAR_OPTIONS.items():
-        if problem.get(key) is not None:
-            argv += [flag, str(problem[key])]
-    persistent = problem.get("persistent", False)
-    if not isinstance(persistent, bool):
-        raise GradcliError('"persistent" must be true or false')
-    if persistent:
-        argv.append("--persistent")
+        value = problem.get(key)
+        if value is not None:
+            argv += [flag, value if isinstance(value, str) else json.dumps(value)]
+    for flag in FLAGS:
+        value = problem.get(flag, False)
+        if not isinstance(value, bool):
+            raise GradcliError(f'"{flag}" must be true or false')
+        if value:
+            argv.append(f"--{flag}")
     return [*argv, "--", expression]  # after --, an expression starting with "-" is not an option
 
 

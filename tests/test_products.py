@@ -177,3 +177,25 @@ def test_bad_products_are_one_error_line(cli, args, error):
     run = cli(*args)
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1 and error in run.stderr
+
+
+def test_products_in_a_batch(cli):
+    lines = "\n".join(
+        [
+            '{"command": "jvp", "expression": "x**2*y", "at": {"x": 3, "y": 2}, "tangent": {"x": 1}}',
+            '{"command": "vjp", "expression": "[x*y, x + y]", "at": {"x": 1, "y": 2}, "upstream": [1, 2]}',
+            'vjp "[x, y]" --at x=1,y=2 --upstream "[1]"',
+        ]
+    )
+    run = cli("batch", "-", stdin=lines)
+    import json
+
+    answers = [json.loads(line) for line in run.stdout.splitlines()]
+    assert answers[0]["results"][0]["gradient"]["jvp"]["tape"] == 12.0
+    assert [answers[1]["results"][0]["gradient"][n]["tape"] for n in "xy"] == [4.0, 3.0]
+    assert answers[2] == {
+        "line": 3,
+        "error": "--upstream has shape [1], but f has [2]: one number per output",
+        "exit_code": 2,
+    }
+    assert run.code == 2
