@@ -588,8 +588,8 @@ def _with_derivation(result, steps: bool, latex: bool):
     from gradcli.steps import derive
     from gradcli.steps import latex as to_latex
 
-    if result.order != 1:
-        raise GradcliError("--steps and --latex are for first derivatives")
+    if result.order != 1 or result.summed:
+        raise GradcliError("--steps and --latex are for first derivatives of one expression, not of a list")
     tree = list(inline(parse_program(result.input)).values())[-1]
     derived = {name: derive(tree, name) for name in result.wrt}
     extra = {}

@@ -283,7 +283,10 @@ def _verdict(result: GradResult | MatrixResult):
     )
     if result.status == "agree" and exact_wrong_at_kink:
         return Text("The tape agrees with the one-sided finite differences at the kink (see the note).", style="green")
-    silent = sorted({p.name for r in result.results for p in r.gradient if p.watched and p.tape is None})
+    silent = sorted(
+        {p.name + (f" (of {r.of})" if getattr(r, "of", None) else "")
+         for r in result.results for p in getattr(r, "gradient", ()) if p.watched and p.tape is None}
+    )  # fmt: skip
     if result.status == "agree" and silent:
         return Text(
             f"sympy and finite differences agree; GradientTape gives None for {', '.join(silent)} (see the notes).",

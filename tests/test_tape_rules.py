@@ -256,3 +256,16 @@ def test_integer_inputs_tensorflow_cannot_take_are_invalid_input(cli, args, erro
 def test_int32_is_only_for_grad(cli):
     run = cli("jacobian", "[x, x]", "--at", "x=1", "--dtype", "int32")
     assert run.code == 2 and run.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("option", ["--steps", "--latex"])
+def test_a_list_target_has_no_single_derivation(cli, option):
+    run = cli("grad", "[2*x, x**2]", "--at", "x=3", option)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "error: --steps and --latex are for first derivatives of one expression, not of a list\n"
+
+
+@pytest.mark.parametrize(("args", "expected"), [(["--order", "2"], ["2", "0", "2"]), (["--wrt", "x"], ["8", "2", "6"])])
+def test_a_list_target_with_other_options(cli, args, expected):
+    run = cli("grad", "[2*x, x**2]", "--at", "x=3", *args, "--format", "plain")
+    assert (run.code, run.stdout.split()) == (0, expected)
