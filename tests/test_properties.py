@@ -159,3 +159,35 @@ def free_names_of(text: str) -> frozenset[str]:
         return free_names(parse(text))
     except GradcliError:  # a constant part that is not a finite real number, e.g. (0)**-1: refused, exit 2
         return frozenset()
+
+
+@settings(
+    max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(expressions(), expressions(), points, st.sampled_from([(1.0, 0.0), (0.5, -2.0)]))
+def test_list_targets_sum_and_products_agree_with_the_gradient(first, second, point, vector):
+    """tape.gradient of [a, b] is grad a + grad b; J·t and Jᵀu are the gradients dotted with t and u."""
+    from gradcli.products import jvp, vjp
+
+    both = f"{first} + 0*x*y"  # jvp and vjp take only the names the expression uses
+    text = f"[{both}, {second}]"
+    env = {n: np.float64(v) for n, v in point.items()}
+    assume(not events_at(parse(first), env, frozenset(NAMES)) and not events_at(parse(second), env, frozenset(NAMES)))
+    listed = gradcli.grad(text, at=point)
+    assume(listed.exit_code == 0)
+
+    def row(result, name):
+        return sum(0.0 if p.tape is None else p.tape for p in result.gradient if p.name == name)
+
+    total, *own = listed.results
+    for name in NAMES:
+        assert math.isclose(row(total, name), sum(row(r, name) for r in own), rel_tol=1e-9, abs_tol=1e-9)
+    grads = [{n: row(r, n) for n in NAMES} for r in own]
+    tangent = dict(zip(NAMES, vector, strict=True))
+    forward = jvp(both, point, tangent)
+    expected = sum(grads[0][n] * tangent[n] for n in NAMES)
+    assert math.isclose(forward.results[0].gradient[0].tape, expected, rel_tol=1e-9, abs_tol=1e-9)
+    backward = vjp(text, point, list(vector))
+    for p in backward.results[0].gradient:
+        expected = vector[0] * grads[0][p.name] + vector[1] * grads[1][p.name]
+        assert math.isclose(p.tape, expected, rel_tol=1e-9, abs_tol=1e-9)
