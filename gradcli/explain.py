@@ -224,6 +224,12 @@ def message(note) -> str:
         return hessian_kink(d["event"])
     if kind in ("singular", "pole"):
         return singular(d["event"])
+    if kind == "kink_in_constant":
+        return (
+            f"{_kink_place(d['event'])}, as it is here, but only through names the tape does not watch "
+            f"({', '.join(sorted(d['event'].names))}): the tape's derivatives are not affected, though the "
+            "derivative along those names may not exist here."
+        )
     if kind == "removable":
         return (
             f"{d['event'].arg} is 0 here to float64 precision, but f does not feel it (f is continuous here and "
