@@ -393,7 +393,8 @@ def batch(
     """Many problems in one process: TensorFlow and sympy are imported once.
 
     Each line is a JSON object, e.g. {"command": "grad", "expression": "x**2", "at": {"x": 3}},
-    or the arguments of a command line, e.g. grad "x**2" --at x=3. Each answer is one JSON
+    or the arguments of a command line, e.g. grad "x**2" --at x=3. The commands it takes:
+    grad, jacobian, hessian, check and descend. Each answer is one JSON
     line: the object `--format json` prints, plus "line"; a failed problem gives
     {"line", "error", "exit_code"}. Exit status: the highest exit code seen.
 

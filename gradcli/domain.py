@@ -163,7 +163,7 @@ def evaluate(expr, names: dict, env: dict):
             return value, np.power(base_mag, exponent)
         # a root or a quotient: its relative error is that of the base, scaled by the exponent
         relative = np.where(base != 0, base_mag / np.abs(np.where(base != 0, base, 1.0)), 1.0)
-        return value, np.abs(value) * np.maximum(1.0, relative * max(1.0, abs(float(expr.exp))))
+        return value, np.abs(value) * np.maximum(1.0, relative * np.maximum(1.0, np.abs(exponent)))
     if isinstance(expr, sympy.Max | sympy.Min):
         op = np.maximum if isinstance(expr, sympy.Max) else np.minimum
         value = parts[0][0]

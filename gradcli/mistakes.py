@@ -90,15 +90,15 @@ def _call_sites(node: Call):
 def _binop_sites(node: BinOp, name: str):
     has_left, has_right = name in free_names(node.left), name in free_names(node.right)
     if node.op == "*" and has_left and has_right:
-        yield node, "product rule", lambda m, n: m.d(n.left) * m.value(n.right), _product_message
-        yield node, "product rule", lambda m, n: m.value(n.left) * m.d(n.right), _product_message
-        yield node, "product rule", lambda m, n: m.d(n.left) * m.d(n.right), _product_message
+        yield node, "product rule", lambda m, n: m.d(n.left) * m.value(n.right), _product("the term uv' is missing")
+        yield node, "product rule", lambda m, n: m.value(n.left) * m.d(n.right), _product("the term u'v is missing")
+        yield node, "product rule", lambda m, n: m.d(n.left) * m.d(n.right), _product("it is not u'v'")
     elif node.op == "*":
         inner = node.left if has_left else node.right
         yield node, "constant factor", lambda m, n, inner=inner: m.d(inner), _constant_message
     elif node.op == "/" and has_right:
-        yield node, "quotient rule", _reversed, _quotient_message
-        yield node, "quotient rule", _unsquared, _quotient_message
+        yield node, "quotient rule", _reversed, _quotient("the numerator was reversed")
+        yield node, "quotient rule", _unsquared, _quotient("the denominator was not squared")
     elif node.op == "/":
         yield node, "constant factor", lambda m, n: m.d(n.left), _constant_message
     elif node.op == "**" and has_left and not has_right:
@@ -145,12 +145,20 @@ def _log_message(node, name, right):
     return f"d/d{name} {to_text(node)} needs the factor 1/ln({base}) of the base"
 
 
-def _product_message(node, name, right):
-    return f"d/d{name} {to_text(node)} is u'v + uv' with u = {to_text(node.left)}, v = {to_text(node.right)}"
+def _product(what: str):
+    def message(node, name, right):
+        u, v = to_text(node.left), to_text(node.right)
+        return f"d/d{name} {to_text(node)} is u'v + uv' with u = {u}, v = {v}; {what}"
+
+    return message
 
 
-def _quotient_message(node, name, right):
-    return f"d/d{name} {to_text(node)} is (u'v - uv')/v**2 with u = {to_text(node.left)}, v = {to_text(node.right)}"
+def _quotient(what: str):
+    def message(node, name, right):
+        u, v = to_text(node.left), to_text(node.right)
+        return f"d/d{name} {to_text(node)} is (u'v - uv')/v**2 with u = {u}, v = {v}; {what}"
+
+    return message
 
 
 def _power_message(node, name, right):
@@ -188,17 +196,27 @@ def name_mistake(tree: Node, name: str, answer, symbolic, env: dict) -> dict | N
                     break
                 mutant = _Mutant(name, symbols, node, wrong).d(tree)
                 if _same(mutant, answer, mapping, env) and not _same(mutant, truth, mapping, env):
-                    matches.append((kind, numbered.step_of.get(id(node)), message(node, name, plain.d)))
+                    matches.append((kind, numbered.step_of.get(id(node)), message(node, name, plain.d), node))
             whole = _whole(truth, answer, symbolic.f, symbols[name], mapping, env, bool(matches))
-            kinds = {k for k, _, _ in matches} | ({whole["kind"]} if whole else set())
-            if len(kinds) != 1:
-                return None  # no mistake, or two different ones give this answer: do not guess
-            if whole:
+            named = _outermost(matches)
+            if whole and not matches:
                 return whole
-            kind, step, text = matches[0]
+            if whole or named is None:
+                return None  # two different mistakes give this answer: do not guess
+            kind, step, text, _ = named
             return {"kind": kind, "step": step, "message": f"likely mistake: the {kind}: {text} (step {step})"}
     except (GradcliError, LimitError, domain.NotVectorisable, ValueError, TypeError, ArithmeticError, RecursionError):
         return None
+
+
+def _outermost(matches):
+    """The match whose place in the tree holds every other match's place (dropping the 3 of 3*x inside
+    sin(3*x) is the chain rule's missing inner derivative), else None."""
+    for match in matches:
+        inside = {id(n) for n in walk(match[3])}
+        if all(id(other[3]) in inside for other in matches):
+            return match
+    return None
 
 
 def _whole(truth, answer, f, symbol, mapping, env, explained: bool) -> dict | None:
