@@ -69,7 +69,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
         try:
             lines.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            message = f"line {number} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
             undecodable.append(Grade(number, None, f"{message}: save the file as UTF-8"))
             lines.append("\n")  # keeps the line numbers of the rows after it
     reader = csv.reader(lines)
@@ -86,7 +86,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
                 raise PointError(f"the answers file has more than {MAX_ROWS} rows")
             grades.append(_grade_row(start, fields, header, options))
     except csv.Error as exc:  # an unterminated quote: the rows before it are graded
-        grades.append(Grade(last + 1, None, f"line {last + 1}: {exc}: close the quote"))
+        grades.append(Grade(last + 1, None, f"{exc}: close the quote"))
     if header is None:
         raise PointError("the answers file needs a header with expression, wrt, answer (and optionally at)")
     return sorted(grades + undecodable, key=lambda g: g.line)
@@ -119,25 +119,25 @@ def _grade_row(line: int, fields: list[str], header: list[str], options: dict) -
         result = check(problem["expression"], problem["answer"], wrt, point, order=order, implicit=implicit, **options)
         return Grade(line, result)
     except GradcliError as exc:
-        return Grade(line, None, f"line {line}: {exc.describe()}", int(exc.exit_code))
+        return Grade(line, None, exc.describe(), int(exc.exit_code))
     except Exception as exc:  # a bug in gradcli: this row says so, and the other rows are still graded
-        message = f"line {line}: internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}"
+        message = f"internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}"
         return Grade(line, None, message, int(ExitCode.INTERNAL_ERROR))
 
 
 def _row_problem(line: int, fields: list[str], header: list[str]) -> dict | Grade:
     if len(fields) > len(header):
-        return Grade(line, None, f"line {line}: {_too_many(fields, header)}")
+        return Grade(line, None, _too_many(fields, header))
     row = {name: value.strip() for name, value in zip(header, fields, strict=False)}
     for column in REQUIRED:
         if column not in row:
             return Grade(
                 line,
                 None,
-                f"line {line} has {len(fields)} column(s) but the header has {len(header)} ({', '.join(header)})",
+                f"{len(fields)} column(s) but the header has {len(header)} ({', '.join(header)})",
             )
         if not row[column]:
-            return Grade(line, None, f"line {line}: the {column} is empty")
+            return Grade(line, None, f"the {column} is empty")
     return row
 
 

@@ -282,7 +282,7 @@ def test_unquoted_comma_row_is_reported_and_the_rest_graded(cli, tmp_path):
     rows = run.json["rows"]
     assert [r["line"] for r in rows] == [2, 3, 4]
     assert rows[1]["error"] == (
-        'line 3: 5 columns but the header has 4 (expression, wrt, answer, at): quote the expression: "max(x, 0)"'
+        '5 columns but the header has 4 (expression, wrt, answer, at): quote the expression: "max(x, 0)"'
     )
     assert rows[1]["exit_code"] == 2
     assert rows[0]["verdict"] == "correct" and rows[2]["mistake"]["kind"] == "chain rule"
@@ -311,9 +311,11 @@ def test_malformed_rows_of_every_kind(cli, tmp_path):
         "invalid",
         "correct",
     ]
-    assert rows[1]["error"] == "line 3 has 1 column(s) but the header has 4 (expression, wrt, answer, at)"
-    assert rows[2]["error"] == "line 4 is not UTF-8 text (byte 0xe9 at column 4): save the file as UTF-8"
-    assert rows[3]["error"] == "line 5: the answer is empty"
+    assert rows[1]["error"] == "1 column(s) but the header has 4 (expression, wrt, answer, at)"
+    assert rows[2]["error"] == "not UTF-8 text (byte 0xe9 at column 4): save the file as UTF-8"
+    assert rows[3]["error"] == "the answer is empty"
+    text = cli("check", "--file", str(answers)).stdout.splitlines()
+    assert text[1] == "line 3: invalid: 1 column(s) but the header has 4 (expression, wrt, answer, at)"
     assert rows[4]["error"].endswith("quote a value that contains a comma")
 
 
