@@ -433,6 +433,7 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
     gaps = _gaps(difference if tolerance.rule == "exact" else None, mapping, sample.env)
     n = sample.size
     bad = np.zeros(n, dtype=bool)
+    stated = np.zeros(n, dtype=bool)  # where sympy's simplified difference is plainly not 0
     for i, ((d, d_mag), (a, a_mag)) in enumerate(pairs):
         d, d_mag, a, a_mag = (np.broadcast_to(v, (n,)) for v in (d, d_mag, a, a_mag))
         rtol = tolerance.rtol
@@ -442,14 +443,23 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
         if gaps is not None:
             gap, gap_mag = (np.broadcast_to(v, (n,)) for v in gaps[i])
             with np.errstate(all="ignore"):
-                bad |= np.isfinite(gap) & (np.abs(gap) > EXACT_RTOL * gap_mag)
+                stated |= np.isfinite(gap) & (np.abs(gap) > EXACT_RTOL * gap_mag)
+    bad |= stated
     where = sample.describe()
     if not bad.any():
         reason = f"equal at all {n} sample points ({where}) {tolerance.describe()}"
         if difference is None or tolerance.rule == "exact":
             reason += "; sympy could not simplify the difference"
         return CheckResult(**base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance)
-    i = _nicest(sample.env, bad, pairs)
+    i = _confirmed(problem, sample.env, bad, stated, pairs, tolerance)
+    if i is None and not bad.any():
+        reason = f"equal at all {n} sample points ({where}) {tolerance.describe()}, some checked to 30 digits"
+        return CheckResult(**base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance)
+    if i is None:
+        reason = (
+            f"float64 finds {int(bad.sum())} differing points of {n}, but 30-digit evaluation does not confirm them"
+        )
+        return CheckResult(**base, verdict="undecided", method="numeric", reason=reason, tolerance=tolerance)
     counter = {
         "at": {name: float(sample.env[name][i]) for name in problem.names},
         "answer": _shaped([json_number(_at(a, i)) for _, (a, _m) in pairs], problem.shape),
@@ -467,6 +477,44 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
         tolerance=tolerance,
         mistake=mistake,
     )
+
+
+CONFIRM = 10  # counterexamples tried at 30 digits before float64 alone is not trusted
+
+
+def _confirmed(problem: _Problem, env, bad, stated, pairs, tolerance: Tolerance) -> int | None:
+    """A counterexample confirmed at 30 digits (or by sympy's stated difference); a point float64 got
+    wrong is taken off `bad` (in place)."""
+    for _ in range(CONFIRM):
+        if not bad.any():
+            return None
+        i = _nicest(env, bad, pairs)
+        point = {problem.symbolic.symbols[n]: float(env[n][i]) for n in problem.names}
+        if stated[i] or _differs_exactly(problem, point, tolerance):
+            return i
+        bad[i] = False
+    return None
+
+
+def _differs_exactly(problem: _Problem, point: dict, tolerance: Tolerance) -> bool:
+    import sympy
+
+    from gradcli.symbolic import DIGITS, EVAL_SECONDS, _to_float, time_limit
+
+    subs = {s: sympy.Float(v, DIGITS) for s, v in point.items()}
+    for target, answer in zip(problem.targets, problem.answers, strict=True):
+        exact, given = _to_float(target, subs), _to_float(answer, subs)
+        if not math.isfinite(given):
+            return math.isfinite(exact)
+        try:
+            with time_limit(EVAL_SECONDS, "confirming a counterexample"):
+                gap = abs(complex((target - answer).evalf(DIGITS, subs=subs)))
+        except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
+            return True  # float64 said they differ and nothing finer says otherwise
+        rtol = tolerance.rtol if tolerance.rule == "relative" else 1e-20
+        if gap > rtol * max(abs(exact), abs(given)):
+            return True
+    return False
 
 
 def _gaps(difference, mapping, env):

@@ -12,7 +12,7 @@ Kinds (the JSON `mistake.kind`):
 - quotient rule: the numerator is reversed (uv' - u'v) or the denominator not squared.
 - power rule: the exponent was not lowered (d/dx x**3 = 3x**3).
 - trig sign: the sign of the derivative of sin or cos is wrong.
-- exponential: a**u was differentiated as a power (u*a**(u - 1)).
+- exponential: a**u was differentiated as a power (u*a**(u - 1)), or without the factor ln(a).
 - log base: the 1/ln(b) of a log to base b is missing.
 - constant factor: a constant factor was dropped.
 - antiderivative: the answer is an antiderivative of the function, not its derivative.
@@ -112,6 +112,7 @@ def _binop_sites(node: BinOp, name: str):
             )
     elif node.op == "**" and has_right and not has_left:
         yield node, "exponential", _as_power, _exponential_message
+        yield node, "exponential", lambda m, n: m.value(n) * m.d(n.right), _exponential_message
         if not isinstance(node.right, Name):
             yield node, "chain rule", lambda m, n: m.value(n) * sympy.log(m.value(n.left)), _chain_message
 

@@ -224,6 +224,7 @@ MISTAKES = [
     ("x + cos(x)", "1 + sin(x)", "trig sign", "the sign of d/dx cos(x) is wrong"),
     ("x + sin(x)", "1 - cos(x)", "trig sign", "d/du sin(u) = cos(u)"),
     ("2**x", "x*2**(x - 1)", "exponential", "a**u is not a power of u"),
+    ("3**x", "3**x", "exponential", "a**u*ln(a)"),
     ("log10(x)", "1/x", "log base", "1/ln(10)"),
     ("log(x, 2)", "1/x", "log base", "1/ln(2)"),
     ("5*x**2", "2*x", "constant factor", "keeps the constant factor"),
