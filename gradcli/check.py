@@ -76,6 +76,7 @@ class CheckResult:
     counterexample: dict | None = None
     at: dict = field(default_factory=dict)
     kind: str = "derivative"
+    order: int = 1
     tolerance: Tolerance = EXACT
     mistake: dict | None = None
     steps: dict = field(default_factory=dict)  # with --steps
@@ -98,6 +99,7 @@ class CheckResult:
             "verdict": self.verdict,
             "expression": self.expression,
             "kind": self.kind,
+            "order": self.order,
             "wrt": list(self.wrt),
             "derivative": self.derivative,
             "answer": self.answer,
@@ -128,6 +130,7 @@ class _Problem:
     kind: str
     curve: object = None  # F for an implicit curve F = 0
     implicit: str | None = None
+    order: int = 1
 
     def base(self) -> dict:
         return {
@@ -136,6 +139,7 @@ class _Problem:
             "wrt": tuple(self.wrt),
             "derivative": _shaped_text([_sstr(t) for t in self.targets], self.shape),
             "kind": self.kind,
+            "order": 2 if self.kind == "hessian" else self.order,
             "tree": self.tree,
         }
 
@@ -236,7 +240,7 @@ def _problem(expression, answer, wrt, order, implicit, direction) -> _Problem:
     kind, targets, expected = _targets(symbolic, wrt, order, implicit, direction, shape)
     if shape != expected:
         raise PointError(_shape_message(shape, expected, wrt, kind))
-    return _Problem(tree, names, wrt, symbolic, targets, answer_trees, answers, shape, kind, curve, implicit)
+    return _Problem(tree, names, wrt, symbolic, targets, answer_trees, answers, shape, kind, curve, implicit, order)
 
 
 def _targets(symbolic, wrt, order, implicit, direction, shape):

@@ -192,6 +192,7 @@ def _functions():
         sympy.asin: np.arcsin, sympy.acos: np.arccos, sympy.atan: np.arctan,
         sympy.sinh: np.sinh, sympy.cosh: np.cosh, sympy.tanh: np.tanh,
         sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
+        sympy.DiracDelta: lambda u: np.where(u == 0, np.inf, 0.0),
         sympy.sec: lambda u: 1 / np.cos(u), sympy.csc: lambda u: 1 / np.sin(u), sympy.cot: lambda u: 1 / np.tan(u),
     }  # fmt: skip
 

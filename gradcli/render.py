@@ -508,7 +508,7 @@ def _check_what(result) -> str:
         "hessian": f"the Hessian ({wrt})",
         "implicit": f"the implicit derivative with respect to {wrt}",
         "directional": f"the directional derivative in ({wrt})",
-    }.get(result.kind, f"d/d{wrt}")
+    }.get(result.kind, f"d/d{wrt}" if result.order == 1 else f"d{result.order}/d{wrt}{result.order}")
 
 
 def _counter_text(counter: dict, answer: str, derivative: str) -> str:

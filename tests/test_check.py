@@ -89,6 +89,7 @@ def test_json_keys(cli):
         "verdict": "correct",
         "expression": "x**2",
         "kind": "derivative",
+        "order": 1,
         "wrt": ["x"],
         "derivative": "2*x",
         "answer": "2*x",
