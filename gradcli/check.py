@@ -170,13 +170,21 @@ def check(
         unknown = sorted(set(ranges) - set(problem.names))
         if unknown:
             raise PointError(f"--range {unknown[0]}: '{unknown[0]}' is not a variable ({', '.join(problem.names)})")
-    tolerance = Tolerance("relative", rtol=rtol) if rtol is not None else EXACT
+    tolerance = EXACT
+    if rtol is not None:
+        tolerance = Tolerance("relative", rtol=rtol)
+    elif sig_figs is not None:  # everywhere, N significant figures is a relative error of half a unit in the N-th
+        tolerance = Tolerance("significant figures", rtol=0.5 * 10.0 ** (1 - sig_figs), sig_figs=sig_figs)
     difference = _simplified_difference(problem)
     if difference is not None and all(d == 0 for d in difference):
         return CheckResult(
             **problem.base(), verdict="correct", method="symbolic", reason="sympy simplifies the difference to 0"
         )
-    return _numerically(problem, difference, ranges or {}, tolerance)
+    try:
+        return _numerically(problem, difference, ranges or {}, tolerance)
+    except LimitError as exc:
+        reason = f"sympy could not simplify the difference, and time ran out: {exc.message}"
+        return CheckResult(**problem.base(), verdict="undecided", method="numeric", reason=reason)
 
 
 def parse_ranges(options: list[str]) -> dict:
@@ -441,7 +449,7 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
     for i, ((d, d_mag), (a, a_mag)) in enumerate(pairs):
         d, d_mag, a, a_mag = (np.broadcast_to(v, (n,)) for v in (d, d_mag, a, a_mag))
         rtol = tolerance.rtol
-        if tolerance.rule == "relative":
+        if tolerance.rule != "exact":
             d_mag, a_mag = np.abs(d), np.abs(a)
         bad |= ~domain.close(d, d_mag, a, a_mag, rtol)
         if gaps is not None:
@@ -471,6 +479,8 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
     }
     reason = f"differs at {int(bad.sum())} of {n} sample points ({where}){_region(sample.env, problem.names, bad)}"
     reason += _stated(difference)
+    if tolerance.rule != "exact":
+        reason += f"; judged {tolerance.describe()}"
     mistake = _mistake(problem, sample, bad)
     return CheckResult(
         **base,
@@ -515,7 +525,7 @@ def _differs_exactly(problem: _Problem, point: dict, tolerance: Tolerance) -> bo
                 gap = abs(complex((target - answer).evalf(DIGITS, subs=subs)))
         except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
             return True  # float64 said they differ and nothing finer says otherwise
-        rtol = tolerance.rtol if tolerance.rule == "relative" else 1e-20
+        rtol = tolerance.rtol if tolerance.rule != "exact" else 1e-20
         if gap > rtol * max(abs(exact), abs(given)):
             return True
     return False

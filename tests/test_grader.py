@@ -128,6 +128,13 @@ def test_sig_figs_and_rtol_override_the_decimals(cli):
     assert check(cli, "sqrt(x)", "--at", "x=2", "--answer", "0.3536", "--rtol", "1e-9")[0].code == 1
 
 
+def test_sig_figs_everywhere_is_a_relative_tolerance(cli):
+    run, doc = check(cli, "exp(x)", "--answer", "1.0001*exp(x)", "--sig-figs", "3")
+    assert run.code == 0 and doc["tolerance"]["rule"] == "significant figures" and doc["tolerance"]["rtol"] == 0.005
+    run, doc = check(cli, "exp(x)", "--answer", "1.01*exp(x)", "--sig-figs", "3")
+    assert run.code == 1 and doc["reason"].endswith("; judged to 3 significant figures (--sig-figs)")
+
+
 def test_integer_answer_at_a_point_is_exact(cli):
     assert check(cli, "x**3 + 2*x", "--at", "x=2", "--answer", "14")[0].code == 0
     assert check(cli, "x**3 + 2.1*x", "--at", "x=2", "--answer", "14")[0].code == 1
