@@ -226,6 +226,10 @@ def _problem(expression, answer, wrt, order, implicit, direction) -> _Problem:
     answer_trees, shape = _answers(answer)
     names = sorted(free_names(tree))
     if not names:  # a constant: the variable comes from --wrt or from the answer
+        from gradcli.points import check_name
+
+        for name in wrt or []:
+            check_name(name)
         names = sorted(set(wrt or []) | set().union(*(free_names(a) for a in answer_trees))) or ["x"]
     if implicit is not None:
         if implicit not in names:
