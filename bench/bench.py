@@ -127,28 +127,30 @@ def problems_file(path: Path) -> None:
 
 
 def class_file(path: Path) -> None:
-    """A chapter's exercises answered by a class: right, equivalent, classic mistakes, rounded, malformed."""
+    """A chapter's exercises answered by a class: right, equivalent, classic mistakes, rounded, malformed.
+    The exercises take a parameter k, so few rows repeat (a repeated row is graded once)."""
     exercises = [
-        ("sin(3*x)", ["3*cos(3*x)", "cos(3*x)", "-3*cos(3*x)"]),
-        ("x**2*exp(x)", ["(x**2 + 2*x)*exp(x)", "2*x*exp(x)", "x*(x + 2)*exp(x)"]),
-        ("x/(1 + x)", ["1/(1 + x)**2", "-1/(1 + x)**2", "1/(1 + x)"]),
-        ("log(x - 100)", ["1/(x - 100)", "1/(x + 100)", "1/x"]),
-        ("sqrt(x - 5)", ["1/(2*sqrt(x - 5))", "1/sqrt(x - 5)", "sqrt(x - 5)/2"]),
-        ("2**x", ["2**x*log(2)", "x*2**(x - 1)", "2**x"]),
-        ("x**3 - 4*x", ["3*x**2 - 4", "3*x**3 - 4*x", "3*x**2"]),
-        ("tan(x)", ["1/cos(x)**2", "1 + tan(x)**2", "1/cos(x)"]),
+        ("sin({k}*x)", ["{k}*cos({k}*x)", "cos({k}*x)", "-{k}*cos({k}*x)"]),
+        ("x**{k}*exp(x)", ["(x**{k} + {k}*x**({k}-1))*exp(x)", "{k}*x**({k}-1)*exp(x)", "x**{k}*exp(x)"]),
+        ("x/({k} + x)", ["{k}/({k} + x)**2", "-{k}/({k} + x)**2", "{k}/({k} + x)"]),
+        ("log(x - {k}00)", ["1/(x - {k}00)", "1/(x + {k}00)", "1/x"]),
+        ("sqrt(x - {k})", ["1/(2*sqrt(x - {k}))", "1/sqrt(x - {k})", "sqrt(x - {k})/2"]),
+        ("{k}**x", ["{k}**x*log({k})", "x*{k}**(x - 1)", "{k}**x"]),
+        ("x**3 - {k}*x", ["3*x**2 - {k}", "3*x**3 - {k}*x", "3*x**2"]),
+        ("tan({k}*x)", ["{k}/cos({k}*x)**2", "{k}*(1 + tan({k}*x)**2)", "1/cos({k}*x)**2"]),
     ]
     random.seed(1)
     lines = ["student,expression,wrt,answer,at"]
     for i in range(ANSWERS):
         expression, answers = exercises[i % len(exercises)]
-        answer = random.choice(answers)
+        k = 2 + (i // len(exercises)) % 8
+        answer = random.choice(answers).format(k=k)
         if i % 25 == 7:
-            lines.append(f"s{i},max(x, 0),,1,")  # unquoted comma: reported, not graded
+            lines.append(f"s{i},max(x, {k}),,1,")  # unquoted comma: reported, not graded
         elif i % 10 == 3:
-            lines.append(f's{i},"{expression}",,0.3536,x=2' if expression == "sqrt(x - 5)" else f"s{i},x**3,,12,x=2")
+            lines.append(f"s{i},x**3,,{3 * k * k}.0,x={k}")  # a number at a point
         else:
-            lines.append(f's{i},"{expression}",,"{answer}",')
+            lines.append(f's{i},"{expression.format(k=k)}",,"{answer}",')
     path.write_text("\n".join(lines) + "\n")
 
 

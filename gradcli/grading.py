@@ -74,6 +74,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
             lines.append("\n")  # keeps the line numbers of the rows after it
     reader = csv.reader(lines)
     header, grades, last = None, [], 0
+    seen: dict = {}  # a class answers the same exercise the same way many times: grade each pair once
     try:
         for fields in reader:
             start, last = last + 1, reader.line_num
@@ -84,7 +85,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
                 continue
             if len(grades) >= MAX_ROWS:
                 raise PointError(f"the answers file has more than {MAX_ROWS} rows")
-            grades.append(_grade_row(start, fields, header, options))
+            grades.append(_grade_row(start, fields, header, options, seen))
     except csv.Error as exc:  # an unterminated quote: the rows before it are graded
         grades.append(Grade(last + 1, None, f"{exc}: close the quote"))
     if header is None:
@@ -103,12 +104,20 @@ def _header(fields: list[str], line: int) -> list[str]:
     return header
 
 
-def _grade_row(line: int, fields: list[str], header: list[str], options: dict) -> Grade:
-    from gradcli.check import check
-
+def _grade_row(line: int, fields: list[str], header: list[str], options: dict, seen: dict) -> Grade:
     problem = _row_problem(line, fields, header)
     if isinstance(problem, Grade):
         return problem
+    key = tuple(problem.get(c, "") for c in (*REQUIRED, *OPTIONAL))
+    if key not in seen:
+        seen[key] = _graded(problem, options)
+    return Grade(line, *seen[key])
+
+
+def _graded(problem: dict, options: dict) -> tuple:
+    """(result, error, code) for one row's problem."""
+    from gradcli.check import check
+
     try:
         from gradcli.points import split_assignments
 
@@ -117,12 +126,12 @@ def _grade_row(line: int, fields: list[str], header: list[str], options: dict) -
         order = int(problem["order"]) if problem.get("order", "").strip().isdigit() else 1
         implicit = problem.get("implicit") or None
         result = check(problem["expression"], problem["answer"], wrt, point, order=order, implicit=implicit, **options)
-        return Grade(line, result)
+        return result, None, int(result.exit_code)
     except GradcliError as exc:
-        return Grade(line, None, exc.describe(), int(exc.exit_code))
+        return None, exc.describe(), int(exc.exit_code)
     except Exception as exc:  # a bug in gradcli: this row says so, and the other rows are still graded
         message = f"internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}"
-        return Grade(line, None, message, int(ExitCode.INTERNAL_ERROR))
+        return None, message, int(ExitCode.INTERNAL_ERROR)
 
 
 def _row_problem(line: int, fields: list[str], header: list[str]) -> dict | Grade:
