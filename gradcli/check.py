@@ -702,9 +702,24 @@ def _undefined_at(f, targets, exact, subs) -> str | None:
             arguments = [a - b for a in node.args for b in node.args if a is not b]
         else:
             continue
-        if any(_to_float(u, subs) == 0 and u.free_symbols for u in arguments):
+        if any(u.free_symbols and abs(_to_float(u, subs)) < 1e-20 for u in arguments) and _jumps(targets, subs):
             return f"the derivative does not exist: {_sstr(node)} has a corner"
     return None
+
+
+def _jumps(targets, subs) -> bool:
+    """At a corner of f, do the one-sided derivatives differ? (x*abs(x) is smooth at 0; abs(x) is not.)"""
+    import sympy
+
+    from gradcli.symbolic import _to_float
+
+    for symbol, value in subs.items():
+        step = sympy.Float("1e-15", 30) * (1 + abs(value))
+        for target in targets:
+            sides = [_to_float(target, {**subs, symbol: value + sign * step}) for sign in (1, -1)]
+            if not all(math.isfinite(v) for v in sides) or abs(sides[0] - sides[1]) > 1e-6 * max(1.0, *map(abs, sides)):
+                return True
+    return False
 
 
 def _point_tolerance(tree, exact: float, rtol, sig_figs) -> Tolerance:

@@ -109,6 +109,14 @@ def test_no_derivative_at_the_point_is_exit_3(cli):
     assert "x = 0" in doc["reason"] and "nan" not in doc["reason"]
     run, doc = check(cli, "abs(x)", "--answer", "1", "--at", "x=0")
     assert run.code == 3 and "corner" in doc["reason"]
+    run, doc = check(cli, "max(x, y)", "--answer", "[1, 0]", "--at", "x=1,y=1")
+    assert run.code == 3 and doc["verdict"] == "not differentiable"
+
+
+def test_a_corner_the_derivative_does_not_feel_is_no_reason_for_exit_3(cli):
+    run, doc = check(cli, "x*abs(x)", "--answer", "0", "--at", "x=0")
+    assert run.code == 0 and doc["verdict"] == "correct"
+    assert check(cli, "max(x, y)", "--answer", "[1, 0]", "--at", "x=2,y=1")[0].code == 0
 
 
 def test_number_answer_judged_to_the_decimals_given(cli):
@@ -325,6 +333,16 @@ def test_malformed_rows_of_every_kind(cli, tmp_path):
     text = cli("check", "--file", str(answers)).stdout.splitlines()
     assert text[1] == "line 3: invalid: 1 column(s) but the header has 4 (expression, wrt, answer, at)"
     assert rows[4]["error"].endswith("quote a value that contains a comma")
+
+
+def test_repeated_rows_are_each_reported(cli, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("expression,answer\nsin(3*x),cos(3*x)\nsin(3*x),cos(3*x)\nsqr(x),1\nsqr(x),1\n")
+    rows = cli("check", "--file", str(answers), "--format", "json").json["rows"]
+    assert [(r["line"], r.get("verdict", "invalid")) for r in rows] == [
+        (2, "wrong"), (3, "wrong"), (4, "invalid"), (5, "invalid"),
+    ]  # fmt: skip
+    assert rows[0] == {**rows[1], "line": 2} and rows[2]["error"] == rows[3]["error"]
 
 
 def test_csv_grade_sheet_has_one_row_per_input_row(cli, tmp_path):
