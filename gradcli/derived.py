@@ -129,6 +129,6 @@ def directional(expression: str, direction: list[str], at, wrt: list[str] | None
 
 def _ratio(fx, fy) -> float:
     try:
-        return -float(fx) / float(fy)
+        return -float(fx) / float(fy) + 0.0  # + 0.0: no -0 in the output
     except (ZeroDivisionError, TypeError):
         return math.nan

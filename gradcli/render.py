@@ -487,6 +487,17 @@ def write_derived(result, fmt_name: str, out: TextIO) -> None:
     if fmt_name in ("json", "jsonl"):
         out.write(json.dumps(result.to_dict(), indent=None if fmt_name == "jsonl" else 2) + "\n")
         return
+    if fmt_name in ("plain", "csv"):
+        writer = csv.writer(out, lineterminator="\n")
+        if fmt_name == "csv":
+            writer.writerow([*result.results[0].at, "tape", "exact", "finite_difference", "agree", "differentiable"])
+        for r in result.results:
+            values = [r.tape, r.exact, r.finite_difference]
+            if fmt_name == "plain":
+                out.write(f"{exact_text(r.tape)}\n")
+            else:
+                writer.writerow([*map(exact_text, r.at.values()), *map(exact_text, values), r.agree, r.differentiable])
+        return
     along = f" along {fmt(list(result.direction))}" if result.direction else ""
     where = "on" if result.kind == "implicit" else "of"
     out.write(f"{result.of}{along} {where} {result.expression}: {result.symbolic}\n")

@@ -387,3 +387,16 @@ def test_batch_help_lists_every_command(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert all(command in text for command in COMMANDS)
     assert "grad, jacobian, hessian, check and descend" in text
+
+
+def test_grad_implicit_plain_and_csv(cli):
+    run = cli("grad", "x^2 + y^2 = 25", "--implicit", "y", "--at", "x=3,y=4", "--at", "x=0,y=5", "--format", "csv")
+    assert run.code == 0
+    assert run.stdout.splitlines()[0] == "x,y,tape,exact,finite_difference,agree,differentiable"
+    assert [line.split(",")[3] for line in run.stdout.splitlines()[1:]] == ["-0.75", "0"]
+    assert cli("grad", "x^2 + y^2 = 25", "--implicit", "y", "--at", "x=0,y=5", "--format", "plain").stdout == "0\n"
+
+
+def test_grad_implicit_vertical_tangent_is_exit_3(cli):
+    run = cli("grad", "x^2 + y^2 = 25", "--implicit", "y", "--at", "x=5,y=0", "--format", "json")
+    assert run.code == 3 and run.json["results"][0]["differentiable"] is False
