@@ -627,11 +627,16 @@ def _curve_projection(problem: _Problem, mapping):
 
 
 def _mistake(problem: _Problem, sample, bad) -> dict | None:
-    if problem.kind != "derivative" or problem.shape != () or problem.curve is not None:
+    """The likely mistake in a first derivative or in the first wrong part of a gradient that has one."""
+    if problem.kind not in ("derivative", "gradient") or problem.order != 1:
         return None
     from gradcli.mistakes import name_mistake
 
-    return name_mistake(problem.tree, problem.wrt[0], problem.answers[0], problem.symbolic, sample.env)
+    for name, answer in zip(problem.wrt, problem.answers, strict=True):
+        mistake = name_mistake(problem.tree, name, answer, problem.symbolic, sample.env)
+        if mistake is not None:
+            return mistake
+    return None
 
 
 # ---------------------------------------------------------------- at a point

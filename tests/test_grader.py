@@ -274,13 +274,24 @@ def test_the_step_is_the_step_of_the_derivation(cli):
         ("cos(x)", "sin(x)"),
         ("x**3", "3*x"),  # no single misapplied rule gives it
         ("log(x)", "1/x**2"),
-        ("x**2 + x*y", "[2*x, 2*y]"),  # gradients: no mistake is named
+        ("x**2 + x*y", "[2*x, 2*y]"),
     ],
 )
 def test_no_guess_when_no_single_mistake_explains_the_answer(cli, expression, answer):
     run, doc = check(cli, expression, "--answer", answer)
     assert run.code == 1 and doc["mistake"] is None
     assert "likely mistake" not in cli("check", expression, "--answer", answer).stdout
+
+
+def test_a_gradient_names_the_mistake_of_its_first_wrong_part(cli):
+    run, doc = check(cli, "x**2 + sin(3*y)", "--answer", "[2*x, cos(3*y)]")
+    assert run.code == 1 and doc["mistake"]["kind"] == "chain rule"
+    assert "d/dy sin(3*y) needs the inner derivative 3" in doc["mistake"]["message"]
+
+
+def test_no_mistake_is_named_for_higher_orders(cli):
+    run, doc = check(cli, "sin(3*x)", "--order", "2", "--answer", "-3*sin(3*x)")
+    assert run.code == 1 and doc["mistake"] is None
 
 
 def test_correct_answers_have_no_mistake(cli):
