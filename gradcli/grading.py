@@ -10,6 +10,7 @@ is reported as invalid, and the rest are graded.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ REQUIRED = ("expression", "answer")
 OPTIONAL = ("wrt", "at", "order", "implicit")
 VERDICTS = ("correct", "wrong", "undecided", "not differentiable", "invalid")
 MAX_ROWS = 100_000
+_ASSIGNMENT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*=")
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,10 @@ def _too_many(fields: list[str], header: list[str]) -> str:
     message = f"{len(fields)} columns but the header has {len(header)} ({', '.join(header)})"
     for i in range(len(header)):
         joined = ",".join(fields[i : i + extra + 1])
-        if any(_depth(f) for f in fields[i : i + extra + 1]) and _depth(joined) == 0:
+        span = fields[i : i + extra + 1]
+        balanced = any(_depth(f) for f in span) and _depth(joined) == 0
+        point = header[i] == "at" and all(_ASSIGNMENT.match(f) for f in span)
+        if balanced or point:
             return f'{message}: quote the {header[i]}: "{joined.strip()}"'
     return f"{message}: quote a value that contains a comma"
 

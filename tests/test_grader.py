@@ -346,6 +346,14 @@ def test_malformed_rows_of_every_kind(cli, tmp_path):
     assert rows[4]["error"].endswith("quote a value that contains a comma")
 
 
+def test_unquoted_point_is_reported_with_the_quoted_form(cli, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text('expression,wrt,answer,at\nx**2 + y,,"[2*x, 1]",x=1,y=2\nx*y,,"[y, x]","x=1,y=2"\n')
+    rows = cli("check", "--file", str(answers), "--format", "json").json["rows"]
+    assert rows[0]["error"].endswith('quote the at: "x=1,y=2"')
+    assert rows[1]["verdict"] == "correct"
+
+
 def test_repeated_rows_are_each_reported(cli, tmp_path):
     answers = tmp_path / "answers.csv"
     answers.write_text("expression,answer\nsin(3*x),cos(3*x)\nsin(3*x),cos(3*x)\nsqr(x),1\nsqr(x),1\n")
