@@ -549,8 +549,9 @@ def _gaps(difference, mapping, env):
         return None
 
 
-def _at(values, i):
-    return float(np.broadcast_to(values, (i + 1,))[i]) if np.ndim(values) == 0 else float(values[i])
+def _at(values, i) -> float:
+    """The i-th sample's value (a constant derivative is one number for every sample)."""
+    return float(values if np.ndim(values) == 0 else values[i])
 
 
 def _nicest(env, bad, pairs) -> int:

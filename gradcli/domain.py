@@ -118,9 +118,7 @@ def _critical_values(functions, symbol) -> list[float]:
         for node in sympy.preorder_traversal(f):
             if isinstance(node, sympy.log):
                 arguments.add(node.args[0])
-            elif (
-                isinstance(node, sympy.Pow) and not node.exp.is_Integer or isinstance(node, sympy.Pow) and node.exp < 0
-            ):
+            elif isinstance(node, sympy.Pow) and (not node.exp.is_Integer or node.exp.is_negative):
                 arguments.add(node.base)
             elif isinstance(node, sympy.asin | sympy.acos):
                 arguments.update({node.args[0] - 1, node.args[0] + 1})
