@@ -16,12 +16,14 @@ LIST_OPTIONS = {
     "stop": "--stop",
     "of": "--of",
     "custom": "--custom",
+    "range": "--range",
     "tangent": "--tangent",
 }
 SCALAR_OPTIONS = {
     "dtype": "--dtype", "order": "--order", "clip_value": "--clip-value",
     "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
     "answer": "--answer", "lr": "--lr", "steps": "--steps", "optimizer": "--optimizer", "tol": "--tol",
+    "implicit": "--implicit", "direction": "--direction", "rtol": "--rtol", "sig_figs": "--sig-figs",
     "upstream": "--upstream", "unconnected": "--unconnected",
 }  # fmt: skip
 FLAGS = ("persistent", "frameworks")
@@ -84,8 +86,10 @@ def _from_json(problem) -> list[str]:
                 argv += [flag, str(item)]
     for key, flag in SCALAR_OPTIONS.items():
         value = problem.get(key)
+        if isinstance(value, list):  # a direction [1, 1], or an answer [2*x, 2*y] or [[2, 0], [0, 2]]
+            value = ",".join(map(str, value)) if key == "direction" else _bracketed(value)
         if value is not None:
-            argv += [flag, value if isinstance(value, str) else json.dumps(value)]
+            argv += [flag, str(value)]
     for flag in FLAGS:
         value = problem.get(flag, False)
         if not isinstance(value, bool):
@@ -99,3 +103,9 @@ def _assignments(values, key: str) -> str:
     if not isinstance(values, dict):
         raise GradcliError(f'"{key}" must be an object of name -> value, or a list of them')
     return ",".join(f"{name}={v if isinstance(v, str) else json.dumps(v)}" for name, v in values.items())
+
+
+def _bracketed(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_bracketed(v) for v in value) + "]"
+    return str(value)
