@@ -267,6 +267,8 @@ def _frameworks_differ(name: str, d: dict) -> str:
     said = []
     for framework, value in d["values"].items():
         convention = FRAMEWORK_CONVENTIONS[framework].get(event.func) if event is not None else None
+        if value is not None and np.any(np.isnan(np.asarray(value, dtype=np.float64))):
+            convention = "0·inf in its backward pass: a masked (zero) slope met an infinite one"
         said.append(f"{FRAMEWORKS[framework]} {fmt(value)}" + (f" ({convention})" if convention else ""))
     text = f"d/d{name}: the frameworks differ here: " + ", ".join(said) + "."
     if event is None:

@@ -143,6 +143,7 @@ KINKS = (
     ("sqrt at 0", "sqrt(x)", "x=0"),
     ("sqrt(x**2) at 0", "sqrt(x**2)", "x=0"),
     ("x*relu(x) at 0 (smooth)", "x*relu(x)", "x=0"),
+    ("a mask meets an infinite slope", "sqrt(relu(x))", "x=0"),
 )
 
 
@@ -161,7 +162,9 @@ def conventions_markdown() -> str:
         "`gradcli grad EXPR --at POINT --frameworks`; `tests/test_frameworks.py` fails when it is stale.",
         "Each framework column is that framework's gradient (one entry per variable); the last column is",
         "gradcli's verdict from one-sided finite differences: where the derivative does not exist, each",
-        "framework's number is a convention (a subgradient or a tie-break), not a derivative.",
+        "framework's number is a convention (a subgradient or a tie-break), not a derivative. clip is",
+        "`min(max(x, lo), hi)`; gradcli's language has no `where`, so the NaN a where-style mask gives (a zero",
+        "slope times an infinite one) is shown by `sqrt(relu(x))`.",
         f"Measured with: {', '.join(LABELS[f] for f in shown)}"
         + ("" if "torch" in shown else " (PyTorch was not installed, so it has no column)")
         + ".",
@@ -177,7 +180,20 @@ def conventions_markdown() -> str:
             cells.append(", ".join(fmt(p.frameworks[framework]) for p in point.gradient))
         cells.append(_honest(point, fmt))
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _conventions_table()) + "\n"
+
+
+def _conventions_table() -> list[str]:
+    """The conventions the notes name (gradcli.explain), which a test checks against the measurements."""
+    from gradcli.explain import FRAMEWORK_CONVENTIONS
+
+    funcs = ("abs", "relu", "max", "min")
+    lines = ["", "The conventions the `frameworks_differ` note names at each kink (a test checks them against the"]
+    lines += ["measurements of every framework installed; a framework not installed is not checked here):", ""]
+    lines += ["| framework | " + " | ".join(f"`{f}`" for f in funcs) + " |", "|---|" + "---|" * len(funcs)]
+    for framework, said in FRAMEWORK_CONVENTIONS.items():
+        lines.append(f"| {LABELS[framework]} | " + " | ".join(said[f] for f in funcs) + " |")
+    return lines
 
 
 def _honest(point, fmt) -> str:

@@ -161,3 +161,14 @@ def test_grad_without_frameworks_never_imports_jax_or_torch():
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'torch'))))\n"
     )
     assert _modules_after(code) == []
+
+
+@needs_jax
+def test_a_mask_meeting_an_infinite_slope_is_nan_in_tensorflow_and_named(cli):
+    run = cli("grad", "sqrt(relu(x))", "--at", "x=0", "--frameworks", "--format", "json")
+    assert run.code == 3
+    (values,) = frameworks_of(run)
+    assert (values["x"]["tensorflow"], values["x"]["jax"]) == ("nan", 0.0)
+    (note,) = [n for n in run.json["results"][0]["notes"] if n["kind"] == "frameworks_differ"]
+    assert "TensorFlow nan (0·inf in its backward pass" in note["message"]
+    assert "does not exist" in note["message"]
