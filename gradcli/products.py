@@ -19,7 +19,7 @@ import numpy as np
 
 from gradcli.api import Assignment, Problem, _as_text, _env, _solve_target, _values, prepare
 from gradcli.errors import PointError
-from gradcli.expr import BinOp, Call, Name, infer_shape, substitute, to_text, walk
+from gradcli.expr import BinOp, Call, ListOf, Name, infer_shape, substitute, to_text, walk
 from gradcli.judge import Note
 from gradcli.points import Value, parse_value
 from gradcli.result import ProductResult
@@ -41,27 +41,36 @@ def _zeros(shape: tuple[int, ...], name: str) -> Value:
 def jvp(expression: str, at, tangent: Assignment, const: Assignment | None = None, dtype: str = "float64"):
     """J·t at each point: ForwardAccumulator beside the symbolic directional derivative and finite differences.
 
+    f is a single number, or a list of them, [f1, f2] (J·t then has a row per item, targets f[0], f[1], ...).
+
     >>> gradcli.products.jvp("x**2*y", at={"x": 3, "y": 2}, tangent={"x": 1}).results[0].gradient[0].tape
     12.0
     """
-    problem = prepare(expression, at, const, dtype=dtype)
+    problem = prepare(expression, at, const, dtype=dtype, vector_output=True)
+    listed = isinstance(problem.tree, ListOf)
+    if infer_shape(problem.tree, problem.shapes) and not listed:
+        raise PointError("jvp takes a single number or a list of them, [f1, f2]; for a tensor f use gradcli jacobian")
     if JVP in problem.shapes:
         raise PointError(f"the name {JVP} is taken by gradcli jvp for the product: rename the variable")
     tangents = _tangents(problem, tangent)
     step = {n: BinOp("+", Name(n), BinOp("*", Name(JVP), Name(_tangent_name(n)))) for n in problem.variables}
     extra = {JVP: _zeros((), JVP), **{_tangent_name(n): v for n, v in tangents.items()}}
     along = replace(
-        problem, tree=substitute(problem.tree, step), constants={**problem.constants, **extra},
-        rows=(JVP,), watched=frozenset({JVP}), targets=(), of=False,
-    )  # fmt: skip
+        problem, constants={**problem.constants, **extra}, rows=(JVP,), watched=frozenset({JVP}), targets=(), of=False
+    )
     from gradcli.tape import jvp as forward
 
     arrays = {n: np.asarray(v.as_list(), dtype=np.float64) for n, v in tangents.items()}
     runs = [
         forward(problem.tree, _env(problem, p), frozenset(problem.variables), arrays, dtype) for p in problem.points
     ]
-    recorded = ([v for v, _ in runs], [{JVP: j} for _, j in runs])
-    result = _result(problem, along, recorded, JVP, {n: v.as_list() for n, v in tangents.items()})
+    items = problem.tree.items if listed else (problem.tree,)
+    posed = []
+    for i, item in enumerate(items):
+        part = (lambda a, i=i: a[i]) if listed else (lambda a: a)  # noqa: E731
+        recorded = ([part(v) for v, _ in runs], [{JVP: part(j)} for _, j in runs])
+        posed.append((f"f[{i}]" if listed else None, replace(along, tree=substitute(item, step)), recorded))
+    result = _result(problem, posed, JVP, {n: v.as_list() for n, v in tangents.items()})
     # notes name the kinks of f, not of f(x + s·t): each subtree's text maps back to the original's
     texts = {to_text(substitute(node, step)): to_text(node) for node in walk(problem.tree)}
     return replace(
@@ -114,16 +123,21 @@ def vjp(expression: str, at, upstream, const: Assignment | None = None, dtype: s
     variables, watched = frozenset(problem.variables), problem.watched - frozenset(problem.variables)
     runs = [backward(problem.tree, _env(problem, p), variables, watched, dtype, u) for p in problem.points]
     recorded = ([v for v, _ in runs], [g for _, g in runs])
-    return _result(problem, seeded, recorded, "vjp", seed.as_list())
+    return _result(problem, [(None, seeded, recorded)], "vjp", seed.as_list())
 
 
-def _result(problem: Problem, posed: Problem, recorded, product: str, vector) -> ProductResult:
-    envs = [_env(posed, point) for point in posed.points]
-    results = _solve_target(posed, envs, recorded, None)
+def _result(problem: Problem, posed: list, product: str, vector) -> ProductResult:
+    """posed: (target name or None, the scalar problem, the tape's recorded values and products) per target."""
+    results = []
+    for target, scalar, recorded in posed:
+        results += _solve_target(scalar, [_env(scalar, point) for point in scalar.points], recorded, target)
+    targets = tuple(target for target, _, _ in posed if target)
     return ProductResult(
         expression=problem.text,
         input=problem.source or problem.text,
-        wrt=posed.rows,
+        targets=targets,
+        recordings=1,
+        wrt=posed[0][1].rows,
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
         tape_tolerance=tape_tolerance(problem.dtype),

@@ -186,6 +186,8 @@ def write_table(result: GradResult, out: TextIO) -> None:
     console.print(table)
     if product == "jvp":
         console.print(Text("tangent t: " + ", ".join(f"{n} = {fmt(v)}" for n, v in result.vector.items())))
+        if result.targets:
+            console.print(Text("one forward pass (ForwardAccumulator) gave J·t for every target"))
     elif product:
         console.print(Text(f"upstream gradient u = {fmt(result.vector)}"))
     _derivation_lines(console, result)
@@ -195,7 +197,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
     _truth_lines(console, result)
     if result.clip:
         console.print(Text(f"clipping: {result.clip.describe()}; exact and finite differences clipped the same way"))
-    if result.targets and not result.summed:
+    if result.targets and not result.summed and not product:
         how = (
             "one persistent tape recorded every target (persistent=True)"
             if result.persistent

@@ -199,3 +199,26 @@ def test_products_in_a_batch(cli):
         "exit_code": 2,
     }
     assert run.code == 2
+
+
+def test_jvp_of_a_list_is_a_row_per_item_from_one_forward_pass(cli):
+    run = cli("jvp", "[x*y, x + y, abs(x)]", "--at", "x=1,y=2", "--tangent", "x=1", "--format", "json")
+    assert run.code == 0
+    doc = run.json
+    assert (doc["targets"], doc["recordings"]) == (["f[0]", "f[1]", "f[2]"], 1)
+    assert [(r["of"], r["gradient"]["jvp"]["tape"], r["gradient"]["jvp"]["symbolic"]) for r in doc["results"]] == [
+        ("f[0]", 2.0, "y"),
+        ("f[1]", 1.0, "1"),
+        ("f[2]", 1.0, "sign(x)"),
+    ]
+    table = cli("jvp", "[x*y, x + y]", "--at", "x=1,y=2", "--tangent", "x=1")
+    assert "one forward pass (ForwardAccumulator) gave J·t for every target" in table.stdout
+    assert "recorded on its own tape" not in table.stdout
+
+
+def test_jvp_of_a_tensor_expression_points_to_jacobian(cli):
+    run = cli("jvp", "x*y", "--at", "x=[1,2],y=2", "--tangent", "x=[1,0]")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "error: jvp takes a single number or a list of them, [f1, f2]; for a tensor f use gradcli jacobian\n"
+    )
