@@ -76,7 +76,8 @@ class Problem:
     @property
     def batchable(self) -> bool:
         """Scalar-only and elementwise: many points can go through as one tensor."""
-        return not uses_tensor_ops(self.tree) and all(not s for s in self.shapes.values())
+        elementwise = not uses_tensor_ops(self.tree) and all(not s for s in self.shapes.values())
+        return elementwise and bool(free_names(self.tree))  # a constant f has one value, not one per point
 
     @property
     def differentiated(self) -> tuple[str, ...]:
@@ -161,9 +162,12 @@ def prepare(
     for _, tree in targets:
         _check_lists(tree)
     names = frozenset().union(*(free_names(tree) for tree in steps.values()))
-    if not names:
-        raise ParseError("the expression has no variables to differentiate")
     raw_points = [at] if isinstance(at, Mapping | str) else list(at)
+    sources_given = (
+        unconnected is not None and bool(raw_points) and all(isinstance(p, Mapping) and p for p in raw_points)
+    )
+    if not names and not sources_given:  # a constant f is still a question for the tape when sources are given
+        raise ParseError("the expression has no variables to differentiate")
     if not raw_points:
         raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
     points = tuple(_values(p) for p in raw_points)

@@ -175,6 +175,8 @@ def record(
         grads = [tf.zeros_like(sources[n]) if g is None and n in used else g for n, g in zip(names, grads, strict=True)]
     else:
         grads = [_nested(tf, lambda: evaluate(tree, env, backend), sources[n], order) for n in names]
+        if unconnected == "none":  # the innermost tape.gradient already says None for a source f does not use
+            grads = [g if n in free_names(tree) else None for n, g in zip(names, grads, strict=True)]
     value = tf.add_n([tf.reduce_sum(t) for t in f]) if isinstance(f, list) else tf.reduce_sum(f) if several else f
     return (
         np.asarray(value.numpy(), dtype=np.float64),

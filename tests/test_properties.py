@@ -129,7 +129,11 @@ wild_points = st.fixed_dictionaries({n: st.sampled_from(WILD_VALUES) for n in NA
 
 
 @settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wild_expressions(), wild_points, st.sampled_from([["grad"], ["grad", "--order", "2"], ["hessian"]]))
+@given(
+    wild_expressions(),
+    wild_points,
+    st.sampled_from([["grad"], ["grad", "--order", "2"], ["hessian"], ["grad", "--frameworks"]]),
+)
 def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point, command):
     """Never a crash (4) or a bad-input refusal (2) for a valid expression at a real point, never an
     unexplained disagreement. Exit 1 is allowed only where a note shows the tape wrong at a kink where the
@@ -191,3 +195,20 @@ def test_list_targets_sum_and_products_agree_with_the_gradient(first, second, po
     for p in backward.results[0].gradient:
         expected = vector[0] * grads[0][p.name] + vector[1] * grads[1][p.name]
         assert math.isclose(p.tape, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(expressions(), points)
+def test_jax_equals_the_tape_away_from_kinks(text, point):
+    """The JAX backend runs the same tree: away from kinks it must give the tape's gradient."""
+    from gradcli.frameworks import installed
+
+    assume("jax" in installed())
+    at = _usable(text, point)
+    result = gradcli.grad(text, at=at, frameworks=True)
+    for partial in result.results[0].gradient:
+        tape, jax = partial.frameworks["tensorflow"], partial.frameworks["jax"]
+        assert math.isclose(jax, tape, rel_tol=1e-9, abs_tol=1e-12 * max(1, abs(result.results[0].value)))
+    assert not [n for n in result.results[0].notes if n.kind == "frameworks_differ"]

@@ -269,3 +269,25 @@ def test_a_list_target_has_no_single_derivation(cli, option):
 def test_a_list_target_with_other_options(cli, args, expected):
     run = cli("grad", "[2*x, x**2]", "--at", "x=3", *args, "--format", "plain")
     assert (run.code, run.stdout.split()) == (0, expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "plain"),
+    [
+        (["1", "--at", "x=1"], "None\n"),  # a constant f: every source is unconnected
+        (["1", "--at", "x=1", "--at", "x=2"], "None\nNone\n"),
+        (["exp(1)", "--at", "x=1,y=2", "--unconnected", "zero"], "0 0\n"),
+        (["x**3", "--at", "x=1,z=2", "--order", "2"], "6 None\n"),
+        (["x**3", "--at", "x=1,z=2", "--order", "2", "--unconnected", "zero"], "6 0\n"),
+        (["[1, x]", "--at", "x=1"], "1\nNone\n1\n"),
+    ],
+)
+def test_unconnected_sources_everywhere(cli, args, plain):
+    run = cli("grad", *args, "--format", "plain")
+    assert (run.code, run.stdout, run.stderr) == (0, plain, "")
+
+
+def test_a_constant_without_sources_is_still_refused(cli):
+    run = cli("grad", "2")
+    assert run.code == 2 and run.stderr.startswith("error: give a point with --at")
+    assert cli("jacobian", "[1, 2]", "--at", "x=1").code == 2
