@@ -453,27 +453,8 @@ def _beside_frameworks(problem: Problem, env, result: PointResult) -> PointResul
             continue
         values = {"tensorflow": p.tape, **{fw: _plain(g[p.name]) for fw, g in others.items()}}
         partials.append(replace(p, frameworks=values))
-        if not _same(values.values(), tolerance.tape(problem.dtype)):
-            notes.append(_frameworks_note(p, values, result.notes))
+        notes += judge.frameworks(p.name, values, p.exact, result.notes, problem.dtype)
     return replace(result, gradient=tuple(partials), notes=result.notes + tuple(notes))
-
-
-def _same(values, tol) -> bool:
-    """The frameworks' numbers agree within the tape's tolerance (inf with inf, nan with nan); None is skipped."""
-    numbers = [np.asarray(v, dtype=np.float64) for v in values if v is not None]
-    first = numbers[0]
-    return all(
-        np.all(tolerance.close_each(v, first, tol) | (v == first) | np.isnan(v) & np.isnan(first)) for v in numbers
-    )
-
-
-def _frameworks_note(p: Partial, values: dict, notes) -> judge.Note:
-    """The frameworks' conventions beside the honest answer, which the judge's kink notes give."""
-    kink = next((n for n in notes if n.variable == p.name and n.kind in ("kink", "smooth_kink")), None)
-    data = {"values": values, "event": kink.data["event"] if kink else None, "exact": p.exact}
-    if kink is not None:
-        data.update(exists=kink.kind == "smooth_kink", left=kink.data["left"], right=kink.data["right"])
-    return judge.Note("frameworks_differ", judge.INFO, p.name, data)
 
 
 def _tape_rule_notes(problem: Problem, several: bool) -> list:

@@ -318,3 +318,21 @@ def status(
     value_ok = np.isfinite(np.asarray(value, dtype=np.float64)) | overflow
     undefined = broken | ~ok | ~value_ok
     return np.where(undefined, "not differentiable", np.where(agree, "agree", "disagree"))
+
+
+def frameworks(name: str, values: dict, exact, notes: Iterable[Note], dtype: str) -> list[Note]:
+    """Frameworks' gradients of one variable (framework -> value, None for a framework's None): a note where
+    they differ beyond the tape's tolerance (inf matches inf, nan nan), with the honest answer the point's
+    kink notes give (the derivative does not exist, with its one-sided values, or it exists)."""
+    numbers = [np.asarray(v, dtype=np.float64) for v in values.values() if v is not None]
+    first, tol = numbers[0], tolerance.tape(dtype)
+    with np.errstate(invalid="ignore"):
+        same = all(np.all(tolerance.close_each(v, first, tol) | (v == first) | np.isnan(v) & np.isnan(first))
+                   for v in numbers)  # fmt: skip
+    if same:
+        return []
+    kink = next((n for n in notes if n.variable == name and n.kind in ("kink", "smooth_kink")), None)
+    data = {"values": values, "event": kink.data["event"] if kink else None, "exact": exact}
+    if kink is not None:
+        data.update(exists=kink.kind == "smooth_kink", left=kink.data["left"], right=kink.data["right"])
+    return [Note("frameworks_differ", INFO, name, data)]

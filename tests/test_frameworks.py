@@ -172,3 +172,24 @@ def test_a_mask_meeting_an_infinite_slope_is_nan_in_tensorflow_and_named(cli):
     (note,) = [n for n in run.json["results"][0]["notes"] if n["kind"] == "frameworks_differ"]
     assert "TensorFlow nan (0·inf in its backward pass" in note["message"]
     assert "does not exist" in note["message"]
+
+
+@pytest.mark.parametrize(
+    ("values", "differ"),
+    [
+        ({"tensorflow": 1.0, "jax": 1.0 + 1e-12}, False),
+        ({"tensorflow": float("inf"), "jax": float("inf")}, False),
+        ({"tensorflow": float("nan"), "jax": float("nan")}, False),
+        ({"tensorflow": None, "jax": 0.0}, False),  # a framework's None is not compared
+        ({"tensorflow": [1.0, 2.0], "jax": [1.0, 2.0]}, False),
+        ({"tensorflow": 0.0, "jax": 1.0}, True),
+        ({"tensorflow": float("nan"), "jax": 0.0}, True),
+        ({"tensorflow": [1.0, 2.0], "jax": [1.0, 2.5]}, True),
+    ],
+)
+def test_the_judge_decides_where_frameworks_differ(values, differ):
+    from gradcli import judge
+
+    notes = judge.frameworks("x", values, 0.0, [], "float64")
+    assert [n.kind for n in notes] == (["frameworks_differ"] if differ else [])
+    assert all(n.severity == judge.INFO and n.data["event"] is None for n in notes)
