@@ -1,7 +1,7 @@
 """gradcli: gradients three ways, TensorFlow's GradientTape beside sympy and finite differences."""
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "grad", "hessian", "jacobian"]
+__all__ = ["__version__", "grad", "hessian", "jacobian", "jvp", "vjp"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from gradcli import matrix
 
         return getattr(matrix, name)
+    if name in ("jvp", "vjp"):
+        from gradcli import products
+
+        return getattr(products, name)
     raise AttributeError(name)

@@ -43,7 +43,7 @@ def jvp(expression: str, at, tangent: Assignment, const: Assignment | None = Non
 
     f is a single number, or a list of them, [f1, f2] (J·t then has a row per item, targets f[0], f[1], ...).
 
-    >>> gradcli.products.jvp("x**2*y", at={"x": 3, "y": 2}, tangent={"x": 1}).results[0].gradient[0].tape
+    >>> gradcli.jvp("x**2*y", at={"x": 3, "y": 2}, tangent={"x": 1}).results[0].gradient[0].tape
     12.0
     """
     problem = prepare(expression, at, const, dtype=dtype, vector_output=True)
@@ -103,7 +103,7 @@ def _tangents(problem: Problem, tangent: Assignment) -> dict[str, Value]:
 def vjp(expression: str, at, upstream, const: Assignment | None = None, dtype: str = "float64"):
     """Jᵀu at each point: tape.gradient with output_gradients=u beside the symbolic Jacobian-transpose product.
 
-    >>> gradcli.products.vjp("[x*y, x + y]", at={"x": 1, "y": 2}, upstream=[1, 2]).results[0].gradient[0].tape
+    >>> gradcli.vjp("[x*y, x + y]", at={"x": 1, "y": 2}, upstream=[1, 2]).results[0].gradient[0].tape
     4.0
     """
     problem = prepare(expression, at, const, dtype=dtype, vector_output=True)
