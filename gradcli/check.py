@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradcli import tolerance
 from gradcli.errors import ExitCode, LimitError, ParseError, PointError
 from gradcli.expr import BinOp, ListOf, Neg, Num, free_names, inline, parse, parse_program, to_text
 from gradcli.points import parse_value
 from gradcli.result import json_number
 
 SIMPLIFY_SECONDS = 3
-EXACT_RTOL = 1e-10  # rounding error, relative to the size of the terms a value is made from
-POINT_RTOL = 1e-12  # two 30-digit values at one point
+EXACT_RTOL = tolerance.GRADE_EXACT_RTOL  # rounding error, relative to the size of the terms a value is made from
+POINT_RTOL = tolerance.GRADE_POINT_RTOL  # two 30-digit values at one point
 MIN_POINTS = 10
 
 
