@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3.11"; exit 2; }
@@ -30,6 +30,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# docs/cli.md is generated from the Typer app; rerun after adding a command or an option.
+docs: $(STAMP)
+	$(BIN)/python -m gradcli.reference docs/cli.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -21,7 +21,7 @@ app = typer.Typer(
     name="gradcli",
     help="Gradients three ways: TensorFlow's GradientTape, sympy, and finite differences.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
