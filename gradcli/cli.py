@@ -152,7 +152,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
         watch=_split_names(watch),
         dtype=dtype.value,
     )
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -506,7 +506,7 @@ def grad(
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 

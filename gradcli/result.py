@@ -81,6 +81,13 @@ class PointResult:
     def agree(self) -> bool:
         return all(p.agree for p in self.gradient)
 
+    @property
+    def status(self) -> str:
+        """This point's verdict, in the words of the whole result's `status` and of --points' status column."""
+        if not self.differentiable:
+            return "not differentiable"
+        return "agree" if self.agree else "disagree"
+
     def to_dict(self) -> dict:
         target = {"of": self.of} if self.of else {}
         return {
