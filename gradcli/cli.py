@@ -286,11 +286,17 @@ def plot(
         return
     curve = plots.curve(expression, lo, hi, constants)
     if out is None:
-        ENV.stdout.write(plots.terminal_curve(curve))
+        ENV.stdout.write(plots.terminal_curve(curve, color=_has_colour(ENV.stdout)))
         return
     plots.png_curve(curve, out)
     marks = "".join(f"; {m.kind} at {curve.variable} = {m.x:.6g} ({m.what})" for m in curve.marks)
     ENV.stdout.write(f"wrote {out}{marks}\n")
+
+
+def _has_colour(stream) -> bool:
+    """A terminal, unless NO_COLOR (no-color.org) or TERM=dumb says otherwise."""
+    tty = getattr(stream, "isatty", lambda: False)()
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 data_app = typer.Typer(help="Synthetic data sets, written as CSV to stdout.", no_args_is_help=True)

@@ -203,16 +203,20 @@ def free_names_of(expression: str) -> list[str]:
     return sorted(frozenset().union(*map(free_names, inline(parse_program(expression)).values())))
 
 
-def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1]) -> str:
+# Each curve has its own marker always (a pipe or a monochrome terminal still tells them apart) and its own
+# colour where the terminal has colours. The legend is printed under the frame, so it never covers data.
+TERMINAL_STYLES = (("braille", "blue", "f"), ("•", "red", "GradientTape gradient"))
+
+
+def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1], color: bool = False) -> str:
     import plotext as plx
 
     plx.clear_figure()
     plx.plotsize(width, height)
     plx.theme("clear")
-    finite = np.isfinite(c.f)
-    plx.plot(c.x[finite].tolist(), c.f[finite].tolist(), label="f", marker="braille")
-    finite = np.isfinite(c.tape)
-    plx.plot(c.x[finite].tolist(), c.tape[finite].tolist(), label="GradientTape gradient", marker="braille")
+    for values, (marker, colour, _label) in zip((c.f, c.tape), TERMINAL_STYLES, strict=True):
+        finite = np.isfinite(values)
+        plx.plot(c.x[finite].tolist(), values[finite].tolist(), marker=marker, color=colour)
     for mark in c.marks:
         plx.vline(mark.x)
     limits = _limits(c.f, c.tape)
@@ -220,9 +224,20 @@ def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMIN
         plx.ylim(*limits)
     plx.title(f"f = {c.expression} and its gradient")
     plx.xlabel(c.variable)
-    text = _ANSI.sub("", plx.build())
+    text = plx.build()
+    legend = "   ".join(f"{_paint(_SAMPLE.get(m, m * 2), k, color)} {label}" for m, k, label in TERMINAL_STYLES)
+    if not color:
+        text = _ANSI.sub("", text)
     notes = "".join(f"\n{m.kind} at {c.variable} = {m.x:.6g}: {m.what}" for m in c.marks)
-    return text + notes + "\n"
+    return text.rstrip("\n") + "\n" + legend + notes + "\n"
+
+
+_SAMPLE = {"braille": "⠤⠤"}  # what a marker looks like, for the legend
+_COLOURS = {"blue": 4, "red": 1}  # plotext's own 256-colour numbers, so the legend matches the curves
+
+
+def _paint(text: str, colour: str, color: bool) -> str:
+    return f"\x1b[38;5;{_COLOURS[colour]}m{text}\x1b[0m" if color else text
 
 
 def png_descent(runs, out: str, data=None) -> None:
