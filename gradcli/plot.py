@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,11 +41,14 @@ class Curve:
 
     expression: str
     variable: str
-    x: np.ndarray
-    f: np.ndarray
-    tape: np.ndarray
-    symbolic: np.ndarray
-    marks: tuple[Mark, ...]
+    x: np.ndarray = field(repr=False)  # hundreds of samples: a notebook shows the picture instead
+    f: np.ndarray = field(repr=False)
+    tape: np.ndarray = field(repr=False)
+    symbolic: np.ndarray = field(repr=False)
+    marks: tuple[Mark, ...] = ()
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -144,8 +147,25 @@ def _limits(*arrays) -> tuple[float, float] | None:
 
 
 def png_curve(c: Curve, out: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=PNG_SIZE, dpi=DPI)
+    _save(_curve_figure(c), out)
+
+
+def png_bytes(c: Curve) -> bytes:
+    """The same picture as PNG bytes, for a notebook (no pyplot state touched, no backend chosen)."""
+    import io
+
+    fig = _curve_figure(c)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _curve_figure(c: Curve):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=PNG_SIZE, dpi=DPI)
+    ax = fig.subplots()
     ax.plot(c.x, c.f, label=f"f({c.variable}) = {c.expression}", color="tab:blue", linewidth=2)
     ax.plot(c.x, c.tape, label="GradientTape gradient", color="tab:orange", linewidth=2)
     ax.plot(c.x, c.symbolic, label="sympy derivative", color="black", linestyle="--", linewidth=1)
@@ -165,7 +185,7 @@ def png_curve(c: Curve, out: str) -> None:
     ax.set_title(f"f = {c.expression} and its gradient")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
-    _save(fig, out)
+    return fig
 
 
 def png_landscape(expression: str, lo: float, hi: float, out: str, const=None) -> None:

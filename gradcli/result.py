@@ -141,6 +141,16 @@ class GradResult(Verdict):
     steps: dict[str, list] = field(default_factory=dict)  # with --steps: name -> derivation steps
     latex: dict = field(default_factory=dict)  # with --latex
 
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import grad_html
+
+        return grad_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import grad_latex
+
+        return grad_latex(self)
+
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
         return {
@@ -209,6 +219,16 @@ class MatrixResult(Verdict):
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[MatrixPoint, ...]
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import matrix_html
+
+        return matrix_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import matrix_latex
+
+        return matrix_latex(self)
 
     def to_dict(self) -> dict:
         return {
