@@ -46,7 +46,8 @@ def _notes(results) -> str:
 
 
 def _status(result) -> str:
-    return f'<p>status: <span style="{STATUS_STYLE[result.status]}">{escape(result.status)}</span> (exit {int(result.exit_code)})</p>'
+    status = f'<span style="{STATUS_STYLE[result.status]}">{escape(result.status)}</span>'
+    return f"<p>status: {status} (exit {int(result.exit_code)})</p>"
 
 
 def grad_html(result) -> str:
