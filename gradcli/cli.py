@@ -550,7 +550,7 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
-    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
+    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated, ENV.stderr, label)
     bad, statuses = 0, set()
     with PointsProgress(ENV.stderr) as progress:
         for item in many.grad_points(problem, header, blocks):

@@ -66,8 +66,9 @@ def write_jsonl(result: GradResult | MatrixResult, out: TextIO) -> None:
 class ChunkWriter:
     """Streams --points results: a header once, then each chunk as it is computed."""
 
-    def __init__(self, fmt_name: str, out: TextIO, variables, rows):
+    def __init__(self, fmt_name: str, out: TextIO, variables, rows, err: TextIO | None = None, label: str = ""):
         self.fmt, self.out, self.variables, self.rows = fmt_name, out, list(variables), list(rows)
+        self.err, self.label = err, label  # plain output has no status column: points that do not agree go to err
         if fmt_name == "csv":
             csv.writer(out, lineterminator="\n").writerow([*self.variables, *(f"df/d{r}" for r in self.rows), "status"])
 
@@ -88,6 +89,11 @@ class ChunkWriter:
     def _plain(self, chunk) -> None:
         texts = [_texts(chunk.tape[r]) for r in self.rows]
         self.out.write("".join(" ".join(row) + "\n" for row in zip(*texts, strict=True)))
+        if self.err is not None:
+            flagged = np.nonzero(chunk.status != "agree")[0]
+            self.err.write(
+                "".join(f"note: {self.label} line {int(chunk.lines[i])}: {chunk.status[i]}\n" for i in flagged)
+            )
 
     def _jsonl(self, chunk) -> None:
         lines = []
