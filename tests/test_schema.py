@@ -214,3 +214,17 @@ def test_docs_json_md_names_every_schema_and_every_key():
         assert f"(schema/{name})" in text, f"docs/json.md does not link schema/{name}"
     for key in _properties(list(SCHEMAS.values())):
         assert re.search(rf"`[^`]*\b{re.escape(key)}\b[^`]*`", text), f"docs/json.md does not explain {key!r}"
+
+
+def test_batch_lines_and_points_rows_are_closed_too(cli):
+    line = json.loads(cli("batch", "-", stdin='grad "x**2" --at x=3').stdout)
+    row = json.loads(cli("grad", "x**2", "--points", "-", "--format", "jsonl", stdin="x\n3\n").stdout)
+    for name, document, inner in (
+        ("batch-line.json", line, line["results"][0]["gradient"]["x"]),
+        ("points-row.json", row, row["gradient"]["x"]),
+    ):
+        assert_valid(name, document)
+        for where in (document, inner):
+            where["undocumented"] = 1
+            assert not validator(name).is_valid(document), name
+            del where["undocumented"]
