@@ -180,7 +180,8 @@ def _formulas(expression: str, names, order: int = 1) -> tuple[str, dict[str, st
 def grad_latex(result) -> str | None:
     if result.targets or result.customs:
         return None
-    if any(isinstance(v, list) for r in result.results for v in r.at.values()):
+    values = [*result.constants.values(), *(v for r in result.results for v in r.at.values())]
+    if any(isinstance(v, list) for v in values):  # tensors: sympy's scalar formula would be wrong
         return None
     formulas = _formulas(result.input, result.wrt, result.order)
     if formulas is None:
@@ -190,9 +191,11 @@ def grad_latex(result) -> str | None:
     lines = [f"f &= {f}"]
     for name in result.wrt:
         d = rf"\frac{{\partial{k} f}}{{\partial {sympy_name(name)}{k}}}"
-        values = ", ".join(
-            f"{_value(r, p)}\\ ({_at(r.at)})" for r in result.results for p in r.gradient if p.name == name
-        )
+        at = [(r, p) for r in result.results for p in r.gradient if p.name == name]
+        if all(_value(r, p) == derivatives[name] for r, p in at):  # a constant derivative: say it once
+            lines.append(f"{d} &= {derivatives[name]}")
+            continue
+        values = ", ".join(f"{_value(r, p)}\\ ({_at(r.at)})" for r, p in at)
         lines.append(f"{d} &= {derivatives[name]} = {values}")
     return "$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$"
 

@@ -42,12 +42,15 @@ def test_latex_gives_f_each_derivative_and_its_value_at_each_point():
     assert "\\frac{\\partial f}{\\partial x} &= 2 x + 2 = 6\\ (x = 2), 2.0000002\\ (x = 1 \\times 10^{-7})" in latex
     kink = gradcli.grad("abs(x)*y", at={"x": 0, "y": 1})._repr_latex_()
     assert "\\text{undefined (see the notes)}" in kink and "\\left|{x}\\right| = 0" in kink
+    linear = gradcli.grad("w*3 + b", at={"w": 2}, const={"b": 1})._repr_latex_()
+    assert "\\frac{\\partial f}{\\partial w} &= 3 \\\\ " in linear  # a constant derivative, said once
     second = gradcli.grad("x**3", at={"x": 2}, order=2)._repr_latex_()
     assert "\\frac{\\partial^{2} f}{\\partial x^{2}} &= 6 x = 12" in second
 
 
 def test_latex_is_left_out_where_there_is_no_short_formula():
     assert gradcli.grad("sum(x*x)", at={"x": [1, 2]})._repr_latex_() is None
+    assert gradcli.grad("sum(c*x)", at={"x": 3}, const={"c": [1, 2]})._repr_latex_() is None
     assert gradcli.grad("cube(x)", at={"x": 2}, custom=["cube(x) = x**3 : 2*x"])._repr_latex_() is None
     assert gradcli.grad("y = x*x; z = y*y", at={"x": 3}, of=["y", "z"])._repr_latex_() is None
 
