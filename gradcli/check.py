@@ -94,6 +94,16 @@ class CheckResult:
             return ExitCode.NOT_DIFFERENTIABLE
         return ExitCode.OK if self.correct else ExitCode.DISAGREE
 
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import check_html
+
+        return check_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import check_latex
+
+        return check_latex(self)
+
     def to_dict(self) -> dict:
         return {
             "correct": self.correct,

@@ -21,7 +21,7 @@ app = typer.Typer(
     name="gradcli",
     help="Gradients three ways: TensorFlow's GradientTape, sympy, and finite differences.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -152,7 +152,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
         watch=_split_names(watch),
         dtype=dtype.value,
     )
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -286,11 +286,17 @@ def plot(
         return
     curve = plots.curve(expression, lo, hi, constants)
     if out is None:
-        ENV.stdout.write(plots.terminal_curve(curve))
+        ENV.stdout.write(plots.terminal_curve(curve, color=_has_colour(ENV.stdout)))
         return
     plots.png_curve(curve, out)
     marks = "".join(f"; {m.kind} at {curve.variable} = {m.x:.6g} ({m.what})" for m in curve.marks)
     ENV.stdout.write(f"wrote {out}{marks}\n")
+
+
+def _has_colour(stream) -> bool:
+    """A terminal, unless NO_COLOR (no-color.org) or TERM=dumb says otherwise."""
+    tty = getattr(stream, "isatty", lambda: False)()
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 data_app = typer.Typer(help="Synthetic data sets, written as CSV to stdout.", no_args_is_help=True)
@@ -532,7 +538,7 @@ def grad(
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -587,7 +593,7 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
-    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
+    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated, ENV.stderr, label)
     bad, statuses = 0, set()
     with PointsProgress(ENV.stderr) as progress:
         for item in many.grad_points(problem, header, blocks):

@@ -42,7 +42,10 @@ def _labels(name: str, value) -> list[str]:
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
 
 
-def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO) -> None:
+def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO, err: TextIO | None = None) -> None:
+    """Write the result to out; plain output, which has no room for notes, puts them on err."""
+    if fmt_name == "plain" and err is not None:
+        write_note_lines(result, err)
     if isinstance(result, MatrixResult):
         writers = {"table": matrix_table, "json": write_json, "csv": matrix_csv, "plain": matrix_plain}
     else:
@@ -63,8 +66,9 @@ def write_jsonl(result: GradResult | MatrixResult, out: TextIO) -> None:
 class ChunkWriter:
     """Streams --points results: a header once, then each chunk as it is computed."""
 
-    def __init__(self, fmt_name: str, out: TextIO, variables, rows):
+    def __init__(self, fmt_name: str, out: TextIO, variables, rows, err: TextIO | None = None, label: str = ""):
         self.fmt, self.out, self.variables, self.rows = fmt_name, out, list(variables), list(rows)
+        self.err, self.label = err, label  # plain output has no status column: points that do not agree go to err
         if fmt_name == "csv":
             csv.writer(out, lineterminator="\n").writerow([*self.variables, *(f"df/d{r}" for r in self.rows), "status"])
 
@@ -85,6 +89,11 @@ class ChunkWriter:
     def _plain(self, chunk) -> None:
         texts = [_texts(chunk.tape[r]) for r in self.rows]
         self.out.write("".join(" ".join(row) + "\n" for row in zip(*texts, strict=True)))
+        if self.err is not None:
+            flagged = np.nonzero(chunk.status != "agree")[0]
+            self.err.write(
+                "".join(f"note: {self.label} line {int(chunk.lines[i])}: {chunk.status[i]}\n" for i in flagged)
+            )
 
     def _jsonl(self, chunk) -> None:
         lines = []
@@ -124,11 +133,18 @@ def write_csv(result: GradResult, out: TextIO) -> None:
     target = ["of"] if result.targets else []  # with --of, which step each row differentiates
     header = target + [label for name, v in first.at.items() for label in _labels(name, v)]
     header += [label for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
-    writer.writerow(header)
+    writer.writerow([*header, "status"])  # the same column --points writes
     for point in result.results:
         row = ([point.of] if result.targets else []) + [exact_text(x) for v in point.at.values() for x in _flat(v)]
         row += [exact_text(x) for p in _watched(point) for x in _flat(p.tape)]
-        writer.writerow(row)
+        writer.writerow([*row, point.status])
+
+
+def write_note_lines(result: GradResult | MatrixResult, err: TextIO) -> None:
+    """For plain output: each point's notes on stderr, one line each, so stdout stays the numbers."""
+    for point in result.results:
+        for note in point.notes:
+            err.write(f"note: at {_point_text(point)}: {' '.join(note.message.split())}\n")
 
 
 def _point_text(point) -> str:
