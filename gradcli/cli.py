@@ -609,13 +609,63 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     global ENV
     ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
     command = typer.main.get_command(app)
+    argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
     opened_before = len(_OPENED)
     try:
-        return _dispatch(command, argv)
+        code = _dispatch(command, argv)
+        if code != ExitCode.INVALID_INPUT:
+            _write_reading_notes(texts)
+        return code
     finally:  # a nested main (batch) closes only what its own command opened
         for handle in _OPENED[opened_before:]:
             handle.close()
         del _OPENED[opened_before:]
+
+
+_NOT_EXPRESSIONS = ("--help", "-h", "--version")
+
+
+def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
+    """argv with an expression that starts with '-' (-x^2) moved after '--', so it is not read as an option;
+    and the texts the user typed as expressions or answers (for the reading notes)."""
+    sub = group.commands.get(argv[0]) if argv and hasattr(group, "commands") else None
+    if sub is None or not any(p.name == "expression" and p.param_type_name == "argument" for p in sub.params):
+        return argv, []
+    takes_value = {o: not p.is_flag for p in sub.params if p.param_type_name == "option" for o in p.opts}
+    rest, texts, dashed, i = [argv[0]], [], None, 1
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+        if arg == "--":
+            return argv, [*texts, *argv[i + 1 : i + 2]]
+        if arg in takes_value and takes_value[arg] and i + 1 < len(argv):
+            if arg == "--answer":
+                texts.append(argv[i + 1])
+            rest += argv[i : i + 2]
+            i += 2
+            continue
+        if (
+            arg.startswith("-")
+            and len(arg) > 1
+            and name not in takes_value
+            and arg not in _NOT_EXPRESSIONS
+            and not dashed
+        ):
+            dashed = arg
+        else:
+            texts += [] if arg.startswith("-") else [arg]
+            rest.append(arg)
+        i += 1
+    return ([*rest, "--", dashed] if dashed else argv), ([dashed, *texts] if dashed else texts)
+
+
+def _write_reading_notes(texts: list[str]) -> None:
+    """One line per reading that often surprises (1/2x is (1/2)*x), so a student sees what was read."""
+    from gradcli.expr import reading_notes
+
+    for text in texts:
+        for note in reading_notes(text):
+            ENV.stderr.write(f"note: {note}\n")
 
 
 def _dispatch(command, argv: list[str] | None) -> int:

@@ -236,7 +236,7 @@ def read(tokens: list[notation.Tok]) -> tuple[_Rewritten, list[str]]:
         starts.append((offset, tok.col))
         pieces.append(string + " ")
         offset += len(string) + 1
-    return _Rewritten("".join(pieces), starts), reading.notes + notation.division_notes(reading.tokens)
+    return _Rewritten("".join(pieces), starts), reading.notes + notation.juxtaposition_notes(reading.tokens)
 
 
 # ---------------------------------------------------------------- parsing

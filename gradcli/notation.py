@@ -56,7 +56,7 @@ _NAMED_LOGS = {"2": "log2", "10": "log10", "e": "log"}
 
 _SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿˣʸ", "0123456789+-()nxy", strict=True))
 _REPLACEMENTS = {
-    "π": "pi", "·": "*", "⋅": "*", "∙": "*", "×": "*", "∗": "*", "÷": "/", "∕": "/",
+    "π": " pi ", "·": "*", "⋅": "*", "∙": "*", "×": "*", "∗": "*", "÷": "/", "∕": "/",
     "−": "-", "–": "-", "√": " sqrt ", "ℯ": "e", "\u200b": "", "\ufeff": "",
 }  # fmt: skip
 _SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
@@ -124,6 +124,7 @@ def group(tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: i
 
 
 _STARTS = (NAME, NUMBER)
+_CONSTANTS = ("pi", "e")
 
 
 class _Grouper:
@@ -174,7 +175,7 @@ class _Grouper:
             return True
         starts_function = self.is_function(tok)
         starts_bar = self.is_op(tok, "|")
-        if prev.kind == NUMBER:
+        if prev.kind == NUMBER or (prev.kind == NAME and prev.text in _CONSTANTS):  # 2x, 2πx, pi r^2
             return tok.kind == NAME or self.is_op(tok, "(") or starts_bar
         if prev.kind == OP:  # ) or ]
             return tok.kind in _STARTS or self.is_op(tok, "(") or starts_bar
@@ -376,7 +377,9 @@ class _Grouper:
             self.emit(out, self.factor())
         if any(t.text in ("^", "**") for t in out[start:]):
             shown = _join(out)
-            self.notes.append(f"'{tok.text} {shown}' is read as {name}({shown}); for a power of {name} write {name}(...)^n")
+            self.notes.append(
+                f"'{tok.text} {shown}' is read as {name}({shown}); for a power of {name} write {name}(...)^n"
+            )
         return out
 
     def continues(self, tok: Tok) -> bool:
@@ -421,13 +424,16 @@ def _join(tokens: list[Tok]) -> str:
     return "".join(t.text for t in tokens)
 
 
-def division_notes(tokens: list[Tok]) -> list[str]:
-    """1/2x is (1/2)*x: a note where a division is followed by a number multiplied by juxtaposition."""
+def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
+    """1/2x is (1/2)*x and e^2x is (e^2)*x: a note where '/' or '^' is followed by a number that multiplies
+    by juxtaposition (the '*' gradcli put in has the column of the factor after it)."""
     notes = []
-    for k in range(len(tokens) - 3):
-        a, b, c, d = tokens[k : k + 4]
-        if a.text == "/" and b.kind == NUMBER and c.text == "*" and c.col == d.col and d.col > b.col:
-            if d.kind in (NAME, NUMBER) or d.text == "(":
-                shown = f"{b.text}{d.text}"
-                notes.append(f"'/{shown}' is read as (.../{b.text})*{d.text}; for division by {shown} write /({b.text}*{d.text})")
+    for k in range(1, len(tokens) - 3):
+        left, op, number, times, factor = tokens[k - 1 : k + 4]
+        implicit = times.text == "*" and times.col == factor.col and factor.col > number.col
+        if op.text in ("/", "^", "**") and number.kind == NUMBER and implicit and factor.text not in (")", "|"):
+            a = left.text if left.kind in (NAME, NUMBER) else "..."
+            o = "^" if op.text == "**" else op.text
+            b, c = number.text, "(...)" if factor.text == "(" else factor.text
+            notes.append(f"'{a}{o}{b}{c}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})")
     return notes

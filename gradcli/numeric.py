@@ -211,8 +211,7 @@ class Function:
         self.tree, self.frozen, self._center = tree, {}, None
         value(tree, base, self.frozen)
         self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
-            isinstance(n, Custom) or (isinstance(n, Call) and n.func in _KINKS)
-            for n in walk(tree)
+            isinstance(n, Custom) or (isinstance(n, Call) and n.func in _KINKS) for n in walk(tree)
         )
 
     def __call__(self, env: dict) -> np.ndarray:
