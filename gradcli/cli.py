@@ -14,7 +14,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from gradcli import __version__
+from gradcli import __version__, latex
 from gradcli.errors import ExitCode, GradcliError
 
 app = typer.Typer(
@@ -70,6 +70,9 @@ def main_options(
 
     Exit codes: 0 all methods agree, 1 they disagree, 2 invalid input,
     3 not differentiable or not finite at a requested point.
+
+    Expressions may be typed as in textbooks (sin^2 x, |x|, ln x, x²) or pasted as LaTeX
+    (read when the text has a backslash command or braces, or with --from-latex on any command).
     """
 
 
@@ -610,6 +613,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
     command = typer.main.get_command(app)
     argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
+    from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    forced = latex.forced.set(from_latex)
+    argv = [a for a in argv if a != "--from-latex"] if from_latex else argv
     opened_before = len(_OPENED)
     try:
         code = _dispatch(command, argv)
@@ -617,12 +623,13 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             _write_reading_notes(texts)
         return code
     finally:  # a nested main (batch) closes only what its own command opened
+        latex.forced.reset(forced)
         for handle in _OPENED[opened_before:]:
             handle.close()
         del _OPENED[opened_before:]
 
 
-_NOT_EXPRESSIONS = ("--help", "-h", "--version")
+_NOT_EXPRESSIONS = ("--help", "-h", "--version", "--from-latex")
 
 
 def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:

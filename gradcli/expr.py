@@ -273,10 +273,7 @@ def parse_reading(
         raise ParseError("unexpected character '\\x00'", text.index("\x00"))
     if not text.strip():
         raise ParseError("the expression is empty")
-    if latex.is_latex(text):
-        tokens = latex.tokens(text)
-    else:
-        tokens = read_tokens(text)
+    tokens = latex.tokens(text) if latex.is_latex(text) else read_tokens(text)
     rewritten, notes = read(tokens)
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")

@@ -163,10 +163,8 @@ def derive(tree: Node, name: str) -> tuple[list[Step], object]:
 
 
 def latex(tree: Node, derivatives: dict) -> dict:
-    """LaTeX of the function and of each derivative, by sympy's printer."""
-    from gradcli.expr import evaluate
-    from gradcli.symbolic import SympyBackend, symbols_for
+    """LaTeX of the function as gradcli read it (it reads back to the same tree), and of each derivative
+    (sympy's printer)."""
+    from gradcli.latex import to_latex
 
-    symbols = {n: symbols_for(n, ()) for n in free_names(tree)}
-    f = evaluate(tree, symbols, SympyBackend())
-    return {"function": sympy.latex(f), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}
+    return {"function": to_latex(tree), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}
