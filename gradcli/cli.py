@@ -108,7 +108,7 @@ DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) o
 @app.command()
 def jacobian(
     expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -127,7 +127,7 @@ def jacobian(
 @app.command()
 def hessian(
     expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -144,6 +144,10 @@ def hessian(
 
 
 def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> None:
+    if not at:
+        if const or watch:
+            raise GradcliError("without --at, the matrix of derivatives is printed: give --at for --const, --watch")
+        _derivative(expression, compute.__name__, wrt, output)
     from gradcli.points import group_points
     from gradcli.render import write
 
@@ -477,7 +481,8 @@ def grad(
     steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
 ) -> None:
-    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
+    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences; without --at, the
+    derivative's formula, checked at sample points.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
@@ -487,7 +492,9 @@ def grad(
         _grad_points(expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
         return
     if not at:
-        raise GradcliError("give a point with --at (for example --at x=2) or a file of points with --points")
+        if const or watch or clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom:
+            raise GradcliError("without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...")
+        _derivative(expression, "grad", wrt, output, order, steps, latex)
     from gradcli.api import grad as compute
     from gradcli.clip import parse_clip
     from gradcli.points import group_points
@@ -510,6 +517,18 @@ def grad(
     if steps or latex:
         result = _with_derivation(result, steps, latex)
     write(result, output.value, ENV.stdout)
+    raise typer.Exit(result.exit_code)
+
+
+def _derivative(expression: str, kind: str, wrt, output: Format, order=1, steps=False, latex=False) -> None:
+    """No point: the derivative's formula, checked by the tape at sample points."""
+    from gradcli.derivative import derivative
+    from gradcli.render import write_derivative
+
+    if output.value not in ("table", "json", "plain"):
+        raise GradcliError("without --at, the derivative is written as a table, json or plain")
+    result = derivative(expression, kind, _split_names(wrt) or None, order, steps, latex)
+    write_derivative(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
 
 
