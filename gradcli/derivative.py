@@ -126,6 +126,8 @@ def _forms(expr) -> tuple[str, str | None]:
             simple = sympy.simplify(expr)
     except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
         simple = expr
+    if simple.has(sympy.Piecewise) and not expr.has(sympy.Piecewise):  # sign(x) is not x/Abs(x) with a zoo at 0
+        simple = expr
     try:
         with time_limit(SIMPLIFY_SECONDS, "factoring the derivative"):
             factored = sympy.sstr(sympy.factor(simple))

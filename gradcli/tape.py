@@ -59,7 +59,7 @@ class TapeBackend:
             "sec": lambda u: 1 / tf.cos(u), "csc": lambda u: 1 / tf.sin(u), "cot": lambda u: tf.cos(u) / tf.sin(u),
             "asec": lambda u: tf.acos(1 / u), "acsc": lambda u: tf.asin(1 / u), "acot": lambda u: tf.atan(1 / u),
             "sech": lambda u: 1 / tf.cosh(u), "csch": lambda u: 1 / tf.sinh(u), "coth": lambda u: 1 / tf.tanh(u),
-            "asinh": tf.asinh, "acosh": tf.acosh, "atanh": tf.atanh, "sign": tf.sign,
+            "asinh": tf.math.asinh, "acosh": tf.math.acosh, "atanh": tf.math.atanh, "sign": tf.math.sign,
             "exp": tf.exp, "sqrt": tf.sqrt, "abs": tf.abs,
             "log2": lambda u: tf.math.log(u) / tf.math.log(tf.constant(2.0, dtype)),
             "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),

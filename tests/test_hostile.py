@@ -126,7 +126,7 @@ HOSTILE_POINTS = [
     ["--at", "x=1", "--dtype", "float16"],
     ["--at", "x=1", "--format", "xml"],
     ["--at", "x=1", "--no-such-option"],
-    [],
+    ["--const", "c=1"],  # without --at, grad prints the derivative, which takes no constants
 ]
 
 
