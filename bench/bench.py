@@ -74,7 +74,7 @@ print(time.perf_counter() - t)
 IN_MEMORY = """
 import sys, time
 import numpy as np
-from gradcli import many
+from gradcli import many, symbolic
 from gradcli.tape import tensorflow
 tensorflow()
 n, chunk = int(sys.argv[1]), 100_000

@@ -157,7 +157,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
             if partial.clipped and partial.watched:
                 tape = f"{tape} (raw {fmt(partial.unclipped)})"
                 exact = f"{exact} (raw {fmt(partial.exact_unclipped)})"
-            mark = Text("yes", style="green") if partial.agree else Text("NO", style="bold red")
+            mark = Text("yes", style="green") if partial.agree else Text(_odd(partial), style="bold red")
             where = _point_text(point) + (f"; {point.of}" if point.of else "")
             cells = (
                 where if i == 0 else "",
@@ -186,6 +186,11 @@ def write_table(result: GradResult, out: TextIO) -> None:
         )
         console.print(Text(how))
     _footer(console, result)
+
+
+def _odd(partial) -> str:
+    """The agree cell of a disagreeing row names the odd witness, where the judge found one."""
+    return {"tape": "NO: tape", "exact": "NO: exact", "finite_difference": "NO: finite diff."}.get(partial.odd, "NO")
 
 
 def _derivation_lines(console, result) -> None:
@@ -241,7 +246,7 @@ def _footer(console, result) -> None:
         console.print(Text(f"constants (tf.constant): {shown}"))
     for point in result.results:
         for note in point.notes:
-            console.print(Text(f"note at {_point_text(point)}: {note}", style="yellow"))
+            console.print(Text(f"note at {_point_text(point)}: {note.message}", style="yellow"))
     console.print(_verdict(result))
 
 
@@ -255,9 +260,10 @@ def _verdict(result: GradResult | MatrixResult):
             f"{tol.rtol:g}), finite differences with the true derivative (rtol {result.fd_tolerance.rtol:g}).",
             style="green",
         )
-    from gradcli.explain import SYMBOLIC_AT_KINK
-
-    if result.status == "agree" and any(SYMBOLIC_AT_KINK in n for r in result.results for n in r.notes):
+    exact_wrong_at_kink = any(
+        n.kind == "smooth_kink" and not n.data["exact_ok"] for r in result.results for n in r.notes
+    )
+    if result.status == "agree" and exact_wrong_at_kink:
         return Text("The tape agrees with the one-sided finite differences at the kink (see the note).", style="green")
     if result.status == "agree":
         return Text(

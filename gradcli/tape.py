@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+import tempfile
 import warnings
 from functools import cache
 
@@ -34,7 +36,7 @@ def tensorflow():
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_stderr():
             warnings.simplefilter("ignore")
             import tensorflow as tf
     finally:
@@ -46,6 +48,34 @@ def tensorflow():
             gc.enable()
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to a temporary file while TensorFlow's C++ libraries load.
+
+    TensorFlow 2.21 logs through absl before TF_CPP_MIN_LOG_LEVEL is read ("All log messages before
+    absl::InitializeLog() ...", "oneDNN custom operations are on"), straight to the descriptor, not
+    through sys.stderr. What was written is shown only if the import fails.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # stderr closed: nothing to keep quiet
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class TapeBackend:

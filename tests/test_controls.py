@@ -180,7 +180,7 @@ def test_custom_gradient_seed_example(cli):
     assert partial["finite_difference"] == pytest.approx(48.0, rel=1e-9)
     assert (
         "the custom gradient rule of cube gives d/dx = 8 here, but the true derivative is 48"
-        in (doc["results"][0]["notes"][0])
+        in (doc["results"][0]["notes"][0]["message"])
     )
 
 

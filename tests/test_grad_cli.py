@@ -36,6 +36,8 @@ def test_json_is_one_object_with_the_documented_keys(cli):
                             "symbolic": "2*x",
                             "exact": 6.0,
                             "finite_difference": 6.0,
+                            "finite_difference_error": pytest.approx(0, abs=1e-13),
+                            "finite_difference_method": "complex step",
                             "agree": True,
                             "watched": True,
                         }
@@ -206,7 +208,7 @@ def test_order_at_a_kink_where_the_derivative_does_not_exist_is_exit_3(cli):
     assert run.code == 3
     assert (
         "order 2 with respect to x is 0 from the left and 2 from the right, so the derivative of order 3"
-        in (run.json["results"][0]["notes"][0])
+        in (run.json["results"][0]["notes"][0]["message"])
     )
 
 
@@ -216,7 +218,7 @@ def test_order_at_a_kink_where_the_derivative_exists_is_judged_not_refused(cli):
     partial = run.json["results"][0]["gradient"]["x"]
     assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 0.0, 0.0)
     assert run.json["results"][0]["differentiable"] is True
-    assert "agree at every order up to 2" in run.json["results"][0]["notes"][0]
+    assert "agree at every order up to 2" in run.json["results"][0]["notes"][0]["message"]
 
 
 def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
@@ -225,7 +227,7 @@ def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
     assert run.code == 1
     partial = run.json["results"][0]["gradient"]["x"]
     assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 2.0, pytest.approx(2.0))
-    assert "GradientTape's 0 is wrong here" in run.json["results"][0]["notes"][0]
+    assert "GradientTape's 0 is wrong here" in run.json["results"][0]["notes"][0]["message"]
     run = cli("grad", "abs(x)**2", "--at", "x=0", "--order", "3", "--format", "json")  # the tape gives nan
     assert run.code == 1 and run.json["results"][0]["gradient"]["x"]["exact"] == 0.0
 

@@ -79,10 +79,10 @@ def test_hessian_at_a_kink_is_exit_3():
 def test_hessian_of_one_variable_at_a_kink_checks_one_sided_second_derivatives():
     assert hessian("abs(x)**3", at={"x": 0}).exit_code == 0  # f'' = 6|x| exists
     result = hessian("relu(x)**2", at={"x": 0})
-    assert result.exit_code == 3 and "0 from the left and 2 from the right" in result.results[0].notes[0]
+    assert result.exit_code == 3 and "0 from the left and 2 from the right" in result.results[0].notes[0].message
     # with two variables, mixed partials are not checked at the kink: a hedged note, exit 3
     result = hessian("abs(x)**3 + y**2", at={"x": 0, "y": 1})
-    assert result.exit_code == 3 and "may not exist" in result.results[0].notes[0]
+    assert result.exit_code == 3 and "may not exist" in result.results[0].notes[0].message
 
 
 def test_jacobian_csv_and_table(cli):
