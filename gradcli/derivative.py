@@ -190,7 +190,8 @@ def _check(expression: str, tree: Node, kind: str, names, order: int):
     notes = []
     for r in wrong:
         where = ", ".join(f"{n} = {v:g}" for n, v in r.at.items())
-        detail = methods_say(r.gradient) if kind == "grad" else "the matrices differ"
+        rows = [(p.name, p.tape, p.exact, p.finite_difference) for p in r.gradient] if kind == "grad" else []
+        detail = methods_say(rows) if rows else "GradientTape, sympy and finite differences give different matrices"
         notes.append(f"at {where}: {detail}")
     if not kept:
         notes.append("the derivative is not finite at any sample point, so the formula was not checked")

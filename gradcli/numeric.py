@@ -259,7 +259,7 @@ class Function:
         return backend.branches
 
 
-NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus"})
+NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus", "sign"})
 
 
 def analytic(tree: Node) -> bool:

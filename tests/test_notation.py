@@ -6,7 +6,7 @@ import time
 import pytest
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.expr import parse, parse_reading, to_text
+from gradcli.expr import free_names, parse, parse_reading, to_text
 
 
 @pytest.mark.parametrize(
@@ -270,3 +270,72 @@ def test_unknown_options_are_still_refused(cli, option):
     run = cli("grad", "x^2", "--at", "x=1", option)
     assert run.code == 2
     assert run.stderr.startswith("error: ")
+
+
+# every notation example of issue 9, through the command line: the JSON expression shows the reading
+ISSUE_EXAMPLES = [
+    ("sec(x)^2", "sec(x)**2"),
+    ("cot(x)", "cot(x)"),
+    ("ln x", "log(x)"),
+    ("lg x", "log10(x)"),
+    ("log_2(x)", "log2(x)"),
+    ("log_10(x)", "log10(x)"),
+    ("log(x, b)", "log(x, b)"),
+    ("arcsin(x) + arccos(x) + arctan(x)", "asin(x) + acos(x) + atan(x)"),
+    ("arcsinh(x) + arccosh(x + 2) + arctanh(x)", "asinh(x) + acosh(x + 2) + atanh(x)"),
+    ("arsinh(x)", "asinh(x)"),
+    ("sec(x) + csc(x) + cot(x)", "sec(x) + csc(x) + cot(x)"),
+    ("asec(x + 2) + acsc(x + 2) + acot(x)", "asec(x + 2) + acsc(x + 2) + acot(x)"),
+    ("arcsec(x + 2)", "asec(x + 2)"),
+    ("sech(x) + csch(x) + coth(x)", "sech(x) + csch(x) + coth(x)"),
+    ("sign(x) + sgn(x)", "sign(x) + sign(x)"),
+    ("x**2*E**x", "x**2*e**x"),
+    ("pi*x + π*x", "pi*x + pi*x"),
+    ("|x|", "abs(x)"),
+    ("|x|^3", "abs(x)**3"),
+    ("|x^2 - 4| + x", "abs(x**2 - 4) + x"),
+    ("||x| - 1|", "abs(abs(x) - 1)"),
+    ("sin^2(x)", "sin(x)**2"),
+    ("sin^2 x", "sin(x)**2"),
+    ("cos^3(2x)", "cos(2*x)**3"),
+    ("sin^-1(x)", "asin(x)"),
+    ("tan^(-1) x", "atan(x)"),
+    ("sin x", "sin(x)"),
+    ("x sin x", "x*sin(x)"),
+    ("sin 2x", "sin(2*x)"),
+    ("e^-x", "e**(-x)"),
+    ("x² + 3x", "x**2 + 3*x"),
+    ("x⁻¹", "x**(-1)"),
+    ("√x", "sqrt(x)"),
+    ("√(x+1)", "sqrt(x + 1)"),
+    ("2·x × x ÷ 3 − x", "2*x*x/3 - x"),
+    ("x\u00a0+\u20091", "x + 1"),
+    ("1/2x", "1/2*x"),
+    ("sin x^2", "sin(x**2)"),
+    ("-x^2", "-x**2"),
+    ("-cos(x)", "-cos(x)"),
+    ("-1/(x-1)", "(-1)/(x - 1)"),
+    (r"\frac{1}{2}x^{2}", "1/2*x**2"),
+    (r"\sqrt{x+1}", "sqrt(x + 1)"),
+    (r"\sin^{2}(x)", "sin(x)**2"),
+    (r"e^{-x^2}", "e**(-x**2)"),
+    (r"\left|x\right|", "abs(x)"),
+    (r"\ln x", "log(x)"),
+    (r"x \cdot x", "x*x"),
+    (r"\operatorname{sech}(x)", "sech(x)"),
+    (r"\sqrt[3]{x}", "x**(1/3)"),
+    (r"\dfrac{1}{x}", "1/x"),
+    (r"\tfrac{1}{x}", "1/x"),
+    (r"\mathrm{e}^{x}", "e**x"),
+    (r"2\,x", "2*x"),
+]
+
+
+@pytest.mark.parametrize(("typed", "read"), ISSUE_EXAMPLES)
+def test_every_issue_example_through_the_cli(cli, typed, read):
+    names = sorted(free_names(parse(typed)))
+    at = ",".join(f"{name}={0.5 if name != 'b' else 3}" for name in names)
+    run = cli("grad", typed, "--at", at, "--format", "json")
+    assert run.code == 0, run
+    assert run.json["expression"] == read
+    assert run.json["input"] == typed
