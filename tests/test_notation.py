@@ -339,3 +339,10 @@ def test_every_issue_example_through_the_cli(cli, typed, read):
     assert run.code == 0, run
     assert run.json["expression"] == read
     assert run.json["input"] == typed
+
+
+def test_plot_marks_the_jump_of_sign_and_the_pole_of_cot(cli, tmp_path):
+    out = tmp_path / "f.png"
+    run = cli("plot", "cot x + sgn(x-1)", "--range", "0.5:4", "--out", str(out))
+    assert run.code == 0, run
+    assert run.stdout == f"wrote {out}; kink at x = 1 (sign(x - 1)); singular at x = 3.14159 (cot(x))\n"
