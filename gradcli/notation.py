@@ -257,8 +257,6 @@ class _Grouper:
         closer = self.peek()
         if not self.is_op(closer, "|"):
             raise ParseError("this '|' is not closed", bar.col, "write the absolute value as abs(...)")
-        if not inner:
-            raise ParseError("'||' with nothing between the bars", bar.col, "write the absolute value as abs(...)")
         self.i += 1
         self.open_bars -= 1
         self.depth -= 1
