@@ -161,6 +161,8 @@ class _Reader:
         inner = self.sequence(closers=(("char", "}"),))
         if self.peek() is None:
             raise ParseError("this '{' is not closed", col)
+        if not inner:
+            raise ParseError("empty braces '{}': something is missing here", col)
         self.take()
         self.depth -= 1
         return inner
@@ -168,8 +170,9 @@ class _Reader:
     def argument(self, command: str, col: int) -> list[Tok]:
         """One argument: a braced group, or a single character or command (\\frac12, x^2)."""
         lexeme = self.peek()
+        shown = f"\\{command}" if command.isalpha() else command
         if lexeme is None:
-            raise ParseError(f"'\\{command}' needs an argument", col)
+            raise ParseError(f"'{shown}' needs an argument", col)
         kind, text, arg_col = lexeme
         if kind == "char" and text == "{":
             self.take()
