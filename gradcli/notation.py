@@ -475,7 +475,8 @@ def _textbook(node, parent: int) -> str:
     mine = _PREC[node.op]
     if node.op == "**" and _function_power(node):
         call = node.left
-        return f"{_TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
+        text = f"{_TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
+        return f"({text})" if mine <= parent else text
     if node.op == "**":
         text = f"{_textbook(node.left, mine + 1)}^{_textbook(node.right, mine)}"
         return f"({text})" if mine <= parent else text
