@@ -648,7 +648,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
         del _OPENED[opened_before:]
 
 
-_NOT_EXPRESSIONS = ("--help", "-h", "--version", "--from-latex")
+_NOT_EXPRESSIONS = ("-h",)  # not an option of any command, but meant as one
 
 
 def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
@@ -670,13 +670,8 @@ def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
             rest += argv[i : i + 2]
             i += 2
             continue
-        if (
-            arg.startswith("-")
-            and len(arg) > 1
-            and name not in takes_value
-            and arg not in _NOT_EXPRESSIONS
-            and not dashed
-        ):
+        option_like = arg[:2] == "--" or name in takes_value or arg in _NOT_EXPRESSIONS
+        if arg[:1] == "-" and len(arg) > 1 and not option_like and not dashed:
             dashed = arg
         else:
             texts += [] if arg.startswith("-") else [arg]

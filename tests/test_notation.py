@@ -265,11 +265,16 @@ def test_minus_expression_in_a_batch_line(cli):
     assert [line["results"][0]["gradient"]["x"]["tape"] for line in lines] == [-2.0, -0.5]
 
 
-@pytest.mark.parametrize("option", ["--no-such-option", "-q"])
+@pytest.mark.parametrize("option", ["--no-such-option", "-h"])
 def test_unknown_options_are_still_refused(cli, option):
     run = cli("grad", "x^2", "--at", "x=1", option)
-    assert run.code == 2
-    assert run.stderr.startswith("error: ")
+    assert (run.code, run.stdout, run.stderr) == (2, "", f"error: No such option: {option}\n")
+
+
+def test_after_double_dash_anything_is_the_expression(cli):
+    run = cli("grad", "--at", "h=2", "--", "-h")
+    assert run.code == 0, run
+    assert run.stdout.startswith("f = -h")
 
 
 # every notation example of issue 9, through the command line: the JSON expression shows the reading
