@@ -447,7 +447,10 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, 
     """Gather one point's witnesses and events for the judge; build the result from its verdict."""
     scale = abs(value) if np.isfinite(value) else 1.0
     differentiated = frozenset(name for name in problem.rows if name in problem.watched)
-    events = numeric.events_at(problem.tree, env, differentiated)
+    # Events of constants too: a pole there makes f infinite; a kink there is only worth a word.
+    events = numeric.events_at(problem.tree, env, frozenset(env))
+    still = [e for e in events if e.kind == "kink" and not e.names & differentiated]
+    events = [e for e in events if e not in still]
     kinks = [e for e in events if e.kind == "kink"]
     fn = numeric.function(problem.tree, env) if kinks else None
     columns = []
@@ -470,6 +473,7 @@ def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, 
             )
         )
     rules = _rule_notes(problem, exact, truth, scale) if truth else []
+    rules += [judge.Note("kink_in_constant", judge.INFO, None, {"event": e}) for e in still]
     witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
     fn = fn or numeric.function(problem.tree, env)
     value64 = float(fn.base)

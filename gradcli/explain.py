@@ -243,6 +243,26 @@ def message(note) -> str:
         return hessian_kink(d["event"])
     if kind in ("singular", "pole"):
         return singular(d["event"])
+    if kind in ("kink_mixed", "smooth_kink_mixed"):
+        a, b = d["names"]
+        values = ", ".join(fmt(v) for v in d["quadrants"])
+        head = f"{_kink_place(d['event'])}, as it is here: d2f/d{a}d{b} from the four quadrants around the point is"
+        if kind == "kink_mixed":
+            return f"{head} {values}, so this mixed partial does not exist."
+        text = f"{head} {values} (they agree), so it exists; the finite difference shown is their mean."
+        if not d["exact_ok"]:
+            text += f" The symbolic value {fmt(_plain(d['exact']))} is a convention at the kink, not the derivative."
+        if not d["tape_ok"]:
+            text += (
+                f" GradientTape's {fmt(_plain(d['tape']))} is wrong here (nested tapes apply TensorFlow's convention)."
+            )
+        return text
+    if kind == "kink_in_constant":
+        return (
+            f"{_kink_place(d['event'])}, as it is here, but only through names the tape does not watch "
+            f"({', '.join(sorted(d['event'].names))}): the tape's derivatives are not affected, though the "
+            "derivative along those names may not exist here."
+        )
     if kind == "removable":
         return (
             f"{d['event'].arg} is 0 here to float64 precision, but f does not feel it (f is continuous here and "

@@ -148,12 +148,45 @@ def column(
                 fd_bars = np.where(smooth, False, fd_bars)
             agree = np.where(smooth, smooth_tape_ok, agree)
             i = _first(smooth)
-            notes.append(Note("smooth_kink", INFO, name, {
-                "event": kink, "order": order, "left": left[i], "right": right[i],
-                "tape": None if tape is None else tape[i], "tape_ok": bool(smooth_tape_ok[i]),
-                "exact": witness[i], "exact_ok": bool(exact_ok[i] or truth is not None),
-            }))  # fmt: skip
+            if not np.any(broken):  # where some elements' derivative does not exist, that note says enough
+                notes.append(Note("smooth_kink", INFO, name, {
+                    "event": kink, "order": order, "left": left[i], "right": right[i],
+                    "tape": None if tape is None else tape[i], "tape_ok": bool(smooth_tape_ok[i]),
+                    "exact": witness[i], "exact_ok": bool(exact_ok[i] or truth is not None),
+                }))  # fmt: skip
     return Column(name, agree, fd, fd_error, fd_bars, smooth, broken, notes)
+
+
+MIXED_SETTLED = 1e-3  # quadrant estimates with a Richardson error above this (relative) cannot decide
+
+
+def mixed(names: tuple[str, str], tape, exact, fd, quadrants, *, scale, dtype: str, kink: Event) -> Column:
+    """A mixed second partial at a kink, from its four one-sided quadrant estimates (numeric.mixed_quadrants):
+    they differ, the partial does not exist; rounding could hide a jump, float64 cannot tell; they agree,
+    their mean is the finite-difference witness, judged within its error, as column() does for one side."""
+    estimates, error, noise = (np.asarray(p, dtype=np.float64) for p in quadrants)
+    lo, hi = np.min(estimates), np.max(estimates)
+    label = f"{names[0]},{names[1]}"
+    data = {"event": kink, "names": names, "quadrants": [float(v) for v in estimates]}
+    tolerance_ = 3 * error + numeric.fd_relative(2) * max(abs(lo), abs(hi))
+    false = np.zeros((), dtype=bool)
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > tolerance_:
+        return Column(label, false, np.asarray(fd), np.asarray(0.0), false, false, ~false,
+                      [Note("kink_mixed", UNDEFINED, label, data)])  # fmt: skip
+    # a kink that crosses the quadrants themselves (max(x, y) at x = y) leaves their estimates noisy
+    if noise > numeric.fd_relative(2) * max(1.0, abs(lo), abs(hi)) or error > MIXED_SETTLED * max(1.0, abs(lo)):
+        data["k"], data["order"], data["noise"] = 2, 2, float(max(noise, error))
+        return Column(label, false, np.asarray(fd), np.asarray(0.0), false, false, ~false,
+                      [Note("kink_cannot_tell", UNDEFINED, names[0], data)])  # fmt: skip
+    mean = float(np.mean(estimates))
+    exact_ok = bool(numeric.within_one_sided_error(exact, mean, error, 2))
+    if exact_ok:
+        agree = bool(tolerance.close_each(tape, exact, tolerance.tape(dtype), scale))
+    else:
+        agree = bool(numeric.within_one_sided_error(tape, mean, error, 2))
+    smooth = Note("smooth_kink_mixed", INFO, label, {**data, "tape": tape, "tape_ok": agree, "exact": exact,
+                                                     "exact_ok": exact_ok})  # fmt: skip
+    return Column(label, np.asarray(agree), np.asarray(mean), np.asarray(error), false, ~false, false, [smooth])
 
 
 def _first(mask: np.ndarray):
@@ -188,6 +221,7 @@ def conclude(
     extra: Iterable[Note] = (),
     f_noise=None,
     continuous: Callable[[], bool] | None = None,
+    say_witnesses: bool = True,
 ) -> list[Note]:
     """A point's notes: those of its columns, the singular points and overflows, and for every column
     that disagrees, the odd witness named. witnesses maps each column's name to (tape, exact)."""
@@ -205,8 +239,9 @@ def conclude(
     elif not (is_finite and value_finite) or poles:
         singular = [Note(e.kind, UNDEFINED, None, {"event": e}) for e in events if e.kind in ("singular", "pole")]
         notes.extend(singular or ([] if notes else [Note("not_finite", UNDEFINED, None, {"value": value})]))
-        rows = [(c.name, *witnesses[c.name], c.fd) for c in columns]
-        info.append(Note("witnesses", INFO, None, {"rows": rows}))
+        if say_witnesses:
+            rows = [(c.name, *witnesses[c.name], c.fd) for c in columns]
+            info.append(Note("witnesses", INFO, None, {"rows": rows}))
     info += [n for c in columns for n in c.notes if n.severity != UNDEFINED] + list(extra)
     if differentiable(notes):
         info += _odd_witnesses(columns, witnesses, dtype, tape64, overflow, _cancellation(value64, f_noise))

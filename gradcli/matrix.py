@@ -147,6 +147,7 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
     kinks = [e for e in events if e.kind == "kink"]
     fn = numeric.function(problem.tree, env) if kinks else None
     options = {"scale": scale, "order": order, "dtype": problem.dtype}
+    scalars = not any(problem.shapes.get(n) for n in names)
     whole = judge.column("f", tape, exact, fd, 0.0, **options)
     notes, smooth = [], np.zeros(tape.shape, dtype=bool)
     start = 0
@@ -161,26 +162,20 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
             c = judge.column(name, tape[:, block], exact[:, block], fd[:, block], 0.0, kink=kink, at_kink=True,
                              sides=sides, **options)  # fmt: skip
             whole.fd[:, block], whole.agree[:, block], smooth[:, block] = c.fd, c.agree, c.smooth
-        elif not problem.shapes.get(name):
+        elif scalars:  # a diagonal entry, judged as grad --order 2 is
             along = _along(fn, env, name)
             c = judge.column(name, tape[j, j], exact[j, j], fd[j, j], 0.0, kink=kink, at_kink=True,
                              sides=along, **options)  # fmt: skip
-            if len(names) == 1:  # the 1x1 Hessian is judged as grad --order 2 is
-                whole.fd[j, j], whole.agree[j, j], smooth[j, j] = c.fd, c.agree, c.smooth
-            elif np.any(c.smooth):
-                c.notes = [n for n in c.notes if n.kind != "smooth_kink"]
+            whole.fd[j, j], whole.agree[j, j], smooth[j, j] = c.fd, c.agree, c.smooth
         else:
             continue
         notes += c.notes
-    if kinks and kind == "hessian" and judge.differentiable(notes) and not np.any(smooth):
+    if kind == "hessian" and kinks and scalars:
+        notes += _mixed(problem, fn, env, names, kinks, (tape, exact, whole, smooth), scale)
+    elif kind == "hessian" and kinks and judge.differentiable(notes):  # tensor variables: not checked one-sidedly
         notes.append(judge.Note("hessian_kink", judge.UNDEFINED, None, {"event": kinks[0]}))
-    whole.smooth = smooth
-    columns = [whole]
-    notes = (
-        [n for n in notes if n.severity == judge.UNDEFINED]
-        + judge.conclude(value, value, problem.dtype, columns, {"f": (tape, exact)}, events)
-        + [n for n in notes if n.severity != judge.UNDEFINED]
-    )
+    whole.smooth, whole.notes = smooth, notes
+    notes = judge.conclude(value, value, problem.dtype, [whole], {"f": (tape, exact)}, events, say_witnesses=False)
     return MatrixPoint(
         at={name: v.as_list() for name, v in point.items()},
         value=_plain(value),
@@ -192,6 +187,27 @@ def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> M
         notes=tuple(notes),
         differentiable=judge.differentiable(notes),
     )
+
+
+def _mixed(problem, fn, env, names, kinks, matrices, scale) -> list:
+    """Every mixed partial whose variables meet a kink, judged from its four quadrants (judge.mixed)."""
+    tape, exact, whole, smooth = matrices
+    notes = []
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            b = names[j]
+            kink = next((e for e in kinks if {a, b} & e.names), None)
+            if kink is None:
+                continue
+            quadrants = numeric.mixed_quadrants(fn, env, a, b)
+            c = judge.mixed((a, b), tape[i, j], exact[i, j], whole.fd[i, j], quadrants, scale=scale,
+                            dtype=problem.dtype, kink=kink)  # fmt: skip
+            for r, s in ((i, j), (j, i)):
+                whole.fd[r, s], whole.agree[r, s], smooth[r, s] = c.fd, c.agree, c.smooth
+                if c.broken:
+                    whole.agree[r, s] = True  # undefined, not a disagreement
+            notes += c.notes
+    return notes
 
 
 def _along(fn, env, name):

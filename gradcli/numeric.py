@@ -727,6 +727,46 @@ def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: 
     return estimates[0], estimates[1], error + noise, noise
 
 
+def mixed_quadrants(fn: Function, env: dict[str, np.ndarray], a: str, b: str):
+    """(estimates, error, noise) for d2f/da db at a kink, from each of the four quadrants around the point.
+
+    In quadrant (sa, sb), [f(a + sa h, b + sb k) - f(a + sa h, b) - f(a, b + sb k) + f] / (sa h sb k) never
+    straddles a kink through the point; one Richardson step removes its O(h + k) error, and |R(h) - R(2h)|
+    plus rounding bounds what is left. Where the four agree, the mixed partial exists; where they differ,
+    it does not (abs(x)*y at x = 0: 1 on the right, -1 on the left).
+    """
+    xa, xb = (np.asarray(env[n], dtype=np.float64) for n in (a, b))
+    ha, hb = _one_sided_base(xa, 2), _one_sided_base(xb, 2)
+    f0 = np.asarray(fn(env), dtype=np.float64)
+    size = np.abs(f0)
+
+    def at(da, db):
+        nonlocal size
+        shifted = env
+        if np.any(da):
+            shifted = _shifted(shifted, a, None, da)
+        if np.any(db):
+            shifted = _shifted(shifted, b, None, db)
+        value = np.asarray(fn(shifted), dtype=np.float64)
+        size = np.fmax(size, np.abs(value))
+        return value
+
+    def difference(sa, sb, m):
+        da, db = sa * m * ha, sb * m * hb
+        return (at(da, db) - at(da, 0) - at(0, db) + f0) / (da * db)
+
+    estimates, error = [], 0.0
+    with np.errstate(all="ignore"):
+        for sa in (-1, 1):
+            for sb in (-1, 1):
+                d1, d2, d4 = (difference(sa, sb, m) for m in (1, 2, 4))
+                near, far = 2 * d1 - d2, 2 * d2 - d4
+                estimates.append(near)
+                error = np.fmax(error, np.abs(near - far))
+        noise = 4 * EPS * size * 3 / (ha * hb)
+    return np.array(estimates), error + noise, noise
+
+
 def one_sided_elements(fn: Function, env: dict[str, np.ndarray], name: str, order: int = 1):
     """one_sided_order for a variable of any shape: each part (left, right, error, noise) has shape
     x.shape + f.shape, element by element as central_difference gives it."""

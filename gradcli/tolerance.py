@@ -58,4 +58,5 @@ def within_error(a, b, error) -> np.ndarray:
     """Elementwise: a and b differ by no more than the error bars allow, both finite."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     with np.errstate(all="ignore"):
-        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= ERROR_BARS * np.asarray(error, dtype=np.float64))
+        error = np.asarray(error, dtype=np.float64)
+        return np.isfinite(a) & np.isfinite(b) & np.isfinite(error) & (np.abs(a - b) <= ERROR_BARS * error)

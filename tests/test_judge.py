@@ -211,3 +211,17 @@ def test_points_get_the_cannot_tell_case(cli):
     run = cli("grad", "x*abs(x) + 1e7", "--points", "-", "--format", "csv", stdin=stdin)
     assert [line.rsplit(",", 1)[1] for line in run.stdout.splitlines()[1:]] == ["not differentiable", "agree"]
     assert gradcli.grad("x*abs(x) + 1e7", at={"x": 0}).results[0].notes[0].kind == "kink_cannot_tell"
+
+
+def test_a_kink_in_an_unwatched_constant_is_noted_without_failing(cli):
+    run = cli("grad", "x*abs(c)", "--at", "x=1", "--const", "c=0", "--format", "json")
+    assert run.code == 0 and [n["kind"] for n in run.json["results"][0]["notes"]] == ["kink_in_constant"]
+
+
+def test_a_pole_in_a_constant_explains_why_f_is_not_finite(cli):
+    run = cli("grad", "x/sin(y)", "--at", "x=1", "--const", "y=pi", "--format", "json")
+    assert run.code == 3 and run.json["results"][0]["notes"][0]["kind"] == "pole"
+
+
+def test_an_infinite_error_bar_never_makes_agreement():
+    assert not tolerance.within_error(1.0, 2.0, np.inf)

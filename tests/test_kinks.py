@@ -104,14 +104,18 @@ def test_smooth_kink_in_many_points(cli):
         ("sqrt(x)", {"x": 1e-6}),
         ("log(x)", {"x": 1e-3}),
         ("1/x", {"x": -0.25}),
-        ("abs(c) * x", {"x": 1}),
     ],
 )
 def test_smooth_points_never_get_a_note(expression, at):
-    const = {"c": 0} if "c" in expression else None
-    result = gradcli.grad(expression, at=at, const=const)
+    result = gradcli.grad(expression, at=at)
     assert result.exit_code == 0
     assert only(result).notes == ()
+
+
+def test_a_kink_in_a_constant_only_gets_an_informational_note():
+    result = gradcli.grad("abs(c) * x", at={"x": 1}, const={"c": 0})
+    assert result.exit_code == 0
+    assert [(n.kind, n.severity) for n in only(result).notes] == [("kink_in_constant", "info")]
 
 
 def test_cli_prints_results_and_note_then_exit_3(cli):
