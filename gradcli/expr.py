@@ -197,17 +197,22 @@ def _check_token(tok: tokenize.TokenInfo, col: int) -> None:
     if tok.type == tokenize.ERRORTOKEN or tok.type not in (tokenize.NAME, tokenize.NUMBER, tokenize.OP):
         shown = tok.string.strip() or repr(tok.string)
         raise ParseError(f"unexpected character '{shown}'", col)
-    if tok.type == tokenize.NAME:
-        name = tok.string
-        if not name.isascii():
-            raise ParseError(f"name '{name}' is not plain ASCII", col)
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-            raise ParseError(f"Python keyword '{name}' is not allowed", col)
-        if name.startswith("_"):
-            raise ParseError(f"names may not start with '_' ('{name}')", col)
-    if tok.type == tokenize.NUMBER and not _DECIMAL.match(tok.string):
-        raise ParseError(f"'{tok.string}' is not a plain decimal number", col)
-    if tok.type == tokenize.NUMBER and float(tok.string) == 0 and re.search(r"[1-9]", re.split("[eE]", tok.string)[0]):
+    if tok.type in _KINDS:
+        check_word(_KINDS[tok.type], tok.string, col)
+
+
+def check_word(kind: str, text: str, col: int) -> None:
+    """The rules every name and number obeys, from typed text or from LaTeX."""
+    if kind == notation.NAME:
+        if not text.isascii():
+            raise ParseError(f"name '{text}' is not plain ASCII", col)
+        if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+            raise ParseError(f"Python keyword '{text}' is not allowed", col)
+        if text.startswith("_"):
+            raise ParseError(f"names may not start with '_' ('{text}')", col)
+    if kind == notation.NUMBER and not _DECIMAL.match(text):
+        raise ParseError(f"'{text}' is not a plain decimal number", col)
+    if kind == notation.NUMBER and float(text) == 0 and re.search(r"[1-9]", re.split("[eE]", text)[0]):
         raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
 
 
@@ -273,7 +278,12 @@ def parse_reading(
         raise ParseError("unexpected character '\\x00'", text.index("\x00"))
     if not text.strip():
         raise ParseError("the expression is empty")
-    tokens = latex.tokens(text) if latex.is_latex(text) else read_tokens(text)
+    if latex.is_latex(text):
+        tokens = latex.tokens(text)
+        for tok in tokens:
+            check_word(tok.kind, tok.text, tok.col)
+    else:
+        tokens = read_tokens(text)
     rewritten, notes = read(tokens)
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")

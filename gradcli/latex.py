@@ -177,7 +177,7 @@ class _Reader:
         if kind == "char" and text == "{":
             self.take()
             return [Tok(OP, "(", arg_col), *self.braced_rest(arg_col), Tok(OP, ")", arg_col)]
-        if kind in ("number", "letters") and len(text) > 1:  # \frac12 is 1/2; x^23 is x^2 * 3
+        if kind in ("number", "letters") and len(text) > 1 and text[0] != ".":  # \frac12 is 1/2; x^23 is x^2*3
             self.lexemes[self.i] = (kind, text[1:], arg_col + 1)
             return [Tok(NUMBER if kind == "number" else NAME, text[0], arg_col)]
         if kind == "char" and text == "-":  # e^-x, as people type it

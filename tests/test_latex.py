@@ -1,5 +1,6 @@
 """LaTeX in (issue 9): a fixed subset translated into gradcli's language, then the same safe parser."""
 
+import contextlib
 import time
 
 import pytest
@@ -74,6 +75,9 @@ def test_a_one_column_matrix_is_a_list_for_jacobian(cli):
         (r"x}", 2, "'}' without a matching '{'"),
         (r"\sqrt", 1, r"'\sqrt' needs an argument"),
         (r"x \geq 1", 3, r"unknown LaTeX command '\geq'"),
+        (r"\mathrm{__import__}(x)", 1, "names may not start with '_' ('__import__')"),
+        (r"\mathrm{lambda} + x", 1, "Python keyword 'lambda' is not allowed"),
+        (r"\, 1.2.3", 4, "'1.2.3' is not a plain decimal number"),
     ],
 )
 def test_unknown_or_dangerous_latex_is_an_error_with_its_column(pasted, column, message):
@@ -177,3 +181,20 @@ def test_latex_printed_by_gradcli_reads_back_to_the_same_tree(tree):
 @given(trees())
 def test_textbook_notation_reads_back_to_the_same_tree(tree):
     assert parse(to_textbook(tree)) == tree
+
+
+PIECES = [
+    "|", "^", "-", "(", ")", "sin", "x", "2", " ", "\\frac", "{", "}", "_", "ln", "log_2", "√", "²", "⁻", "π",
+    "\\left|", "\\right|", "\\sqrt", "[", "]", ",", "e", "*", "/", "\\sin", "\\cdot", "max", "\\begin{pmatrix}",
+    "\\end{pmatrix}", "&", "\\\\", "\\operatorname{sech}", "\\mathrm{", "·", "−", "sin^-1", "cos^2", ".5", ".",
+    "\\left(", "\\right)", "\\log_", "sgn", "ｅ", "\\def", "\\input",
+]  # fmt: skip
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=16).map("".join), st.booleans())
+def test_notation_and_latex_fragments_only_raise_gradcli_errors_quickly(text, lists):
+    started = time.perf_counter()
+    with contextlib.suppress(GradcliError):
+        parse(text, allow_lists=lists)
+    assert time.perf_counter() - started < 1.0
