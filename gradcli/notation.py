@@ -10,7 +10,8 @@ into the second before anything is parsed:
 - :func:`group` takes tokens (from Python's tokenizer, or from :mod:`gradcli.latex`) and makes every
   reading explicit: alias names (``ln``, ``arcsin``, ``sgn``, ``E``), log bases (``log_2``), bars
   (``|x|``), function powers (``sin^2``, ``sin^-1``), application without parentheses
-  (``sin 2x``) and multiplication by juxtaposition (``2x``, ``x sin x``, ``(x+1)(x-1)``).
+  (``sin 2x``, and glued: ``sinx``, ``sin2x``) and multiplication by juxtaposition (``2x``,
+  ``x sin x``, ``x e^x``, ``(x+1)(x-1)``).
 
 The output is still tokens; :mod:`gradcli.expr` joins them and hands them to the same safe parser, so
 every limit and every allow-list applies to all notations alike. Readings that often surprise
@@ -118,9 +119,33 @@ def canonical(name: str) -> str:
 
 def group(tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int) -> Reading:
     """Tokens with every reading explicit: aliases resolved, bars, powers and applications parenthesized."""
+    tokens, notes = _split_glued(tokens, functions)
     grouper = _Grouper(tokens, functions, max_depth)
     out = grouper.sequence(None)
-    return Reading(out, grouper.notes)
+    return Reading(out, notes + grouper.notes)
+
+
+_NOT_GLUED = {"E", "max", "min", "sum", "mean", "sign", "sgn", "abs", "relu", "sigmoid", "softplus", "stop_gradient"}
+
+
+def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:
+    """sinx, sin2x, lnx, cos3t: a function name glued to a one-letter argument (with an optional number
+    before it) is read as the function applied to it, with a note; longer names (cost, signal) stay names."""
+    names = sorted({*functions, *ALIASES} - _NOT_GLUED, key=len, reverse=True)
+    pattern = re.compile(rf"^({'|'.join(names)})([0-9]+(?:\.[0-9]+)?)?([A-Za-z])$")
+    out, notes = [], []
+    for tok in tokens:
+        match = pattern.match(tok.text) if tok.kind == NAME and canonical(tok.text) not in functions else None
+        if match is None:
+            out.append(tok)
+            continue
+        function, number, letter = match.groups()
+        out.append(Tok(NAME, function, tok.col))
+        if number:
+            out.append(Tok(NUMBER, number, tok.col + len(function)))
+        out.append(Tok(NAME, letter, tok.col + len(tok.text) - 1))
+        notes.append(f"'{tok.text}' is read as {canonical(function)}({number or ''}{letter})")
+    return out, notes
 
 
 _STARTS = (NAME, NUMBER)
@@ -179,7 +204,8 @@ class _Grouper:
             return tok.kind == NAME or self.is_op(tok, "(") or starts_bar
         if prev.kind == OP:  # ) or ]
             return tok.kind in _STARTS or self.is_op(tok, "(") or starts_bar
-        return starts_function or starts_bar  # a variable: x sin x, x|y|; not x(...) or x y
+        constant = tok.kind == NAME and canonical(tok.text) in _CONSTANTS
+        return starts_function or starts_bar or constant  # x sin x, x|y|, x e^x; not x(...) or x y
 
     def emit(self, out: list[Tok], tokens: list[Tok]) -> None:
         out.extend(tokens)

@@ -65,6 +65,15 @@ from gradcli.expr import free_names, parse, parse_reading, to_text
         ("sqrt x + 1", "sqrt(x) + 1"),
         ("sin(x)cos(x)", "sin(x)*cos(x)"),
         ("2 sin x", "2*sin(x)"),
+        ("x e^x", "x*e**x"),
+        ("x^2 sin x", "x**2*sin(x)"),
+        ("ln|x|", "log(abs(x))"),
+        # a function name glued to a one-letter argument
+        ("sinx", "sin(x)"),
+        ("sin2x", "sin(2*x)"),
+        ("lnx + cos3t", "log(x) + cos(3*t)"),
+        ("tan^2x", "tan(x)**2"),
+        ("signal + mini + means", "signal + mini + means"),
         # Unicode from PDFs and web pages
         ("x² + 3x", "x**2 + 3*x"),
         ("x⁻¹", "x**(-1)"),
@@ -93,6 +102,8 @@ def test_textbook_notation_is_read_into_gradcli_language(typed, read):
         ("1/2x", "'1/2x' is read as (1/2)*x; for 1/(2x) write 1/(2*x)"),
         ("e^2x", "'e^2x' is read as (e^2)*x; for e^(2x) write e^(2*x)"),
         ("sin x^2", "'sin x^2' is read as sin(x^2); for a power of sin write sin(...)^n"),
+        ("cost", "'cost' is read as cos(t)"),
+        ("sin2x", "'sin2x' is read as sin(2x)"),
     ],
 )
 def test_known_traps_get_a_note(typed, note):
