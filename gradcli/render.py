@@ -546,7 +546,9 @@ def write_derivative(result, fmt_name: str, out: TextIO) -> None:
         verdict = "they agree" if result.agree else "they DISAGREE"
         count = len(result.checked_at)
         style = "green" if result.agree else "red"
-        console.print(Text(f"checked against GradientTape and finite differences at {count} points: {verdict}", style))
+        console.print(
+            Text(f"checked against GradientTape at {count} points, with finite differences: {verdict}", style)
+        )
         console.print(Text(f"  {shown}"))
 
 
