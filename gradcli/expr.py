@@ -650,6 +650,7 @@ def _fmt(shape: tuple[int, ...]) -> str:
 
 MAX_INLINED_NODES = 5000
 _STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+_DEFINITION = re.compile(r"^\s*[A-Za-z]\w*\s*\(\s*[A-Za-z]\w*(\s*,\s*[A-Za-z]\w*)*\s*\)\s*=(?!=)")
 
 
 @dataclass(frozen=True)
@@ -675,6 +676,9 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         raise ParseError("the expression must be text")
     if len(text) > MAX_LENGTH:
         raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    definition = _DEFINITION.match(text) if ";" not in text else None
+    if definition:  # f(x) = x^2: the function is what follows '='
+        return Program((("f", _parse_at(text[definition.end() :], definition.end(), allow_lists, customs)),))
     parts, offset = [], 0
     for part in text.split(";"):
         parts.append((part, offset))

@@ -46,6 +46,45 @@ _DANGEROUS = frozenset(
     }
 )  # fmt: skip
 _MATRICES = frozenset({"pmatrix", "bmatrix", "matrix", "vmatrix"})
+_GREEK = frozenset(
+    {
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Sigma",
+        "Phi",
+        "Psi",
+        "Omega",
+    }
+)  # fmt: skip: variables, named as in LaTeX (\theta is the variable theta)
+_OPERATOR = "'d/dx' is the derivative operator, not part of the function"
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
@@ -197,10 +236,18 @@ class _Reader:
             return [Tok(OP, _SYMBOLS[name], col)]
         if name == "pi":
             return [Tok(NAME, "pi", col, glue=True)]
+        if name in _GREEK:
+            if name.lower() == "lambda":
+                raise ParseError(
+                    "'\\lambda' cannot be a name in gradcli (lambda is reserved)", col, "use another letter"
+                )
+            return [Tok(NAME, name, col, glue=True)]
         if name in ("frac", "dfrac", "tfrac", "cfrac"):
             self.enter(col)
             top, bottom = self.argument(name, col), self.argument(name, col)
             self.depth -= 1
+            if [t.text for t in top] == ["(", "d", ")"] and [t.text for t in bottom][:2] == ["(", "d"]:
+                raise ParseError(_OPERATOR, col, "gradcli differentiates it: give only the function")
             return [Tok(OP, "(", col, glue=True), *top, Tok(OP, "/", col), *bottom, Tok(OP, ")", col)]
         if name == "sqrt":
             return self.sqrt(col)

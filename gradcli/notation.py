@@ -119,10 +119,22 @@ def canonical(name: str) -> str:
 
 def group(tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int) -> Reading:
     """Tokens with every reading explicit: aliases resolved, bars, powers and applications parenthesized."""
+    _refuse_operator(tokens)
     tokens, notes = _split_glued(tokens, functions)
     grouper = _Grouper(tokens, functions, max_depth)
     out = grouper.sequence(None)
     return Reading(out, notes + grouper.notes)
+
+
+def _refuse_operator(tokens: list[Tok]) -> None:
+    """d/dx x^2 would be read as d/(d*x)*x^2: say what it is instead."""
+    for a, slash, b in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if a.text == "d" and slash.text == "/" and b.kind == NAME and re.fullmatch("d[A-Za-z]", b.text):
+            raise ParseError(
+                f"'d/{b.text}' is the derivative operator, not part of the function",
+                a.col,
+                "gradcli differentiates it: give only the function",
+            )
 
 
 _NOT_GLUED = {"E", "max", "min", "sum", "mean", "sign", "sgn", "abs", "relu", "sigmoid", "softplus", "stop_gradient"}

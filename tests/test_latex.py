@@ -50,6 +50,7 @@ from tests.budget import examples
         (r"\exp(x^{2}) \, \! \; \: \quad", "exp(x**2)"),
         (r"\operatorname{arsinh}(x) + \arctan x", "asinh(x) + atan(x)"),
         ("{x}^2", "x**2"),
+        (r"\sin\theta + \alpha^{2}", "sin(theta) + alpha**2"),
     ],
 )
 def test_latex_is_read_into_gradcli_language(pasted, read):
@@ -78,6 +79,7 @@ def test_a_one_column_matrix_is_a_list_for_jacobian(cli):
         (r"\mathrm{__import__}(x)", 1, "names may not start with '_' ('__import__')"),
         (r"\mathrm{lambda} + x", 1, "Python keyword 'lambda' is not allowed"),
         (r"\, 1.2.3", 4, "'1.2.3' is not a plain decimal number"),
+        (r"\lambda x", 1, r"'\lambda' cannot be a name in gradcli (lambda is reserved)"),
     ],
 )
 def test_unknown_or_dangerous_latex_is_an_error_with_its_column(pasted, column, message):

@@ -362,3 +362,23 @@ def test_plot_marks_the_jump_of_sign_and_the_pole_of_cot(cli, tmp_path):
     run = cli("plot", "cot x + sgn(x-1)", "--range", "0.5:4", "--out", str(out))
     assert run.code == 0, run
     assert run.stdout == f"wrote {out}; kink at x = 1 (sign(x - 1)); singular at x = 3.14159 (cot(x))\n"
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("f(x) = x^3 sin x", "x**3*sin(x)"), ("g(x, y) = x*y^2", "x*y**2"), (r"f(x) = \frac{1}{x}", "1/x")],
+)
+def test_a_pasted_definition_is_its_body(cli, typed, read):
+    run = cli("grad", typed, "--format", "json")
+    assert run.code == 0, run
+    assert run.json["expression"] == read
+
+
+@pytest.mark.parametrize(("typed", "column"), [("d/dx x^2", 1), ("x + d/dx(x)", 5), (r"\frac{d}{dx} x^{2}", 1)])
+def test_the_derivative_operator_is_named_not_misread(cli, typed, column):
+    run = cli("grad", typed, "--at", "x=1")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"error: 'd/dx' is the derivative operator, not part of the function (column {column}): "
+        "gradcli differentiates it: give only the function\n"
+    )
