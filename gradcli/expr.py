@@ -278,6 +278,9 @@ def parse_reading(
         raise ParseError("unexpected character '\\x00'", text.index("\x00"))
     if not text.strip():
         raise ParseError("the expression is empty")
+    head = _DEFINITION.match(text)
+    if head:  # f(x) = x^2, f'(x) = 2x, dy/dx = 2x: what was pasted is the right-hand side
+        return _parse_rest(text, head.end(), allow_lists, value, customs)
     if latex.is_latex(text):
         tokens = latex.tokens(text)
         for tok in tokens:
@@ -301,6 +304,20 @@ def parse_reading(
     node = converter.convert(tree.body, depth=0)
     _check_constants(node)
     return node, notes
+
+
+_DEFINITION = re.compile(
+    r"^\s*(?:[A-Za-z]\w*'*\s*\(\s*[A-Za-z]\w*(?:\s*,\s*[A-Za-z]\w*)*\s*\)|[A-Za-z]\w*'+|d\w*/d[A-Za-z]\w*)\s*=(?!=)"
+)
+
+
+def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs) -> tuple[Node, list[str]]:
+    try:
+        node, notes = parse_reading(text[start:], allow_lists, value, customs)
+    except GradcliError as exc:
+        column = None if exc.column is None else exc.column + start
+        raise type(exc)(exc.message, column, exc.hint) from exc
+    return _shift(node, start), notes
 
 
 def _syntax_hint(text: str) -> str | None:
@@ -650,7 +667,6 @@ def _fmt(shape: tuple[int, ...]) -> str:
 
 MAX_INLINED_NODES = 5000
 _STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
-_DEFINITION = re.compile(r"^\s*[A-Za-z]\w*\s*\(\s*[A-Za-z]\w*(\s*,\s*[A-Za-z]\w*)*\s*\)\s*=(?!=)")
 
 
 @dataclass(frozen=True)
@@ -676,9 +692,6 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         raise ParseError("the expression must be text")
     if len(text) > MAX_LENGTH:
         raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
-    definition = _DEFINITION.match(text) if ";" not in text else None
-    if definition:  # f(x) = x^2: the function is what follows '='
-        return Program((("f", _parse_at(text[definition.end() :], definition.end(), allow_lists, customs)),))
     parts, offset = [], 0
     for part in text.split(";"):
         parts.append((part, offset))

@@ -382,3 +382,10 @@ def test_the_derivative_operator_is_named_not_misread(cli, typed, column):
         f"error: 'd/dx' is the derivative operator, not part of the function (column {column}): "
         "gradcli differentiates it: give only the function\n"
     )
+
+
+@pytest.mark.parametrize("answer", ["f'(x) = 3x^2 cos x^3", "dy/dx = 3x^2 cos(x^3)", "y' = 3x² cos x³"])
+def test_a_pasted_answer_with_its_left_side(cli, answer):
+    run = cli("check", "f(x) = sin(x^3)", "--answer", answer, "--format", "json")
+    assert run.code == 0, run
+    assert run.json["verdict"] == "correct"
