@@ -60,6 +60,11 @@ _REPLACEMENTS = {
     "π": " pi ", "·": "*", "⋅": "*", "∙": "*", "×": "*", "∗": "*", "÷": "/", "∕": "/",
     "−": "-", "–": "-", "√": " sqrt ", "ℯ": "e", "\u200b": "", "\ufeff": "",
 }  # fmt: skip
+_GREEK = {  # variables named as in LaTeX (λ is not here: lambda is a reserved word)
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "μ": "mu", "ν": "nu", "ξ": "xi", "ρ": "rho", "σ": "sigma",
+    "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}  # fmt: skip
 _SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
 
 
@@ -102,7 +107,7 @@ def normalize(text: str) -> tuple[str, list[int]]:
                 f"type it as '{unicodedata.normalize('NFKC', char)}' (the whole expression: "
                 f"{unicodedata.normalize('NFKC', text)})",
             )
-        out = " " if char in _SPACES else _REPLACEMENTS.get(char, char)
+        out = " " if char in _SPACES else _REPLACEMENTS.get(char, f" {_GREEK[char]} " if char in _GREEK else char)
         pieces.append(out)
         columns.extend([i] * len(out))
         i += 1
@@ -468,7 +473,12 @@ def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
     notes = []
     for k in range(1, len(tokens) - 3):
         left, op, number, times, factor = tokens[k - 1 : k + 4]
+        after = tokens[k + 4].text if k + 4 < len(tokens) else ""
         implicit = times.text == "*" and times.col == factor.col and factor.col > number.col
+        # e^2x, but not (x+1)^2(x-1) or x^2e^x, where nobody means the exponent to go on
+        plain_factor = factor.kind == NAME and after not in ("^", "**", "(")
+        if op.text in ("^", "**") and not plain_factor:
+            continue
         if op.text in ("/", "^", "**") and number.kind == NUMBER and implicit and factor.text not in (")", "|"):
             a = left.text if left.kind in (NAME, NUMBER) else "..."
             o = "^" if op.text == "**" else op.text

@@ -88,6 +88,8 @@ from gradcli.expr import free_names, parse, parse_reading, to_text
         ("x − 1", "x - 1"),
         ("x\u00a0+\u2009y\u202f*\u2009z", "x + y*z"),
         ("e⁻ˣ", "e**(-x)"),
+        ("cos²θ + 2θ", "cos(theta)**2 + 2*theta"),
+        ("(x+1)^2(x-1)", "(x + 1)**2*(x - 1)"),
     ],
 )
 def test_textbook_notation_is_read_into_gradcli_language(typed, read):
@@ -110,7 +112,7 @@ def test_known_traps_get_a_note(typed, note):
     assert parse_reading(typed)[1] == [note]
 
 
-@pytest.mark.parametrize("typed", ["1/(2x)", "x/2*y", "sin(x^2)", "sin(x)^2", "e^(2x)", "2x"])
+@pytest.mark.parametrize("typed", ["1/(2x)", "x/2*y", "sin(x^2)", "sin(x)^2", "e^(2x)", "2x", "(x+1)^2(x-1)", "x^2e^x"])
 def test_unsurprising_readings_get_no_note(typed):
     assert parse_reading(typed)[1] == []
 
