@@ -470,52 +470,97 @@ def write_check(result, fmt_name: str, out: TextIO) -> None:
     from rich.text import Text
 
     console = Console(file=out, highlight=False, soft_wrap=True, width=None if out.isatty() else PIPE_WIDTH)
-    style = {"correct": "bold green", "wrong": "bold red", "undecided": "bold yellow"}[result.verdict]
-    what = f"d/d{result.wrt[0]}" if len(result.wrt) == 1 else f"the gradient ({', '.join(result.wrt)})"
-    console.print(Text(f"{result.verdict.upper()}: {what} of {result.expression}", style=style))
+    style = {"correct": "bold green", "wrong": "bold red"}.get(result.verdict, "bold yellow")
+    console.print(Text(f"{result.verdict.upper()}: {_check_what(result)} of {result.expression}", style=style))
     console.print(Text(f"  your answer:    {result.answer}"))
     console.print(Text(f"  the derivative: {result.derivative}"))
     console.print(Text(f"  how: {result.method}: {result.reason}"))
     if result.counterexample:
-        c = result.counterexample
-        point = ", ".join(f"{n} = {fmt(v)}" for n, v in c["at"].items())
-        console.print(
-            Text(f"  at {point} your answer gives {fmt(c['answer'])}; the derivative is {fmt(c['derivative'])}")
-        )
+        console.print(Text(f"  {_counter_text(result.counterexample, 'your answer gives', 'the derivative is')}"))
+    if result.mistake:
+        console.print(Text(f"  {result.mistake['message']}", style="bold"))
     _derivation_lines(console, result)
 
 
+def write_derived(result, fmt_name: str, out: TextIO) -> None:
+    """grad --implicit / --direction."""
+    if fmt_name in ("json", "jsonl"):
+        out.write(json.dumps(result.to_dict(), indent=None if fmt_name == "jsonl" else 2) + "\n")
+        return
+    if fmt_name in ("plain", "csv"):
+        writer = csv.writer(out, lineterminator="\n")
+        if fmt_name == "csv":
+            writer.writerow([*result.results[0].at, "tape", "exact", "finite_difference", "agree", "differentiable"])
+        for r in result.results:
+            values = [r.tape, r.exact, r.finite_difference]
+            if fmt_name == "plain":
+                out.write(f"{exact_text(r.tape)}\n")
+            else:
+                writer.writerow([*map(exact_text, r.at.values()), *map(exact_text, values), r.agree, r.differentiable])
+        return
+    along = f" along {fmt(list(result.direction))}" if result.direction else ""
+    where = "on" if result.kind == "implicit" else "of"
+    out.write(f"{result.of}{along} {where} {result.expression}: {result.symbolic}\n")
+    for r in result.results:
+        point = ", ".join(f"{n} = {fmt(v)}" for n, v in r.at.items())
+        status = "agree" if r.agree else "disagree"
+        if not r.differentiable:
+            status = "not differentiable here"
+        out.write(
+            f"  at {point}: tape {fmt(r.tape)}, sympy {fmt(r.exact)}, "
+            f"finite differences {fmt(r.finite_difference)}: {status}\n"
+        )
+
+
+def _check_what(result) -> str:
+    wrt = ", ".join(result.wrt)
+    return {
+        "gradient": f"the gradient ({wrt})",
+        "hessian": f"the Hessian ({wrt})",
+        "implicit": f"the implicit derivative with respect to {wrt}",
+        "directional": f"the directional derivative in ({wrt})",
+    }.get(result.kind, f"d/d{wrt}" if result.order == 1 else f"d{result.order}/d{wrt}{result.order}")
+
+
+def _counter_text(counter: dict, answer: str, derivative: str) -> str:
+    point = ", ".join(f"{n} = {fmt(v)}" for n, v in counter["at"].items())
+    return f"at {point} {answer} {fmt(counter['answer'])}; {derivative} {fmt(counter['derivative'])}"
+
+
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:
-    counts = {"correct": 0, "wrong": 0, "undecided": 0, "invalid": 0}
-    for g in grades:
-        counts[g.result.verdict if g.result else "invalid"] += 1
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    from gradcli.grading import summary
+
+    counts = summary(grades)
     if fmt_name in ("json", "jsonl"):
         document = {"summary": counts, "rows": [g.to_dict() for g in grades]}
         out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")
         return
     writer = csv.writer(out, lineterminator="\n")
     if fmt_name == "csv":
-        writer.writerow(["line", "verdict", "expression", "answer", "derivative", "detail"])
+        writer.writerow(["line", "verdict", "mistake", "expression", "answer", "derivative", "reason"])
     for g in grades:
         if g.result is None:
-            row = [g.line, "invalid", "", "", "", g.error]
+            row = [g.line, "invalid", "", "", "", "", g.error]
         else:
             r = g.result
             detail = r.reason
             if r.counterexample:
-                c = r.counterexample
-                where = ", ".join(f"{n} = {fmt(v)}" for n, v in c["at"].items())
-                detail += f"; at {where} the answer gives {fmt(c['answer'])}, the derivative {fmt(c['derivative'])}"
-            row = [g.line, r.verdict, r.expression, r.answer, r.derivative, detail]
+                detail += "; " + _counter_text(r.counterexample, "the answer gives", "the derivative")
+            if r.mistake:
+                detail += "; " + r.mistake["message"]
+            kind = r.mistake["kind"] if r.mistake else ""
+            row = [g.line, r.verdict, kind, r.expression, r.answer, r.derivative, detail]
         if fmt_name == "csv":
             writer.writerow(row)
         elif g.result is None:
-            out.write(f"line {row[0]}: invalid: {row[5]}\n")
+            out.write(f"line {row[0]}: invalid: {row[6]}\n")
         else:
-            out.write(f"line {row[0]}: {row[1]}: {row[2]} -> {row[3]} ({row[5]})\n")
+            out.write(f"line {row[0]}: {row[1]}: {row[3]} -> {row[4]} ({row[6]})\n")
     if fmt_name != "csv":
-        out.write(f"summary: {summary}\n")
+        out.write("summary: " + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "mistakes") + "\n")
+        if counts["mistakes"]:
+            named = ", ".join(f"{n} {_answers(n)} the {kind}" for kind, n in counts["mistakes"].items())
+            out.write(f"mistakes: {named}\n")
 
 
 def write_derivative(result, fmt_name: str, out: TextIO) -> None:
@@ -563,3 +608,7 @@ def _derivative_entries(result) -> list[tuple[str, str]]:
         for row, entries in zip(result.rows, result.derivative, strict=True)
         for name, text in zip(result.wrt, entries, strict=True)
     ]
+
+
+def _answers(n: int) -> str:
+    return "answer got wrong" if n == 1 else "answers got wrong"
