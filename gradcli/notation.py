@@ -482,7 +482,8 @@ def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
         if op.text in ("/", "^", "**") and number.kind == NUMBER and implicit and factor.text not in (")", "|"):
             a = left.text if left.kind in (NAME, NUMBER) else "..."
             o = "^" if op.text == "**" else op.text
-            b, c = number.text, "(...)" if factor.text == "(" else factor.text
+            b = number.text
+            c = "(...)" if factor.text == "(" else factor.text + ("(...)" if after == "(" else "")
             notes.append(f"'{a}{o}{b}{c}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})")
     return notes
 

@@ -105,6 +105,7 @@ def test_textbook_notation_is_read_into_gradcli_language(typed, read):
         ("e^2x", "'e^2x' is read as (e^2)*x; for e^(2x) write e^(2*x)"),
         ("sin x^2", "'sin x^2' is read as sin(x^2); for a power of sin write sin(...)^n"),
         ("cost", "'cost' is read as cos(t)"),
+        ("1/2sqrt(x)", "'1/2sqrt(...)' is read as (1/2)*sqrt(...); for 1/(2sqrt(...)) write 1/(2*sqrt(...))"),
         ("sin2x", "'sin2x' is read as sin(2x)"),
     ],
 )
