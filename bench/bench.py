@@ -172,6 +172,20 @@ def points_file(path: Path) -> None:
             out.write("".join(f"{a!r},{b!r}\n" for a, b in pairs))
 
 
+# The notation and LaTeX readers, in process: textbook text and pasted LaTeX, each parsed n times.
+PARSE = """
+import sys, time
+from gradcli.expr import parse
+n = int(sys.argv[1])
+texts = ["sin^2 x + |x^2 - 4| + x² ln x - √(x+1)/2x", r"\\frac{1}{2}x^{2}e^{-x^2} + \\sqrt[3]{x}\\sin^{2}(x)"]
+t = time.perf_counter()
+for _ in range(n):
+    for text in texts:
+        parse(text)
+print((time.perf_counter() - t) / (2 * n) * 1000)
+"""
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
     problems, points = work / "problems.txt", work / "points.csv"
@@ -193,6 +207,8 @@ def main() -> None:
     r["in_memory"] = inner(IN_MEMORY, str(POINTS))
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
     r["lambdify"] = inner(LAMBDIFY, str(POINTS))
+    r["derivative"] = series([*GRADCLI, "grad", "x^3*sin(x)"])
+    r["parse_ms"] = inner(PARSE, "500")
 
     jax_state = "JAX installed" if importlib.util.find_spec("jax") else "JAX not installed"
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
@@ -219,6 +235,8 @@ def main() -> None:
         row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
         row("Python loop of single-point tapes, 1,000 points (after imports)", r["tape_loop"]),
         row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
+        row("`gradcli grad 'x^3*sin(x)'` (no point: formula, checked at 5 points)", r["derivative"]),
+        row("one textbook or LaTeX parse, milliseconds (not seconds), after imports", r["parse_ms"]),
         "",
         "| target | measured | met |",
         "|---|---|---|",

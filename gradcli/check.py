@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradcli import tolerance
 from gradcli.errors import ExitCode, LimitError, ParseError, PointError
 from gradcli.expr import BinOp, ListOf, Neg, Num, free_names, inline, parse, parse_program, to_text
 from gradcli.points import parse_value
 from gradcli.result import json_number
 
 SIMPLIFY_SECONDS = 3
-EXACT_RTOL = 1e-10  # rounding error, relative to the size of the terms a value is made from
-POINT_RTOL = 1e-12  # two 30-digit values at one point
+EXACT_RTOL = tolerance.GRADE_EXACT_RTOL  # rounding error, relative to the size of the terms a value is made from
+POINT_RTOL = tolerance.GRADE_POINT_RTOL  # two 30-digit values at one point
 MIN_POINTS = 10
 
 
@@ -92,6 +93,16 @@ class CheckResult:
         if self.verdict == "not differentiable":
             return ExitCode.NOT_DIFFERENTIABLE
         return ExitCode.OK if self.correct else ExitCode.DISAGREE
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import check_html
+
+        return check_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import check_latex
+
+        return check_latex(self)
 
     def to_dict(self) -> dict:
         return {

@@ -14,14 +14,14 @@ from typing import Annotated, TextIO
 
 import typer
 
-from gradcli import __version__
+from gradcli import __version__, latex
 from gradcli.errors import ExitCode, GradcliError
 
 app = typer.Typer(
     name="gradcli",
     help="Gradients three ways: TensorFlow's GradientTape, sympy, and finite differences.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -81,6 +81,9 @@ def main_options(
 
     Exit codes: 0 all methods agree, 1 they disagree, 2 invalid input,
     3 not differentiable or not finite at a requested point.
+
+    Expressions may be typed as in textbooks (sin^2 x, |x|, ln x, x²) or pasted as LaTeX
+    (read when the text has a backslash command or braces, or with --from-latex on any command).
     """
 
 
@@ -116,7 +119,7 @@ DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) o
 @app.command()
 def jacobian(
     expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -135,7 +138,7 @@ def jacobian(
 @app.command()
 def hessian(
     expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -198,6 +201,10 @@ def _run_product(compute, expression, at, const, output, dtype, **vector) -> Non
 
 
 def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> None:
+    if not at:
+        if const or watch:
+            raise GradcliError("without --at, the matrix of derivatives is printed: give --at for --const, --watch")
+        _derivative(expression, compute.__name__, wrt, output)
     from gradcli.points import group_points
     from gradcli.render import write
 
@@ -209,7 +216,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
         watch=_split_names(watch),
         dtype=dtype.value,
     )
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -343,11 +350,17 @@ def plot(
         return
     curve = plots.curve(expression, lo, hi, constants)
     if out is None:
-        ENV.stdout.write(plots.terminal_curve(curve))
+        ENV.stdout.write(plots.terminal_curve(curve, color=_has_colour(ENV.stdout)))
         return
     plots.png_curve(curve, out)
     marks = "".join(f"; {m.kind} at {curve.variable} = {m.x:.6g} ({m.what})" for m in curve.marks)
     ENV.stdout.write(f"wrote {out}{marks}\n")
+
+
+def _has_colour(stream) -> bool:
+    """A terminal, unless NO_COLOR (no-color.org) or TERM=dumb says otherwise."""
+    tty = getattr(stream, "isatty", lambda: False)()
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 data_app = typer.Typer(help="Synthetic data sets, written as CSV to stdout.", no_args_is_help=True)
@@ -563,7 +576,8 @@ def grad(
         bool, typer.Option("--frameworks", help="Also JAX and PyTorch where installed: their conventions at kinks.")
     ] = False,
 ) -> None:
-    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
+    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences; without --at, the
+    derivative's formula, checked at sample points.
 
     A list "[f1, f2]" (or a tensor) is several targets: tape.gradient returns the gradient of their sum.
 
@@ -578,7 +592,9 @@ def grad(
         _grad_points(expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
         return
     if not at:
-        raise GradcliError("give a point with --at (for example --at x=2) or a file of points with --points")
+        if const or watch or clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom:
+            raise GradcliError("without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...")
+        _derivative(expression, "grad", wrt, output, order, steps, latex)
     from gradcli.api import grad as compute
     from gradcli.clip import parse_clip
     from gradcli.points import group_points
@@ -602,7 +618,19 @@ def grad(
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
+    raise typer.Exit(result.exit_code)
+
+
+def _derivative(expression: str, kind: str, wrt, output: Format, order=1, steps=False, latex=False) -> None:
+    """No point: the derivative's formula, checked by the tape at sample points."""
+    from gradcli.derivative import derivative
+    from gradcli.render import write_derivative
+
+    if output.value not in ("table", "json", "plain"):
+        raise GradcliError("without --at, the derivative is written as a table, json or plain")
+    result = derivative(expression, kind, _split_names(wrt) or None, order, steps, latex)
+    write_derivative(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
 
 
@@ -657,7 +685,7 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
-    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
+    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated, ENV.stderr, label)
     bad, statuses = 0, set()
     with PointsProgress(ENV.stderr) as progress:
         for item in many.grad_points(problem, header, blocks):
@@ -722,13 +750,62 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     global ENV
     ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
     command = typer.main.get_command(app)
+    argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
+    from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    forced = latex.forced.set(from_latex)
+    argv = [a for a in argv if a != "--from-latex"] if from_latex else argv
     opened_before = len(_OPENED)
     try:
-        return _dispatch(command, argv)
+        code = _dispatch(command, argv)
+        if code != ExitCode.INVALID_INPUT:
+            _write_reading_notes(texts)
+        return code
     finally:  # a nested main (batch) closes only what its own command opened
+        latex.forced.reset(forced)
         for handle in _OPENED[opened_before:]:
             handle.close()
         del _OPENED[opened_before:]
+
+
+_NOT_EXPRESSIONS = ("-h",)  # not an option of any command, but meant as one
+
+
+def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
+    """argv with an expression that starts with '-' (-x^2) moved after '--', so it is not read as an option;
+    and the texts the user typed as expressions or answers (for the reading notes)."""
+    sub = group.commands.get(argv[0]) if argv and hasattr(group, "commands") else None
+    if sub is None or not any(p.name == "expression" and p.param_type_name == "argument" for p in sub.params):
+        return argv, []
+    takes_value = {o: not p.is_flag for p in sub.params if p.param_type_name == "option" for o in p.opts}
+    rest, texts, dashed, i = [argv[0]], [], None, 1
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+        if arg == "--":
+            return argv, [*texts, *argv[i + 1 : i + 2]]
+        if arg in takes_value and takes_value[arg] and i + 1 < len(argv):
+            if arg == "--answer":
+                texts.append(argv[i + 1])
+            rest += argv[i : i + 2]
+            i += 2
+            continue
+        option_like = arg[:2] == "--" or name in takes_value or arg in _NOT_EXPRESSIONS
+        if arg[:1] == "-" and len(arg) > 1 and not option_like and not dashed:
+            dashed = arg
+        else:
+            texts += [] if arg.startswith("-") else [arg]
+            rest.append(arg)
+        i += 1
+    return ([*rest, "--", dashed] if dashed else argv), ([dashed, *texts] if dashed else texts)
+
+
+def _write_reading_notes(texts: list[str]) -> None:
+    """One line per reading that often surprises (1/2x is (1/2)*x), so a student sees what was read."""
+    from gradcli.expr import reading_notes
+
+    for text in texts:
+        for note in reading_notes(text):
+            ENV.stderr.write(f"note: {note}\n")
 
 
 def _dispatch(command, argv: list[str] | None) -> int:

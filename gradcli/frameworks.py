@@ -28,7 +28,7 @@ class _Backend:
     """The hooks expr.evaluate calls, over a framework's array namespace."""
 
     def __init__(self, ns, funcs: dict, dtype):
-        self.ns, self.funcs, self.dtype = ns, funcs, dtype
+        self.ns, self.funcs, self.dtype = ns, {**funcs, **_reciprocals(funcs)}, dtype
 
     def number(self, node):
         return self.ns.asarray(node.value, dtype=self.dtype)
@@ -53,6 +53,16 @@ class _Backend:
         return self.funcs[node.func](*args)
 
 
+def _reciprocals(f: dict) -> dict:
+    """sec, csc, cot and their kin, by the same formulas as the tape's (tape.TapeBackend)."""
+    return {
+        "sec": lambda u: 1 / f["cos"](u), "csc": lambda u: 1 / f["sin"](u), "cot": lambda u: f["cos"](u) / f["sin"](u),
+        "asec": lambda u: f["acos"](1 / u), "acsc": lambda u: f["asin"](1 / u),
+        "acot": lambda u: f["atan"](1 / u),
+        "sech": lambda u: 1 / f["cosh"](u), "csch": lambda u: 1 / f["sinh"](u), "coth": lambda u: 1 / f["tanh"](u),
+    }  # fmt: skip
+
+
 class JaxBackend(_Backend):
     def __init__(self, dtype):
         import jax
@@ -60,7 +70,8 @@ class JaxBackend(_Backend):
 
         funcs = {name: getattr(jnp, name) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "sqrt")}
         funcs.update({
-            "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "abs": jnp.abs,
+            "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "abs": jnp.abs, "sign": jnp.sign,
+            "asinh": jnp.arcsinh, "acosh": jnp.arccosh, "atanh": jnp.arctanh,
             "log": jnp.log, "log2": jnp.log2, "log10": jnp.log10,
             "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "softplus": jax.nn.softplus,
             "max": jnp.maximum, "min": jnp.minimum, "sum": jnp.sum, "mean": jnp.mean,
@@ -78,7 +89,8 @@ class TorchBackend(_Backend):
 
         funcs = {name: getattr(torch, name) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "sqrt")}
         funcs.update({
-            "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "abs": torch.abs,
+            "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "abs": torch.abs, "sign": torch.sign,
+            "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh,
             "log": torch.log, "log2": torch.log2, "log10": torch.log10,
             "sigmoid": torch.sigmoid, "relu": torch.relu, "softplus": torch.nn.functional.softplus,
             "max": torch.maximum, "min": torch.minimum, "sum": torch.sum, "mean": torch.mean,

@@ -46,7 +46,10 @@ def _labels(name: str, value) -> list[str]:
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
 
 
-def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO) -> None:
+def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO, err: TextIO | None = None) -> None:
+    """Write the result to out; plain output, which has no room for notes, puts them on err."""
+    if fmt_name == "plain" and err is not None:
+        write_note_lines(result, err)
     if isinstance(result, MatrixResult):
         writers = {"table": matrix_table, "json": write_json, "csv": matrix_csv, "plain": matrix_plain}
     else:
@@ -67,8 +70,9 @@ def write_jsonl(result: GradResult | MatrixResult, out: TextIO) -> None:
 class ChunkWriter:
     """Streams --points results: a header once, then each chunk as it is computed."""
 
-    def __init__(self, fmt_name: str, out: TextIO, variables, rows):
+    def __init__(self, fmt_name: str, out: TextIO, variables, rows, err: TextIO | None = None, label: str = ""):
         self.fmt, self.out, self.variables, self.rows = fmt_name, out, list(variables), list(rows)
+        self.err, self.label = err, label  # plain output has no status column: points that do not agree go to err
         if fmt_name == "csv":
             csv.writer(out, lineterminator="\n").writerow([*self.variables, *(f"df/d{r}" for r in self.rows), "status"])
 
@@ -89,6 +93,11 @@ class ChunkWriter:
     def _plain(self, chunk) -> None:
         texts = [_texts(chunk.tape[r]) for r in self.rows]
         self.out.write("".join(" ".join(row) + "\n" for row in zip(*texts, strict=True)))
+        if self.err is not None:
+            flagged = np.nonzero(chunk.status != "agree")[0]
+            self.err.write(
+                "".join(f"note: {self.label} line {int(chunk.lines[i])}: {chunk.status[i]}\n" for i in flagged)
+            )
 
     def _jsonl(self, chunk) -> None:
         lines = []
@@ -128,11 +137,18 @@ def write_csv(result: GradResult, out: TextIO) -> None:
     target = ["of"] if result.targets else []  # with --of, which step each row differentiates
     header = target + [label for name, v in first.at.items() for label in _labels(name, v)]
     header += [label for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
-    writer.writerow(header)
+    writer.writerow([*header, "status"])  # the same column --points writes
     for point in result.results:
         row = ([point.of] if result.targets else []) + [exact_text(x) for v in point.at.values() for x in _flat(v)]
         row += [exact_text(x) for p in _watched(point) for x in _flat(p.tape)]
-        writer.writerow(row)
+        writer.writerow([*row, point.status])
+
+
+def write_note_lines(result: GradResult | MatrixResult, err: TextIO) -> None:
+    """For plain output: each point's notes on stderr, one line each, so stdout stays the numbers."""
+    for point in result.results:
+        for note in point.notes:
+            err.write(f"note: at {_point_text(point)}: {' '.join(note.message.split())}\n")
 
 
 def _point_text(point) -> str:
@@ -590,6 +606,53 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
         if counts["mistakes"]:
             named = ", ".join(f"{n} {_answers(n)} the {kind}" for kind, n in counts["mistakes"].items())
             out.write(f"mistakes: {named}\n")
+
+
+def write_derivative(result, fmt_name: str, out: TextIO) -> None:
+    """The derivative with no point: table (the formula and how it was checked), json, or plain."""
+    if fmt_name == "json":
+        out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    entries = _derivative_entries(result)
+    if fmt_name == "plain":
+        out.write("".join(f"{text}\n" for _, text in entries))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    console.print(Text(f"f = {result.expression}", style="bold"))
+    for label, text in entries:
+        console.print(Text(f"{label} = {text}"))
+    for name, text in result.factored.items():
+        console.print(Text(f"  factored, d/d{name}: {text}"))
+    if result.steps or result.latex:
+        _derivation_lines(console, result)
+    for note in result.notes:
+        console.print(Text(f"note: {note}"))
+    if result.checked_at:
+        shown = "; ".join(", ".join(f"{n} = {v:g}" for n, v in p.items()) for p in result.checked_at)
+        verdict = "they agree" if result.agree else "they DISAGREE"
+        count = len(result.checked_at)
+        style = "green" if result.agree else "red"
+        console.print(
+            Text(f"checked against GradientTape at {count} points, with finite differences: {verdict}", style)
+        )
+        console.print(Text(f"  {shown}"))
+
+
+def _derivative_entries(result) -> list[tuple[str, str]]:
+    """(label, formula) for each derivative shown: d/dx, d³/dx³, ∂²f/∂x∂y, ∂f[0]/∂x."""
+    if result.kind == "grad":
+        power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
+        return [(f"d{power}/d{name}{power}", text) for name, text in result.derivative.items()]
+    label = "∂²f/∂{row}∂{name}" if result.kind == "hessian" else "∂{row}/∂{name}"
+    return [
+        (label.format(row=row, name=name), text)
+        for row, entries in zip(result.rows, result.derivative, strict=True)
+        for name, text in zip(result.wrt, entries, strict=True)
+    ]
 
 
 def _answers(n: int) -> str:

@@ -84,6 +84,13 @@ class PointResult:
     def agree(self) -> bool:
         return all(p.agree for p in self.gradient)
 
+    @property
+    def status(self) -> str:
+        """This point's verdict, in the words of the whole result's `status` and of --points' status column."""
+        if not self.differentiable:
+            return "not differentiable"
+        return "agree" if self.agree else "disagree"
+
     def to_dict(self) -> dict:
         target = {"of": self.of} if self.of else {}
         return {
@@ -139,6 +146,16 @@ class GradResult(Verdict):
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import grad_html
+
+        return grad_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import grad_latex
+
+        return grad_latex(self)
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -211,6 +228,16 @@ class MatrixResult(Verdict):
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[MatrixPoint, ...]
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import matrix_html
+
+        return matrix_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import matrix_latex
+
+        return matrix_latex(self)
 
     def to_dict(self) -> dict:
         return {

@@ -26,6 +26,10 @@ class Tolerance:
 TAPE = {"float64": Tolerance(rtol=1e-9, atol=1e-12), "float32": Tolerance(rtol=1e-4, atol=1e-5)}
 # Finite differences (float64, first order) against the exact value.
 FINITE_DIFFERENCE = Tolerance(rtol=1e-6, atol=1e-8)
+# Grading (gradcli check): an answer equals the derivative up to rounding, relative to the size of the
+# terms the difference is made from; two 30-digit values at one point agree to this.
+GRADE_EXACT_RTOL = 1e-10
+GRADE_POINT_RTOL = 1e-12
 # An error bar counts this many times its estimate (estimates are within a factor of a few).
 ERROR_BARS = 3.0
 

@@ -275,7 +275,7 @@ def test_persistent_and_separate_recordings_agree(x):
 
 def test_csv_with_several_targets_names_the_target(cli):
     run = cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z", "--format", "csv")
-    assert run.stdout == "of,x,df/dx\ny,3,6\nz,3,108\n"
+    assert run.stdout == "of,x,df/dx,status\ny,3,6,agree\nz,3,108,agree\n"
 
 
 def test_nested_time_limits_keep_the_outer_alarm():

@@ -193,3 +193,19 @@ def test_the_judge_decides_where_frameworks_differ(values, differ):
     notes = judge.frameworks("x", values, 0.0, [], "float64")
     assert [n.kind for n in notes] == (["frameworks_differ"] if differ else [])
     assert all(n.severity == judge.INFO and n.data["event"] is None for n in notes)
+
+
+@needs_jax
+def test_every_function_of_the_language_has_a_jax_twin_that_agrees_with_the_tape(cli):
+    from gradcli.expr import FUNCTIONS
+    from gradcli.frameworks import JaxBackend
+
+    assert set(FUNCTIONS) - {"log"} <= set(JaxBackend("float64").funcs)  # log (two arguments) is in call
+    inside = {"asec": "2", "acsc": "2", "acosh": "2", "acot": "2", "asin": "0.3", "acos": "0.3", "atanh": "0.3"}
+    for name, arity in FUNCTIONS.items():
+        if name in ("sum", "mean", "stop_gradient") or name == "sign":
+            continue
+        args = ", ".join(["x"] * arity[0]) if name not in ("max", "min") else "x, 2*x"
+        run = cli("grad", f"{name}({args})", "--at", f"x={inside.get(name, '0.7')}", "--frameworks", "--format", "json")
+        gradient = run.json["results"][0]["gradient"]["x"]["frameworks"]
+        assert gradient["jax"] == pytest.approx(gradient["tensorflow"], rel=1e-9), name

@@ -156,7 +156,7 @@ def test_jvp_several_points_and_float32(cli):
 
 def test_vjp_of_a_tensor_expression(cli):
     run = cli("vjp", "x*x", "--at", "x=[1,2]", "--upstream", "[1,1]", "--format", "csv")
-    assert (run.code, run.stdout) == (0, "x[0],x[1],df/dx[0],df/dx[1]\n1,2,2,4\n")
+    assert (run.code, run.stdout) == (0, "x[0],x[1],df/dx[0],df/dx[1],status\n1,2,2,4,agree\n")
 
 
 @pytest.mark.parametrize(
