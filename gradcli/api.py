@@ -36,6 +36,8 @@ from gradcli.points import Value, check_name, parse_value
 from gradcli.result import GradResult, Partial, PointResult
 
 MAX_ORDER = 6
+INTEGER = "int32"  # grad --dtype int32: the tape's answer for integers (no gradient)
+SUM = "sum"  # the target a list or tensor expression is to tape.gradient
 # The symbolic witness works element by element; past these sizes sympy needs seconds to minutes.
 MAX_SYMBOLIC_ELEMENTS = 300
 MAX_MATMUL_PRODUCTS = 2000
@@ -64,7 +66,6 @@ class Problem:
     source: str = ""  # the expression as typed
     customs: tuple[CustomSpec, ...] = ()
     unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
-    unconnected_names: tuple[str, ...] = ()  # sources given with --at that f does not use
     summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
     frameworks: bool = False  # also JAX and PyTorch, where installed
 
@@ -211,11 +212,8 @@ def prepare(
     return Problem(
         program.text, targets[0][1], points, constants, variables, rows, watched, dtype, order, clip,
         targets=targets, of=bool(of) or summed is not None, persistent=persistent, source=expression,
-        customs=tuple(customs.values()), unconnected=unconnected, unconnected_names=extras, summed=summed,
+        customs=tuple(customs.values()), unconnected=unconnected, summed=summed,
     )  # fmt: skip
-
-
-INTEGER = "int32"
 
 
 def _sum_targets(tree: Node) -> tuple[str, tuple[tuple[str, Node], ...]]:
@@ -224,9 +222,6 @@ def _sum_targets(tree: Node) -> tuple[str, tuple[tuple[str, Node], ...]]:
     items = tree.items if isinstance(tree, ListOf) else ()
     own = tuple((f"f[{i}]", item) for i, item in enumerate(items))
     return ("list" if items else "tensor"), ((SUM, Call("sum", (tree,), tree.col)), *own)
-
-
-SUM = "sum"
 
 
 def _check_integers(points, constants) -> None:
