@@ -601,7 +601,7 @@ def write_derivative(result, fmt_name: str, out: TextIO) -> None:
     if result.steps or result.latex:
         _derivation_lines(console, result)
     for note in result.notes:
-        console.print(Text(f"note: {note}"))
+        console.print(Text(f"note: {note.message}"))
     if result.checked_at:
         shown = "; ".join(", ".join(f"{n} = {v:g}" for n, v in p.items()) for p in result.checked_at)
         verdict = "they agree" if result.agree else "they DISAGREE"
