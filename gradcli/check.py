@@ -249,11 +249,21 @@ def grade_file(lines) -> list[Grade]:
 
     reader = csv.DictReader(lines)
     needed = {"expression", "answer"}
-    if reader.fieldnames is None or not needed <= {f.strip() for f in reader.fieldnames}:
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise PointError(f"the answers file's header is not CSV: {exc}") from exc
+    if header is None or not needed <= {f.strip() for f in header}:
         raise PointError("the answers file needs a header with expression, wrt, answer (and optionally at)")
     grades = []
-    for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+    for number, row in _rows(reader):
+        missing = sum(v is None for k, v in row.items() if k is not None)
+        cells = len(header) - missing + len(row.get(None) or ())
+        if cells != len(header):
+            message = f"{cells} cells for the {len(header)} columns ({', '.join(header)}); quote a cell with a comma"
+            grades.append(Grade(number, None, message))
+            continue
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
         try:
             wrt = [w for w in row.get("wrt", "").replace(";", ",").split(",") if w.strip()] or None
             point = dict(split_assignments(row["at"])) if row.get("at") else None
@@ -261,3 +271,17 @@ def grade_file(lines) -> list[Grade]:
         except GradcliError as exc:
             grades.append(Grade(number, None, exc.describe()))
     return grades
+
+
+def _rows(reader):
+    """(line number, row) of a csv.DictReader; a row csv cannot split ends the file with its line named."""
+    import csv
+
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise PointError(f"line {reader.line_num}: not CSV: {exc}") from exc
+        yield reader.line_num, row

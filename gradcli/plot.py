@@ -26,6 +26,8 @@ ARROWS = 15
 PNG_SIZE = (8, 5)  # inches, at 100 dpi: 800 x 500 pixels
 DPI = 100
 TERMINAL_SIZE = (80, 20)
+RANGE_LIMIT = 1e100  # as for a number in an expression
+RANGE_RESOLUTION = 1e-9  # the samples of a range must be distinct floats, with room for finite differences
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ def parse_range(text: str) -> tuple[float, float]:
         raise PointError(f"--range {text!r}: write LOW:HIGH, for example -6:6") from None
     if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise PointError(f"--range {text!r}: write LOW:HIGH with LOW < HIGH, for example -6:6")
+    if max(abs(lo), abs(hi)) > RANGE_LIMIT:
+        raise PointError(f"--range {text!r}: LOW and HIGH must be between {-RANGE_LIMIT:g} and {RANGE_LIMIT:g}")
+    if hi - lo < max(1 / RANGE_LIMIT, RANGE_RESOLUTION * max(abs(lo), abs(hi))):
+        raise PointError(
+            f"--range {text!r} is too narrow to sample: make it at least {1 / RANGE_LIMIT:g} wide "
+            f"and {RANGE_RESOLUTION:g} times its largest bound"
+        )
     return lo, hi
 
 
@@ -310,11 +319,15 @@ def _pyplot():
 
 
 def _save(fig, out: str) -> None:
+    """Whole or not at all: drawn into a temporary file beside `out`, renamed onto it when complete."""
+    from gradcli.files import atomic_write
+
     plt = _pyplot()
     try:
         fig.tight_layout()
-        fig.savefig(out)
-    except (OSError, ValueError) as exc:
+        with atomic_write(out, binary=True) as handle:
+            fig.savefig(handle, format=out.rsplit(".", 1)[-1].lower())
+    except ValueError as exc:
         raise GradcliError(f"cannot write {out}: {exc}") from exc
     finally:
         plt.close(fig)

@@ -434,18 +434,15 @@ def write_trace(runs, path: str) -> None:
     first = runs[0].history[0]
     names = [label for n, v in first.params.items() for label in _labels(n, v)]
     header = ["lr", "step", "loss", *names, *(f"grad_{n}" for n in names), *(f"clipped_{n}" for n in names)]
-    try:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            for run in runs:
-                for step in run.history:
-                    values = [v for part in (step.params, step.gradient, step.clipped) for v in _flat_all(part)]
-                    writer.writerow([repr(run.lr), step.step, exact_text(step.loss), *map(exact_text, values)])
-    except OSError as exc:
-        from gradcli.errors import GradcliError
+    from gradcli.files import atomic_write
 
-        raise GradcliError(f"cannot write {path}: {exc.strerror}") from exc
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for run in runs:
+            for step in run.history:
+                values = [v for part in (step.params, step.gradient, step.clipped) for v in _flat_all(part)]
+                writer.writerow([repr(run.lr), step.step, exact_text(step.loss), *map(exact_text, values)])
 
 
 def _flat_all(values: dict) -> list[float]:

@@ -118,7 +118,15 @@ class SympyBackend:
             def _eval_evalf(self, prec):
                 return evaluate(node.body, {node.param: self.args[0]}, backend).evalf(prec_to_dps(prec))
 
-            self.functions[node.name] = type(node.name, (sympy.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf})
+            def _sympystr(self, printer):
+                return f"{node.name}({printer._print(self.args[0])})"
+
+            def _latex(self, printer):
+                return rf"\operatorname{{{node.name}}}\left({printer._print(self.args[0])}\right)"
+
+            # sympy dispatches on class names (_print_Pow, ...): a user's "Pow" must not be taken for sympy's
+            methods = {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "_sympystr": _sympystr, "_latex": _latex}
+            self.functions[node.name] = type(f"custom_{node.name}", (sympy.Function,), methods)
         return self.functions[node.name]
 
     def _stop(self, u):
