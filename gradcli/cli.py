@@ -190,6 +190,7 @@ def descend(
     Example: gradcli descend "(w*2 - 6)**2" --from w=0.5 --lr 0.1 --steps 100 --clip-value -1:1
     """
     from gradcli.clip import parse_clip
+    from gradcli.descend import MAX_STEPS
     from gradcli.descend import descend as run_descent
     from gradcli.points import group_points
     from gradcli.render import DescentProgress, write_descent, write_trace
@@ -210,6 +211,8 @@ def descend(
         options.update(data=columns, epochs=epochs, batch_size=size, seed=seed)
         rows = len(next(iter(columns.values())))
         total = epochs * -(-rows // (size or rows))
+    if total * len(rates) > MAX_STEPS:
+        raise GradcliError(f"{len(rates)} rates x {total} steps is more than the limit of {MAX_STEPS} updates")
     runs = []
     for rate in rates:
         with DescentProgress(ENV.stderr, total, rate) as progress:
@@ -278,11 +281,14 @@ def _read_data(path: str, expression: str, start: dict, const: dict) -> dict:
         raise GradcliError(
             f"{', '.join(missing)} is neither a --from parameter nor a column of {path} (columns: {', '.join(header)})"
         )
-    values = []
+    values, rows = [], 0
     for block in blocks:
         if isinstance(block, many.BadRow):
             raise GradcliError(f"{path} line {block.line}: {block.message}")
         values.append(block.values)
+        rows += len(block.values)
+        if rows > many.MAX_DATA_ROWS:
+            raise GradcliError(f"{path} has more than {many.MAX_DATA_ROWS} rows, the limit for --data")
     if not values:
         raise GradcliError(f"{path} has a header but no rows of data")
     table = np.concatenate(values)
@@ -294,8 +300,12 @@ def _rates(text: str) -> list[float]:
         rates = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise GradcliError(f"--lr {text!r}: give numbers, e.g. 0.1 or 0.01,0.1,0.5") from None
+    from gradcli.descend import MAX_RATES
+
     if not rates:
         raise GradcliError("--lr needs at least one number")
+    if len(rates) > MAX_RATES:
+        raise GradcliError(f"--lr gives {len(rates)} rates; the limit is {MAX_RATES}")
     return rates
 
 
@@ -603,8 +613,8 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
 
     if output.value not in ("csv", "jsonl", "plain"):
         raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
-    if chunk_size < 1:
-        raise GradcliError("--chunk-size must be at least 1")
+    if not 1 <= chunk_size <= many.MAX_CHUNK:
+        raise GradcliError(f"--chunk-size must be between 1 and {many.MAX_CHUNK}")
     label = "stdin" if source == "-" else source
     header, blocks = many.read_points(_open(source), chunk_size)
     problem = many.prepare_points(
@@ -710,6 +720,9 @@ def _dispatch(command, argv: list[str] | None) -> int:
         return int(ExitCode.INVALID_INPUT)
     except typer.Abort:
         ENV.stderr.write("error: aborted\n")
+        return int(ExitCode.INVALID_INPUT)
+    except RecursionError:  # a safety net: the parser's depth limit is set so that sympy stays within the stack
+        ENV.stderr.write("error: the expression is nested too deeply to work on; nest it less\n")
         return int(ExitCode.INVALID_INPUT)
     except Exception as exc:  # a bug: say so in one line; GRADCLI_DEBUG=1 shows the traceback
         if os.environ.get("GRADCLI_DEBUG"):

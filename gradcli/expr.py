@@ -258,6 +258,8 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")
     except SyntaxError as exc:
+        if "too many nested parentheses" in (exc.msg or ""):  # Python's parser stops at 200 open brackets
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
         stripped = text.rstrip()
         if stripped[-1] in "+-*/^@(,":
             raise ParseError(
@@ -615,6 +617,7 @@ def _fmt(shape: tuple[int, ...]) -> str:
 
 MAX_INLINED_NODES = 5000
 _STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+_UNDERSCORE_STEP = re.compile(r"^(\s*)(_\w*)(\s*=)(?!=)")
 
 
 @dataclass(frozen=True)
@@ -649,6 +652,11 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         match = _STEP.match(part)
         last = i == len(parts) - 1
         if match is None and not last:
+            named = _UNDERSCORE_STEP.match(part)
+            if named:
+                raise ParseError(
+                    f"bad step name '{named.group(2)}': names start with a letter", start + len(named.group(1))
+                )
             raise ParseError("each step before the last must be named: write name = expression", start)
         name = match.group(2) if match else "f"
         body_start = start + (match.end() if match else 0)

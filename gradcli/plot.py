@@ -310,6 +310,15 @@ def _fit_panel(ax, run, data) -> None:
 
 
 def _pyplot():
+    import logging
+    import os
+    import tempfile
+
+    if "MPLCONFIGDIR" not in os.environ and not os.access(os.path.expanduser("~"), os.W_OK):
+        # a read-only HOME: matplotlib would warn on stderr and rebuild its font cache in a new temporary
+        # directory on every run; one per user under the temporary directory keeps it quiet and fast
+        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window

@@ -16,6 +16,7 @@ import sys
 from gradcli.errors import OutputError
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
+RECURSION_LIMIT = 20_000
 # An ASCII or Latin-1 terminal: the symbols gradcli prints, spelt in ASCII (anything else becomes "?");
 # one character for one where a table's columns depend on it
 _ASCII = str.maketrans(
@@ -97,6 +98,8 @@ class Stderr:
 def setup():
     """(stdout, stderr, stdin) for the real process, with signals set to end it cleanly."""
     _reserve_closed_descriptors()
+    # sympy recurses about 8 frames per level of an expression: 200 levels (expr.MAX_DEPTH) need ~2,000
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     for signum in _STOPPING:
         signal.signal(signum, _stop)
     if hasattr(signal, "SIGXFSZ"):  # past `ulimit -f`, let write() fail with EFBIG instead of the process dying
