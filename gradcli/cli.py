@@ -55,6 +55,7 @@ class Environment:
     confined: bool = False  # a batch line: files only under these directories (docs/contract.md)
     output_dir: str | None = None
     data_dir: str | None = None
+    inputs: tuple[str, ...] = ()  # files no output may overwrite (the batch file itself)
 
 
 def _version(value: bool) -> None:
@@ -212,7 +213,8 @@ def descend(
         rows = len(next(iter(columns.values())))
         total = epochs * -(-rows // (size or rows))
     if total * len(rates) > MAX_STEPS:
-        raise GradcliError(f"{len(rates)} rates x {total} steps is more than the limit of {MAX_STEPS} updates")
+        each = f" for each of {len(rates)} rates" if len(rates) > 1 else ""
+        raise GradcliError(f"{total} steps{each} is more than the limit of {MAX_STEPS} updates in one command")
     runs = []
     for rate in rates:
         with DescentProgress(ENV.stderr, total, rate) as progress:
@@ -230,7 +232,7 @@ def _outputs(trace: str | None, plot_file: str | None, data: str | None) -> tupl
     """--trace and --plot checked (and, in a batch, placed under --output-dir) before any work."""
     from gradcli.files import check_output, plot_path
 
-    inputs = (data,) if data else ()
+    inputs = (*ENV.inputs, *((data,) if data else ()))
     if trace is not None:
         trace = check_output(_output_path(trace, "--trace"), "--trace", inputs)
     if plot_file is not None:
@@ -449,7 +451,7 @@ def batch(
     for option, directory in (("--output-dir", output_dir), ("--data-dir", data_dir)):
         if directory is not None and not os.path.isdir(directory):
             raise GradcliError(f"{option} {directory}: not a directory")
-    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir}
+    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": (source,)}
     worst = 0
     for number, line in enumerate(_open(source, keep_going=True), start=1):
         if isinstance(line, BadLine):

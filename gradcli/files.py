@@ -62,9 +62,9 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
     """The text lines of a binary stream (or a text one, as tests pass), each at most MAX_LINE_BYTES.
 
     UTF-8 is expected; UTF-16 and UTF-32 with a byte-order mark are decoded. A line that is not
-    text raises LineError, or with keep_going is yielded as a BadLine and reading goes on (batch
-    answers the good lines around it). A line that is too long, or a read that fails, always ends
-    the reading with an error: there is no next line to find.
+    UTF-8 raises LineError, or with keep_going is yielded as a BadLine and reading goes on (batch
+    answers the good lines around it). A line that is too long, a NUL byte (a binary file, such
+    as /dev/urandom, never ends) or a read that fails always ends the reading with an error.
     """
     if isinstance(stream, io.TextIOBase):
         yield from _text_lines(stream, label, keep_going)
@@ -79,31 +79,20 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
     for number, line in _bounded(stream, label):
         if number == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8) :]
-        problem = _binary_problem(line)
-        if problem is None:
-            try:
-                yield line.decode("utf-8")
-                continue
-            except UnicodeDecodeError as exc:
-                problem = (
-                    f"not UTF-8 text (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); save the file as UTF-8"
-                )
-        error = LineError(f"{label} line {number}: {problem}")
-        if not keep_going:
-            raise error
-        yield BadLine(number, error)
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            error = LineError(
+                f"{label} line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
+                "save the file as UTF-8"
+            )
+            if not keep_going:
+                raise error from None
+            yield BadLine(number, error)
 
 
 def _text_lines(stream, label: str, keep_going: bool) -> Iterator[str | BadLine]:
-    for number, line in _bounded(stream, label):
-        problem = _binary_problem(line)
-        if problem is None:
-            yield line
-            continue
-        error = LineError(f"{label} line {number}: {problem}")
-        if not keep_going:
-            raise error
-        yield BadLine(number, error)
+    yield from (line for _, line in _bounded(stream, label))
 
 
 def _bounded(stream, label: str):
@@ -121,12 +110,9 @@ def _bounded(stream, label: str):
             return
         if len(line) > MAX_LINE_BYTES:
             raise LineError(f"{label} line {number} is longer than {MAX_LINE_BYTES >> 10} KiB: not a data file")
+        if (b"\x00" if isinstance(line, bytes) else "\x00") in line:  # no text has one: the rest is not text either
+            raise LineError(f"{label} line {number}: binary data (a NUL byte), not a text file")
         yield number, line
-
-
-def _binary_problem(line) -> str | None:
-    nul = b"\x00" if isinstance(line, bytes) else "\x00"
-    return "binary data (a NUL byte), not a text file" if nul in line else None
 
 
 def _peek(stream, label: str) -> bytes:
@@ -180,6 +166,8 @@ def plot_path(path: str, option: str, inputs: tuple[str, ...] = ()) -> str:
     """The picture's real file name: .png added when there is no suffix; other suffixes than png, pdf, svg refused."""
     if not path or not path.strip():
         raise GradcliError(f"{option}: give a file name, e.g. plot.png")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise GradcliError(f"{option} {path}: not a regular file; give the name of a file to (over)write")
     suffix = os.path.splitext(path)[1].lower()
     if not suffix:
         path += ".png"

@@ -26,7 +26,8 @@ ARROWS = 15
 PNG_SIZE = (8, 5)  # inches, at 100 dpi: 800 x 500 pixels
 DPI = 100
 TERMINAL_SIZE = (80, 20)
-RANGE_LIMIT = 1e100  # as for a number in an expression
+RANGE_LIMIT = 1e15  # x**2 over it stays within what a terminal plot can draw
+TERMINAL_LIMIT = 1e30  # plotext draws an empty frame past about 1e40
 RANGE_RESOLUTION = 1e-9  # the samples of a range must be distinct floats, with room for finite differences
 
 
@@ -215,6 +216,9 @@ def free_names_of(expression: str) -> list[str]:
 def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1]) -> str:
     import plotext as plx
 
+    largest = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0)) for a in (c.f, c.tape)), default=0)
+    if largest > TERMINAL_LIMIT:
+        raise PointError(f"values reach {largest:.3g}, too large to draw in a terminal: add --out FILE.png")
     plx.clear_figure()
     plx.plotsize(width, height)
     plx.theme("clear")
@@ -314,7 +318,7 @@ def _pyplot():
     import os
     import tempfile
 
-    if "MPLCONFIGDIR" not in os.environ and not os.access(os.path.expanduser("~"), os.W_OK):
+    if "MPLCONFIGDIR" not in os.environ and not _writable(_matplotlib_config()):
         # a read-only HOME: matplotlib would warn on stderr and rebuild its font cache in a new temporary
         # directory on every run; one per user under the temporary directory keeps it quiet and fast
         os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
@@ -325,6 +329,26 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _matplotlib_config() -> str:
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "matplotlib")
+
+
+def _writable(directory: str) -> bool:
+    """Can a file be made there? Tried, not asked: os.access says yes to root on a read-only file system."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 def _save(fig, out: str) -> None:

@@ -9,6 +9,7 @@ an interrupt is 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import sys
@@ -16,7 +17,6 @@ import sys
 from gradcli.errors import OutputError
 
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
-RECURSION_LIMIT = 20_000
 # An ASCII or Latin-1 terminal: the symbols gradcli prints, spelt in ASCII (anything else becomes "?");
 # one character for one where a table's columns depend on it
 _ASCII = str.maketrans(
@@ -98,12 +98,15 @@ class Stderr:
 def setup():
     """(stdout, stderr, stdin) for the real process, with signals set to end it cleanly."""
     _reserve_closed_descriptors()
-    # sympy recurses about 8 frames per level of an expression: 200 levels (expr.MAX_DEPTH) need ~2,000
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     for signum in _STOPPING:
         signal.signal(signum, _stop)
     if hasattr(signal, "SIGXFSZ"):  # past `ulimit -f`, let write() fail with EFBIG instead of the process dying
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if isinstance(getattr(sys.stdout, "buffer", None), io.RawIOBase):
+        # PYTHONUNBUFFERED: text goes straight to a raw file, whose short writes (past `ulimit -f`) are
+        # silently dropped; a buffered writer retries them and raises EFBIG
+        raw = sys.stdout
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(raw.buffer), raw.encoding, raw.errors, line_buffering=True)
     for stream in (sys.stdout, sys.stderr):
         if stream is not None and not _unicode(stream):
             stream.reconfigure(errors="replace")  # an ASCII or Latin-1 locale: "?" for what it cannot show

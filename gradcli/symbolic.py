@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -28,6 +29,10 @@ SIMPLIFY_SECONDS = 5
 EVAL_SECONDS = 2  # one exact value; past it the command stops with a LimitError (exit 2)
 DIGITS = 30
 _SHOW_ELEMENTS = 16
+# sympy recurses about 8 frames per level of an expression (diff, free_symbols, evalf, printing):
+# the parser's 200 levels (expr.MAX_DEPTH) need about 2,000 frames, past Python's default of 1,000
+RECURSION_LIMIT = 10_000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @contextlib.contextmanager
