@@ -24,6 +24,7 @@ from gradcli.errors import LimitError, ParseError
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 200
+MAX_CALL_DEPTH = 100  # nested functions: sympy's derivative and its exact value grow with them (150 took >10 s)
 MAX_NODES = 500
 VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
 VALUE_MAX_NODES = 5000
@@ -145,6 +146,23 @@ def walk(node: Node):
         current = stack.pop()
         yield current
         stack.extend(children(current))
+
+
+def call_depth(node: Node) -> int:
+    """How deeply function calls nest (sin(sin(x)) is 2): what sympy's work grows with."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        depth += isinstance(current, Call | Custom)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children(current))
+    return deepest
+
+
+def _check_call_depth(node: Node, what: str) -> None:
+    depth = call_depth(node)
+    if depth > MAX_CALL_DEPTH:
+        raise LimitError(f"{what} nests functions {depth} deep; the limit is {MAX_CALL_DEPTH}")
 
 
 def free_names(node: Node) -> frozenset[str]:
@@ -271,6 +289,7 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
         raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
     converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES, customs)
     node = converter.convert(tree.body, depth=0)
+    _check_call_depth(node, "the expression")
     _check_constants(node)
     return node
 
@@ -720,6 +739,7 @@ def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, N
         full = substitute(tree, seen)
         if sum(1 for _ in walk(full)) > MAX_INLINED_NODES:
             raise LimitError(f"step '{name}' expands to more than {MAX_INLINED_NODES} parts")
+        _check_call_depth(full, f"step '{name}' (with the steps it uses)")
         done[name] = full
         seen[name] = Call("stop_gradient", (full,), tree.col) if name in stops else full
     return done

@@ -26,7 +26,7 @@ from gradcli.points import Value
 
 SYMPY_SECONDS = 10
 SIMPLIFY_SECONDS = 5
-EVAL_SECONDS = 2  # one exact value; past it the command stops with a LimitError (exit 2)
+EVAL_SECONDS = 2  # one exact value; past it the value is reported as not available (nan)
 DIGITS = 30
 _SHOW_ELEMENTS = 16
 # sympy recurses about 8 frames per level of an expression (diff, free_symbols, evalf, printing):
@@ -340,14 +340,13 @@ def _to_float(expr, subs) -> float:
     """Numeric evaluation with mpmath, bounded in time: never an exact substitution that could blow up.
 
     Where sympy or mpmath cannot give a real number (a complex value, an
-    unsigned infinity inside a function, an overflow), the answer is nan, which
-    the caller reports as "not finite here" (exit 3). Running out of time is not
-    a property of the function: it stays a LimitError (exit 2, "took longer than").
+    unsigned infinity inside a function, an overflow, a timeout), the answer is
+    nan, which the caller reports as "not finite here" (exit 3).
     """
     try:
-        with time_limit(EVAL_SECONDS, "evaluating the symbolic derivative at the point"):
+        with time_limit(EVAL_SECONDS, "evaluating a derivative"):
             return _evaluate_real(expr, subs)
-    except (ValueError, TypeError, ArithmeticError, RecursionError):
+    except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
         return math.nan
 
 

@@ -98,7 +98,7 @@ def test_points_kinks_and_singularities_are_flagged_per_row(cli):
         ("x,z\n1,2\n", [], "z not in the expression"),
         ("x\n1\n", ["--format", "table"], "csv, jsonl or plain"),
         ("x\n1\n", ["--at", "x=1"], "--points works with"),
-        ("x\n1\n", ["--chunk-size", "0"], "at least 1"),
+        ("x\n1\n", ["--chunk-size", "0"], "between 1 and 100000"),
     ],
 )
 def test_points_input_errors(cli, stdin, options, message):
