@@ -452,6 +452,16 @@ def test_a_matrix_too_big_for_a_table_points_to_json(cli):
     assert error == "error: 2500 entries are too many for a table (the limit is 2000): add --format json or csv\n"
 
 
+def test_hessian_of_many_variables_with_kinks_is_bounded(cli, monkeypatch):
+    from gradcli import matrix
+
+    monkeypatch.setattr(matrix, "FD_SECONDS", 0.05)  # 40 variables take minutes without the limit
+    expression = " + ".join(f"abs(x{i})*x{(i + 1) % 20}" for i in range(20))
+    point = ",".join(f"x{i}=0" for i in range(20))
+    error = one_error(cli("hessian", expression, "--at", point, "--format", "json"))
+    assert error == "error: finite differences took longer than the limit of 0.05 s\n"
+
+
 def test_steps_on_a_71_factor_product_is_bounded(cli, monkeypatch):
     from gradcli import symbolic
 
