@@ -6,8 +6,9 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 3. `gradcli batch` of 1,000 mixed problems against separate invocations (extrapolated from 20);
 4. `--points` with 1,000,000 points against a Python loop of single-point tapes (extrapolated
    from 1,000) and against numpy evaluating sympy's lambdified derivative (the practical floor);
-5. an invalid batch line, and 2,000 descent steps;
-6. peak memory (max RSS) of each.
+5. `gradcli check --file` grading a class file of 200 answers (right, wrong, rounded, malformed);
+6. an invalid batch line, and 2,000 descent steps;
+7. peak memory (max RSS) of each.
 Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
 GRADCLI_BENCH_POINTS make it shorter for a quick look.
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 RUNS = int(os.environ.get("GRADCLI_BENCH_RUNS", "3"))
 POINTS = int(os.environ.get("GRADCLI_BENCH_POINTS", "1000000"))
 PROBLEMS = 1000
+ANSWERS = 200
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 GRADCLI = [PY, "-m", "gradcli"]
@@ -75,7 +77,7 @@ print(time.perf_counter() - t)
 IN_MEMORY = """
 import sys, time
 import numpy as np
-from gradcli import many
+from gradcli import many, symbolic
 from gradcli.tape import tensorflow
 tensorflow()
 n, chunk = int(sys.argv[1]), 100_000
@@ -125,6 +127,34 @@ def problems_file(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def class_file(path: Path) -> None:
+    """A chapter's exercises answered by a class: right, equivalent, classic mistakes, rounded, malformed.
+    The exercises take a parameter k, so few rows repeat (a repeated row is graded once)."""
+    exercises = [
+        ("sin({k}*x)", ["{k}*cos({k}*x)", "cos({k}*x)", "-{k}*cos({k}*x)"]),
+        ("x**{k}*exp(x)", ["(x**{k} + {k}*x**({k}-1))*exp(x)", "{k}*x**({k}-1)*exp(x)", "x**{k}*exp(x)"]),
+        ("x/({k} + x)", ["{k}/({k} + x)**2", "-{k}/({k} + x)**2", "{k}/({k} + x)"]),
+        ("log(x - {k}00)", ["1/(x - {k}00)", "1/(x + {k}00)", "1/x"]),
+        ("sqrt(x - {k})", ["1/(2*sqrt(x - {k}))", "1/sqrt(x - {k})", "sqrt(x - {k})/2"]),
+        ("{k}**x", ["{k}**x*log({k})", "x*{k}**(x - 1)", "{k}**x"]),
+        ("x**3 - {k}*x", ["3*x**2 - {k}", "3*x**3 - {k}*x", "3*x**2"]),
+        ("tan({k}*x)", ["{k}/cos({k}*x)**2", "{k}*(1 + tan({k}*x)**2)", "1/cos({k}*x)**2"]),
+    ]
+    random.seed(1)
+    lines = ["student,expression,wrt,answer,at"]
+    for i in range(ANSWERS):
+        expression, answers = exercises[i % len(exercises)]
+        k = 2 + (i // len(exercises)) % 8
+        answer = random.choice(answers).format(k=k)
+        if i % 25 == 7:
+            lines.append(f"s{i},max(x, {k}),,1,")  # unquoted comma: reported, not graded
+        elif i % 10 == 3:
+            lines.append(f"s{i},x**3,,{3 * k * k}.0,x={k}")  # a number at a point
+        else:
+            lines.append(f's{i},"{expression.format(k=k)}",,"{answer}",')
+    path.write_text("\n".join(lines) + "\n")
+
+
 def points_file(path: Path) -> None:
     import numpy as np
 
@@ -142,6 +172,8 @@ def main() -> None:
     problems, points = work / "problems.txt", work / "points.csv"
     problems_file(problems)
     points_file(points)
+    answers = work / "answers.csv"
+    class_file(answers)
     single = ["grad", "x**2+2*x-1", "--at", "x=2"]
     r = {
         "help": series([*GRADCLI, "--help"], runs=max(RUNS, 5)),
@@ -150,6 +182,7 @@ def main() -> None:
     }
     r["separate"] = series([*GRADCLI, *single[:1], "x**2*y + sin(x*y)", "--at", "x=0.5,y=1"], runs=20)
     r["batch"] = series([*GRADCLI, "batch", str(problems)])
+    r["class"] = series([*GRADCLI, "check", "--file", str(answers), "--format", "csv"])
     r["points"] = series([*GRADCLI, "grad", EXPRESSION, "--points", str(points), "--format", "csv"])
     r["in_memory"] = inner(IN_MEMORY, str(POINTS))
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
@@ -179,6 +212,7 @@ def main() -> None:
         row("one `gradcli grad` invocation (20 runs)", r["separate"]),
         row(f"`gradcli batch` of {PROBLEMS:,} mixed problems", r["batch"]),
         row(f"`gradcli grad --points` {POINTS:,} points, CSV in and out", r["points"]),
+        row(f"`gradcli check --file`: a class file of {ANSWERS} answers", r["class"]),
         row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
         row("Python loop of single-point tapes, 1,000 points (after imports)", r["tape_loop"]),
         row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
@@ -197,6 +231,7 @@ def main() -> None:
         ),
         f"| batch: amortised time per problem | {batch_per_problem * 1000:.1f} ms | |",
         f"| batch: time per invalid line | {invalid_per_line * 1000:.2f} ms | |",
+        f"| grading {ANSWERS} answers < 60 s | {r['class']['median']:.1f} s | {_yes(r['class']['median'] < 60)} |",
         _ratio_row(
             "--points vs single-point tape loop >= 100x (loop extrapolated from 1,000)",
             loop_total / r["points"]["median"],

@@ -21,7 +21,7 @@ app = typer.Typer(
     name="gradcli",
     help="Gradients three ways: TensorFlow's GradientTape, sympy, and finite differences.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -156,7 +156,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
         watch=_split_names(watch),
         dtype=dtype.value,
     )
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -340,11 +340,17 @@ def plot(
         return
     curve = plots.curve(expression, lo, hi, constants)
     if out is None:
-        ENV.stdout.write(plots.terminal_curve(curve))
+        ENV.stdout.write(plots.terminal_curve(curve, color=_has_colour(ENV.stdout)))
         return
     plots.png_curve(curve, out)
     marks = "".join(f"; {m.kind} at {curve.variable} = {m.x:.6g} ({m.what})" for m in curve.marks)
     ENV.stdout.write(f"wrote {out}{marks}\n")
+
+
+def _has_colour(stream) -> bool:
+    """A terminal, unless NO_COLOR (no-color.org) or TERM=dumb says otherwise."""
+    tty = getattr(stream, "isatty", lambda: False)()
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 data_app = typer.Typer(help="Synthetic data sets, written as CSV to stdout.", no_args_is_help=True)
@@ -375,50 +381,66 @@ def data_line(
 
 @app.command()
 def check(
-    expression: Annotated[str | None, typer.Argument(help="The function whose derivative is checked.")] = None,
+    expression: Annotated[str | None, typer.Argument(help="The function (or with --implicit, an equation).")] = None,
     answer: Annotated[
-        str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient.")
+        str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient, [[...]] a Hessian.")
     ] = None,
     wrt: WrtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
     file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
     output: FormatOption = Format.table,
+    order: Annotated[int, typer.Option("--order", help="Derivative order (2 with a matrix: the Hessian).")] = 1,
+    implicit: Annotated[
+        str | None, typer.Option("--implicit", help="dy/dx on the curve F = 0 (or left = right): the name of y.")
+    ] = None,
+    direction: Annotated[
+        str | None, typer.Option("--direction", help="Directional derivative along this vector (made unit), e.g. 1,1.")
+    ] = None,
+    sample_range: Annotated[
+        list[str], typer.Option("--range", help="Sample a variable only in [a, b]: name=a:b.")
+    ] = [],  # noqa: B006
+    rtol: Annotated[float | None, typer.Option("--rtol", help="Accept a relative error up to this.")] = None,
+    sig_figs: Annotated[
+        int | None, typer.Option("--sig-figs", help="Judge a number answer to this many significant figures.")
+    ] = None,
     steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
 ) -> None:
-    """Check a derivative answer: correct, wrong (with a counterexample) or undecided (with the reason).
+    """Check a derivative answer: correct, wrong (with a counterexample and the likely mistake) or undecided.
 
     Example: gradcli check "x**2 + 2*x" --answer "2*(x+1)"
     """
     from gradcli.check import check as judge
+    from gradcli.check import parse_ranges
     from gradcli.points import split_assignments
     from gradcli.render import write_check, write_grades
 
+    tolerances = {"rtol": rtol, "sig_figs": sig_figs, "ranges": parse_ranges(sample_range)}
     if file is not None:
         if expression or answer:
             raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")
-        from gradcli.check import grade_file
+        from gradcli import grading
 
-        grades = grade_file(_open(file))
+        grades = grading.grade_file(grading.read(_input_path(file)), **tolerances)
         write_grades(grades, output.value, ENV.stdout)
         raise typer.Exit(max((g.exit_code for g in grades), default=0))
     if expression is None or answer is None:
         raise GradcliError('give EXPRESSION and --answer, e.g. gradcli check "x**2" --answer "2*x"')
     point = dict(pair for option in at for pair in split_assignments(option))
-    result = judge(expression, answer, _split_names(wrt) or None, point or None)
+    vector = direction.split(",") if direction is not None else None
+    options = {"order": order, "implicit": implicit, "direction": vector, **tolerances}
+    result = judge(expression, answer, _split_names(wrt) or None, point or None, **options)
     if steps or latex:
         from dataclasses import replace
 
-        from gradcli.expr import inline, parse_program
         from gradcli.steps import derive
         from gradcli.steps import latex as to_latex
 
-        tree = list(inline(parse_program(expression)).values())[-1]
-        derived = {name: derive(tree, name) for name in result.wrt}
+        derived = {name: derive(result.tree, name) for name in result.wrt}
         result = replace(
             result,
             steps={n: s for n, (s, _) in derived.items()} if steps else {},
-            latex=to_latex(tree, {n: d for n, (_, d) in derived.items()}) if latex else {},
+            latex=to_latex(result.tree, {n: d for n, (_, d) in derived.items()}) if latex else {},
         )
     write_check(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
@@ -437,7 +459,8 @@ def batch(
     """Many problems in one process: TensorFlow and sympy are imported once.
 
     Each line is a JSON object, e.g. {"command": "grad", "expression": "x**2", "at": {"x": 3}},
-    or the arguments of a command line, e.g. grad "x**2" --at x=3. Each answer is one JSON
+    or the arguments of a command line, e.g. grad "x**2" --at x=3. The commands it takes:
+    grad, jacobian, hessian, check and descend. Each answer is one JSON
     line: the object `--format json` prints, plus "line"; a failed problem gives
     {"line", "error", "exit_code"}. Exit status: the highest exit code seen.
     A problems file is untrusted: its lines read and write no files unless --data-dir or
@@ -552,11 +575,20 @@ def grad(
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="With --points: points per tensor.")] = 10_000,
     steps: Annotated[bool, typer.Option("--steps", help="Show the derivation, rule by rule.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="Show LaTeX of the function and the derivative.")] = False,
+    implicit: Annotated[
+        str | None, typer.Option("--implicit", help='dy/dx on a curve, e.g. "x^2 + y^2 = 25" --implicit y.')
+    ] = None,
+    direction: Annotated[
+        str | None, typer.Option("--direction", help="Directional derivative along this vector (made unit): 1,1.")
+    ] = None,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
+    if implicit is not None or direction is not None:
+        _grad_derived(expression, at, wrt, implicit, direction, output)
+        return
     if points is not None:
         if at or order != 1 or clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom:
             raise GradcliError("--points works with --const, --wrt, --watch and --dtype only (not --at, --order, ...)")
@@ -585,7 +617,24 @@ def grad(
     )
     if steps or latex:
         result = _with_derivation(result, steps, latex)
-    write(result, output.value, ENV.stdout)
+    write(result, output.value, ENV.stdout, ENV.stderr)
+    raise typer.Exit(result.exit_code)
+
+
+def _grad_derived(expression, at, wrt, implicit, direction, output) -> None:
+    """grad --implicit / --direction: dy/dx on a curve or D_u f, made from the gradient's three methods."""
+    from gradcli import derived
+    from gradcli.points import group_points
+    from gradcli.render import write_derived
+
+    if not at or (implicit is not None and direction is not None):
+        raise GradcliError("--implicit and --direction each need a point (--at), and go one at a time")
+    points, names = group_points(at), _split_names(wrt) or None
+    if implicit is not None:
+        result = derived.implicit(expression, implicit, points, names)
+    else:
+        result = derived.directional(expression, direction.split(","), points, names)
+    write_derived(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
 
 
@@ -622,7 +671,7 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
-    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated)
+    writer = ChunkWriter(output.value, ENV.stdout, problem.variables, problem.differentiated, ENV.stderr, label)
     bad, statuses = 0, set()
     with PointsProgress(ENV.stderr) as progress:
         for item in many.grad_points(problem, header, blocks):

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gradcli.errors import GradcliError, OutputError
+from gradcli.errors import GradcliError, LimitError, OutputError
 
 MAX_LINE_BYTES = 1 << 17  # 128 KiB: far beyond any real row (and within csv's field limit); refuses /dev/zero at once
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -29,6 +29,7 @@ _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+MAX_FILE_BYTES = 64 << 20  # a file read whole (check --file): 100,000 rows of 600 bytes
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
@@ -89,6 +90,24 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
             if not keep_going:
                 raise error from None
             yield BadLine(number, error)
+
+
+def read_bytes(stream, label: str) -> bytes:
+    """A whole file for a reader that wants bytes (class files): each line bounded, NUL refused, at most
+    MAX_FILE_BYTES in all; UTF-16/32 with a byte-order mark come back as UTF-8."""
+    head = _peek(stream, label)
+    if any(head.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
+        lines = read_lines(stream, label)
+    else:
+        lines = (line for _, line in _bounded(stream, label))
+    chunks, total = [], 0
+    for line in lines:
+        chunk = line.encode("utf-8") if isinstance(line, str) else line
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise LimitError(f"{label} is larger than {MAX_FILE_BYTES >> 20} MiB, the limit for a whole-file read")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _text_lines(stream, label: str, keep_going: bool) -> Iterator[str | BadLine]:

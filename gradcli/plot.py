@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,11 +44,14 @@ class Curve:
 
     expression: str
     variable: str
-    x: np.ndarray
-    f: np.ndarray
-    tape: np.ndarray
-    symbolic: np.ndarray
-    marks: tuple[Mark, ...]
+    x: np.ndarray = field(repr=False)  # hundreds of samples: a notebook shows the picture instead
+    f: np.ndarray = field(repr=False)
+    tape: np.ndarray = field(repr=False)
+    symbolic: np.ndarray = field(repr=False)
+    marks: tuple[Mark, ...] = ()
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -154,8 +157,26 @@ def _limits(*arrays) -> tuple[float, float] | None:
 
 
 def png_curve(c: Curve, out: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=PNG_SIZE, dpi=DPI)
+    _save(_curve_figure(c), out)
+
+
+def png_bytes(c: Curve) -> bytes:
+    """The same picture as PNG bytes, for a notebook (no pyplot state touched, no backend chosen)."""
+    import io
+
+    fig = _curve_figure(c)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _curve_figure(c: Curve):
+    _quiet_matplotlib()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=PNG_SIZE, dpi=DPI)
+    ax = fig.subplots()
     ax.plot(c.x, c.f, label=f"f({c.variable}) = {c.expression}", color="tab:blue", linewidth=2)
     ax.plot(c.x, c.tape, label="GradientTape gradient", color="tab:orange", linewidth=2)
     ax.plot(c.x, c.symbolic, label="sympy derivative", color="black", linestyle="--", linewidth=1)
@@ -175,7 +196,7 @@ def png_curve(c: Curve, out: str) -> None:
     ax.set_title(f"f = {c.expression} and its gradient")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
-    _save(fig, out)
+    return fig
 
 
 def png_landscape(expression: str, lo: float, hi: float, out: str, const=None) -> None:
@@ -213,7 +234,12 @@ def free_names_of(expression: str) -> list[str]:
     return sorted(frozenset().union(*map(free_names, inline(parse_program(expression)).values())))
 
 
-def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1]) -> str:
+# Each curve has its own marker always (a pipe or a monochrome terminal still tells them apart) and its own
+# colour where the terminal has colours. The legend is printed under the frame, so it never covers data.
+TERMINAL_STYLES = (("braille", "blue", "f"), ("•", "red", "GradientTape gradient"))
+
+
+def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1], color: bool = False) -> str:
     import plotext as plx
 
     largest = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0)) for a in (c.f, c.tape)), default=0)
@@ -222,10 +248,9 @@ def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMIN
     plx.clear_figure()
     plx.plotsize(width, height)
     plx.theme("clear")
-    finite = np.isfinite(c.f)
-    plx.plot(c.x[finite].tolist(), c.f[finite].tolist(), label="f", marker="braille")
-    finite = np.isfinite(c.tape)
-    plx.plot(c.x[finite].tolist(), c.tape[finite].tolist(), label="GradientTape gradient", marker="braille")
+    for values, (marker, colour, _label) in zip((c.f, c.tape), TERMINAL_STYLES, strict=True):
+        finite = np.isfinite(values)
+        plx.plot(c.x[finite].tolist(), values[finite].tolist(), marker=marker, color=colour)
     for mark in c.marks:
         plx.vline(mark.x)
     limits = _limits(c.f, c.tape)
@@ -233,9 +258,20 @@ def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMIN
         plx.ylim(*limits)
     plx.title(f"f = {c.expression} and its gradient")
     plx.xlabel(c.variable)
-    text = _ANSI.sub("", plx.build())
+    text = plx.build()
+    legend = "   ".join(f"{_paint(_SAMPLE.get(m, m * 2), k, color)} {label}" for m, k, label in TERMINAL_STYLES)
+    if not color:
+        text = _ANSI.sub("", text)
     notes = "".join(f"\n{m.kind} at {c.variable} = {m.x:.6g}: {m.what}" for m in c.marks)
-    return text + notes + "\n"
+    return text.rstrip("\n") + "\n" + legend + notes + "\n"
+
+
+_SAMPLE = {"braille": "⠤⠤"}  # what a marker looks like, for the legend
+_COLOURS = {"blue": 4, "red": 1}  # plotext's own 256-colour numbers, so the legend matches the curves
+
+
+def _paint(text: str, colour: str, color: bool) -> str:
+    return f"\x1b[38;5;{_COLOURS[colour]}m{text}\x1b[0m" if color else text
 
 
 def png_descent(runs, out: str, data=None) -> None:
@@ -313,7 +349,8 @@ def _fit_panel(ax, run, data) -> None:
     ax.set_title(f"fitted: {to_text(model)} with " + ", ".join(f"{n} = {v:.4g}" for n, v in params.items()))
 
 
-def _pyplot():
+def _quiet_matplotlib() -> None:
+    """Before matplotlib is first imported: a cache directory it can write, and no notices on stderr."""
     import logging
     import os
     import tempfile
@@ -323,6 +360,10 @@ def _pyplot():
         # directory on every run; one per user under the temporary directory keeps it quiet and fast
         os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
     logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
+
+
+def _pyplot():
+    _quiet_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window

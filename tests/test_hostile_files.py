@@ -158,12 +158,16 @@ def test_points_file_not_utf8_names_file_and_line(cli, not_utf8):
     assert f"error: {not_utf8} line 3: not UTF-8 text (byte 0xe9 at column 2); save the file as UTF-8" in run.stderr
 
 
-def test_check_file_not_utf8_names_file_and_line(cli, tmp_path):
+def test_check_file_not_utf8_is_that_rows_error(cli, tmp_path):
     path = tmp_path / "answers.csv"
     path.write_bytes(b"expression,answer\nx**2,2*x\nx**3,3*x\xff\n")
-    assert one_error(cli("check", "--file", str(path))) == (
-        f"error: {path} line 3: not UTF-8 text (byte 0xff at column 9); save the file as UTF-8\n"
-    )
+    run_ = cli("check", "--file", str(path), "--format", "json")
+    assert run_.code == 2
+    assert run_.json["rows"][1] == {
+        "line": 3,
+        "error": "not UTF-8 text (byte 0xff at column 9): save the file as UTF-8",
+        "exit_code": 2,
+    }
 
 
 def test_descend_data_not_utf8_names_file_and_line(cli, not_utf8):
@@ -237,10 +241,10 @@ def test_check_file_row_with_more_cells_than_the_header(cli, tmp_path):
     assert got[0]["verdict"] == "correct"
     assert got[1] == {
         "line": 3,
-        "error": "4 cells for the 3 columns (expression, wrt, answer); quote a cell with a comma",
+        "error": "4 columns but the header has 3 (expression, wrt, answer): quote a value that contains a comma",
         "exit_code": 2,
     }
-    assert got[2]["error"] == "2 cells for the 3 columns (expression, wrt, answer); quote a cell with a comma"
+    assert got[2]["error"] == "2 column(s) but the header has 3 (expression, wrt, answer)"
 
 
 @pytest.mark.parametrize("name", ["Pow", "Symbol", "Float", "Derivative", "Integral", "Subs", "Add", "Function"])

@@ -255,3 +255,21 @@ def test_input_files_are_closed_when_the_command_ends(cli, tmp_path):
         files.open_input = real_open
     assert run.code == 2  # --format inside a batch line is refused, so only the problems file is opened
     assert opened and all(handle.closed for handle in opened) and cli_module._OPENED == []
+
+
+def test_points_plain_names_each_point_that_does_not_agree_on_stderr(cli):
+    run = cli("grad", "abs(x)*y + 1/y", "--points", "-", "--format", "plain", stdin="x,y\n1,2\n0,1\n3,0\n2,2\n")
+    statuses = [
+        json.loads(line)["status"]
+        for line in cli(
+            "grad", "abs(x)*y + 1/y", "--points", "-", "--format", "jsonl", stdin="x,y\n1,2\n0,1\n3,0\n2,2\n"
+        ).stdout.splitlines()
+    ]
+    assert run.code == 3 and len(run.stdout.splitlines()) == 4
+    expected = [f"note: stdin line {i + 2}: {s}" for i, s in enumerate(statuses) if s != "agree"]
+    assert run.stderr.splitlines() == expected and len(expected) == 2
+
+
+def test_points_plain_that_all_agree_keeps_stderr_empty(cli):
+    run = cli("grad", "x*y", "--points", "-", "--format", "plain", stdin="x,y\n1,2\n3,4\n")
+    assert (run.code, run.stdout, run.stderr) == (0, "2 1\n4 3\n", "")
