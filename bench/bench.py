@@ -167,6 +167,20 @@ def points_file(path: Path) -> None:
             out.write("".join(f"{a!r},{b!r}\n" for a, b in pairs))
 
 
+# The notation and LaTeX readers, in process: textbook text and pasted LaTeX, each parsed n times.
+PARSE = """
+import sys, time
+from gradcli.expr import parse
+n = int(sys.argv[1])
+texts = ["sin^2 x + |x^2 - 4| + x² ln x - √(x+1)/2x", r"\\frac{1}{2}x^{2}e^{-x^2} + \\sqrt[3]{x}\\sin^{2}(x)"]
+t = time.perf_counter()
+for _ in range(n):
+    for text in texts:
+        parse(text)
+print((time.perf_counter() - t) / (2 * n) * 1000)
+"""
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
     problems, points = work / "problems.txt", work / "points.csv"
@@ -191,6 +205,8 @@ def main() -> None:
     invalid.write_text('grad "x**" --at x=1\n' * PROBLEMS)
     r["invalid"] = series([*GRADCLI, "batch", str(invalid)])
     r["descend"] = series([*GRADCLI, "descend", "(w - 3)**2 + sin(w)", "--from", "w=0", "--steps", "2000"])
+    r["derivative"] = series([*GRADCLI, "grad", "x^3*sin(x)"])
+    r["parse_ms"] = inner(PARSE, "500")
 
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
     invalid_per_line = (r["invalid"]["median"] - r["help"]["median"]) / PROBLEMS
@@ -218,6 +234,8 @@ def main() -> None:
         row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
         row(f"`gradcli batch` of {PROBLEMS:,} invalid lines", r["invalid"]),
         row("`gradcli descend` 2,000 steps", r["descend"]),
+        row("`gradcli grad 'x^3*sin(x)'` (no point: formula, checked at 5 points)", r["derivative"]),
+        row("one textbook or LaTeX parse, milliseconds (not seconds), after imports", r["parse_ms"]),
         "",
         "| target | measured | met |",
         "|---|---|---|",

@@ -14,7 +14,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from gradcli import __version__, streams
+from gradcli import __version__, latex, streams
 from gradcli.errors import ExitCode, GradcliError, OutputError
 
 app = typer.Typer(
@@ -74,6 +74,9 @@ def main_options(
 
     Exit codes: 0 all methods agree, 1 they disagree, 2 invalid input,
     3 not differentiable or not finite at a requested point.
+
+    Expressions may be typed as in textbooks (sin^2 x, |x|, ln x, x²) or pasted as LaTeX
+    (read when the text has a backslash command or braces, or with --from-latex on any command).
     """
 
 
@@ -109,7 +112,7 @@ DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) o
 @app.command()
 def jacobian(
     expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -128,7 +131,7 @@ def jacobian(
 @app.command()
 def hessian(
     expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
-    at: AtOption,
+    at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
     watch: WatchOption = [],  # noqa: B006
@@ -145,6 +148,10 @@ def hessian(
 
 
 def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> None:
+    if not at:
+        if const or watch:
+            raise GradcliError("without --at, the matrix of derivatives is printed: give --at for --const, --watch")
+        _derivative(expression, compute.__name__, wrt, output)
     from gradcli.points import group_points
     from gradcli.render import write
 
@@ -582,7 +589,8 @@ def grad(
         str | None, typer.Option("--direction", help="Directional derivative along this vector (made unit): 1,1.")
     ] = None,
 ) -> None:
-    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences.
+    """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences; without --at, the
+    derivative's formula, checked at sample points.
 
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
@@ -595,7 +603,9 @@ def grad(
         _grad_points(expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
         return
     if not at:
-        raise GradcliError("give a point with --at (for example --at x=2) or a file of points with --points")
+        if const or watch or clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom:
+            raise GradcliError("without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...")
+        _derivative(expression, "grad", wrt, output, order, steps, latex)
     from gradcli.api import grad as compute
     from gradcli.clip import parse_clip
     from gradcli.points import group_points
@@ -618,6 +628,18 @@ def grad(
     if steps or latex:
         result = _with_derivation(result, steps, latex)
     write(result, output.value, ENV.stdout, ENV.stderr)
+    raise typer.Exit(result.exit_code)
+
+
+def _derivative(expression: str, kind: str, wrt, output: Format, order=1, steps=False, latex=False) -> None:
+    """No point: the derivative's formula, checked by the tape at sample points."""
+    from gradcli.derivative import derivative
+    from gradcli.render import write_derivative
+
+    if output.value not in ("table", "json", "plain"):
+        raise GradcliError("without --at, the derivative is written as a table, json or plain")
+    result = derivative(expression, kind, _split_names(wrt) or None, order, steps, latex)
+    write_derivative(result, output.value, ENV.stdout)
     raise typer.Exit(result.exit_code)
 
 
@@ -717,9 +739,15 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     process = env is None
     ENV = env or Environment(*streams.setup())
     command = _command()
+    argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
+    from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    forced = latex.forced.set(from_latex)
+    argv = [a for a in argv if a != "--from-latex"] if from_latex else argv
     opened_before = len(_OPENED)
     try:
         code = _dispatch(command, argv)
+        if code != ExitCode.INVALID_INPUT:
+            _write_reading_notes(texts)
         if process:
             code = _finish(code)
         return code
@@ -728,6 +756,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             raise  # a batch line's command: the whole batch stops
         return stop.exit_code
     finally:  # a nested main (batch) closes only what its own command opened
+        latex.forced.reset(forced)
         for handle in _OPENED[opened_before:]:
             handle.close()
         del _OPENED[opened_before:]
@@ -753,6 +782,47 @@ def _finish(code: int) -> int:
         streams.discard_stdout()
     streams.restore()
     return code
+
+
+_NOT_EXPRESSIONS = ("-h",)  # not an option of any command, but meant as one
+
+
+def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
+    """argv with an expression that starts with '-' (-x^2) moved after '--', so it is not read as an option;
+    and the texts the user typed as expressions or answers (for the reading notes)."""
+    sub = group.commands.get(argv[0]) if argv and hasattr(group, "commands") else None
+    if sub is None or not any(p.name == "expression" and p.param_type_name == "argument" for p in sub.params):
+        return argv, []
+    takes_value = {o: not p.is_flag for p in sub.params if p.param_type_name == "option" for o in p.opts}
+    rest, texts, dashed, i = [argv[0]], [], None, 1
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+        if arg == "--":
+            return argv, [*texts, *argv[i + 1 : i + 2]]
+        if arg in takes_value and takes_value[arg] and i + 1 < len(argv):
+            if arg == "--answer":
+                texts.append(argv[i + 1])
+            rest += argv[i : i + 2]
+            i += 2
+            continue
+        option_like = arg[:2] == "--" or name in takes_value or arg in _NOT_EXPRESSIONS
+        if arg[:1] == "-" and len(arg) > 1 and not option_like and not dashed:
+            dashed = arg
+        else:
+            texts += [] if arg.startswith("-") else [arg]
+            rest.append(arg)
+        i += 1
+    return ([*rest, "--", dashed] if dashed else argv), ([dashed, *texts] if dashed else texts)
+
+
+def _write_reading_notes(texts: list[str]) -> None:
+    """One line per reading that often surprises (1/2x is (1/2)*x), so a student sees what was read."""
+    from gradcli.expr import reading_notes
+
+    for text in texts:
+        for note in reading_notes(text):
+            ENV.stderr.write(f"note: {note}\n")
 
 
 def _dispatch(command, argv: list[str] | None) -> int:

@@ -51,9 +51,24 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
     return f"{text} GradientTape returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."
 
 
+_AT_ZERO = {  # where the functions that notation added have no derivative
+    "sec": "has a pole where cos({a}) = 0",
+    "csc": "has a pole where sin({a}) = 0",
+    "cot": "has a pole where sin({a}) = 0",
+    "csch": "has a pole at {a} = 0",
+    "coth": "has a pole at {a} = 0",
+    "acot": "jumps from -pi/2 to pi/2 at {a} = 0",
+    "sign": "jumps from -1 to 1 at {a} = 0",
+    "atanh": "has poles at {a} = ±1 and is not real beyond",
+    "asec": "has an infinite slope at {a} = ±1 and is not real between",
+    "acsc": "has an infinite slope at {a} = ±1 and is not real between",
+    "acosh": "has an infinite slope at {a} = 1 and is not real below",
+}
+
+
 def singular(event: Event) -> str:
     arg = event.arg
-    if event.kind == "pole" and event.func != "tan":
+    if event.kind == "pole" and event.func not in ("tan", *_AT_ZERO):
         near = f"{arg} is 0 here to float64 precision (its exact zero is not a float; this is the nearest one)"
         if event.func == "division":
             return f"division by {arg}: {near}, so in exact arithmetic the function has a pole here."
@@ -67,6 +82,10 @@ def singular(event: Event) -> str:
         return f"tan({arg}) has a pole where cos({arg}) = 0, and {arg} is at one here (to float64 precision)."
     if event.func in ("asin", "acos"):
         return f"{event.func}({arg}) has an infinite slope where {arg} = ±1 and is not real beyond."
+    if event.func in _AT_ZERO:
+        where = _AT_ZERO[event.func].format(a=arg)
+        precision = " (to float64 precision)" if event.kind == "pole" else ""
+        return f"{event.func}({arg}) {where}, which is where this point is{precision}."
     if event.func == "division":
         return f"division by {arg}, which is 0 here."
     if event.detail == "exponent":

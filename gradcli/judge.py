@@ -25,6 +25,27 @@ WRONG = "wrong"  # explains a disagreement: which witness is off, and why where 
 UNDEFINED = "undefined"  # the derivative does not exist or is not finite here (exit 3)
 SEVERITIES = (INFO, WRONG, UNDEFINED)
 
+# Every note kind the judge makes, with its severity: the documented list (docs/json.md, the JSON schema).
+KINDS = {
+    "kink": UNDEFINED,
+    "kink_higher_order": UNDEFINED,
+    "kink_cannot_tell": UNDEFINED,
+    "kink_mixed": UNDEFINED,
+    "hessian_kink": UNDEFINED,
+    "singular": UNDEFINED,
+    "pole": UNDEFINED,
+    "not_finite": UNDEFINED,
+    "smooth_kink": INFO,
+    "smooth_kink_mixed": INFO,
+    "witnesses": INFO,
+    "custom_rule": INFO,
+    "overflow": INFO,
+    "kink_in_constant": INFO,
+    "removable": INFO,
+    "fd_within_error": INFO,
+    "odd_witness": WRONG,
+}
+
 # Why a witness is the odd one out.
 FLOAT32 = "float32 rounding"  # the float64 tape agrees with the exact value
 OVERFLOW = "overflow"  # f overflows the dtype; the float64 tape agrees

@@ -35,10 +35,17 @@ _UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
     "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "sec": lambda u: 1 / np.cos(u), "csc": lambda u: 1 / np.sin(u), "cot": lambda u: np.cos(u) / np.sin(u),
+    "asec": lambda u: np.arccos(1 / u), "acsc": lambda u: np.arcsin(1 / u), "acot": lambda u: np.arctan(1 / u),
+    "sech": lambda u: 1 / np.cosh(u), "csch": lambda u: 1 / np.sinh(u), "coth": lambda u: 1 / np.tanh(u),
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "sign": np.sign,
     "sigmoid": lambda u: 0.5 * (1 + np.tanh(0.5 * u)),
     "relu": lambda u: np.maximum(u, 0.0),
     "softplus": lambda u: np.logaddexp(0.0, u),
 }  # fmt: skip
+
+
+_KINKS = ("abs", "relu", "max", "min", "sign", "acot")  # where f or its slope changes across a point
 
 
 class NumpyBackend:
@@ -107,8 +114,8 @@ class NumpyBackend:
         with np.errstate(all="ignore"):
             if self.record:  # only the evaluation at the point itself looks for events, not the stencils
                 self._check_call(node, args)
-            if self.branches is not None and func in ("abs", "relu", "max", "min"):
-                self.branches.append(np.sign(u if func in ("abs", "relu") else args[0] - args[1]))
+            if self.branches is not None and func in _KINKS:
+                self.branches.append(np.sign(args[0] - args[1] if func in ("max", "min") else u))
             if func in ("max", "min"):
                 result = np.maximum(*args) if func == "max" else np.minimum(*args)
                 if self.record:  # a rounded zero passes through when its side is the one chosen
@@ -140,10 +147,18 @@ class NumpyBackend:
         if func in ("sqrt", "log", "log2", "log10"):
             self._check(arg, u <= 0, func, "singular", arg)
             self._check(arg, self._near_zero(arg) & (u > 0), func, "pole", arg)
-        if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
+        if func in ("tan", "sec"):  # a pole where cos(u) = 0; in floats pi/2 is only near it
             self._check(arg, _rounded_zero("cos", u, np.cos(u)), func, "pole", arg)
-        if func in ("asin", "acos"):
+        if func in ("csc", "cot"):  # a pole where sin(u) = 0: exactly at 0, only near it at pi, 2pi, ...
+            self._check(arg, _rounded_zero("sin", u, np.sin(u)), func, "pole", arg)
+        if func in ("asin", "acos", "atanh"):
             self._check(arg, np.abs(u) >= 1, func, "singular", arg)
+        if func in ("asec", "acsc"):
+            self._check(arg, np.abs(u) <= 1, func, "singular", arg)
+        if func in ("csc", "cot", "csch", "coth", "acot", "sign"):  # a pole, or a jump (acot, sign), at 0
+            self._check(arg, u == 0, func, "singular", arg)
+        if func == "acosh":
+            self._check(arg, u <= 1, func, "singular", arg)
 
     def _near_zero(self, node: Node):
         """Where the node's value is a zero that float64 can only come near: of sin, cos or tan (cos(pi/2) =
@@ -207,8 +222,7 @@ class Function:
         self.base = value(tree, base, self.frozen)
         self._noise = None
         self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
-            isinstance(n, Custom) or (isinstance(n, Call) and n.func in ("abs", "relu", "max", "min"))
-            for n in walk(tree)
+            isinstance(n, Custom) or (isinstance(n, Call) and n.func in _KINKS) for n in walk(tree)
         )
         self.analytic = analytic(tree)
 
@@ -245,7 +259,7 @@ class Function:
         return backend.branches
 
 
-NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus"})
+NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus", "sign"})
 
 
 def analytic(tree: Node) -> bool:

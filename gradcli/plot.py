@@ -107,14 +107,17 @@ def _one_variable(expression: str, const):
 def _watch_points(tree: Node):
     """(subtree whose sign change matters, kind, description) for every kink or singularity in the tree."""
     for node in walk(tree):
-        if isinstance(node, Call) and node.func in ("abs", "relu"):
+        if isinstance(node, Call) and node.func in ("abs", "relu", "sign"):
             yield node.args[0], "kink", f"{node.func}({to_text(node.args[0])})"
         elif isinstance(node, Call) and node.func in ("max", "min"):
             yield BinOp("-", *node.args), "kink", to_text(node)
         elif isinstance(node, Call) and node.func in ("sqrt", "log", "log2", "log10"):
             yield node.args[0], "singular", f"{node.func}({to_text(node.args[0])})"
-        elif isinstance(node, Call) and node.func == "tan":
-            yield Call("cos", node.args), "singular", f"tan({to_text(node.args[0])})"
+        elif isinstance(node, Call) and node.func in ("tan", "sec", "csc", "cot"):
+            zero = "cos" if node.func in ("tan", "sec") else "sin"
+            yield Call(zero, node.args), "singular", f"{node.func}({to_text(node.args[0])})"
+        elif isinstance(node, Call) and node.func in ("csch", "coth", "acot"):
+            yield node.args[0], "singular", f"{node.func}({to_text(node.args[0])})"
         elif isinstance(node, BinOp) and node.op == "/" and free_names(node.right):
             yield node.right, "singular", f"division by {to_text(node.right)}"
 

@@ -590,5 +590,52 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
             out.write(f"mistakes: {named}\n")
 
 
+def write_derivative(result, fmt_name: str, out: TextIO) -> None:
+    """The derivative with no point: table (the formula and how it was checked), json, or plain."""
+    if fmt_name == "json":
+        out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    entries = _derivative_entries(result)
+    if fmt_name == "plain":
+        out.write("".join(f"{text}\n" for _, text in entries))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
+    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    console.print(Text(f"f = {result.expression}", style="bold"))
+    for label, text in entries:
+        console.print(Text(f"{label} = {text}"))
+    for name, text in result.factored.items():
+        console.print(Text(f"  factored, d/d{name}: {text}"))
+    if result.steps or result.latex:
+        _derivation_lines(console, result)
+    for note in result.notes:
+        console.print(Text(f"note: {note}"))
+    if result.checked_at:
+        shown = "; ".join(", ".join(f"{n} = {v:g}" for n, v in p.items()) for p in result.checked_at)
+        verdict = "they agree" if result.agree else "they DISAGREE"
+        count = len(result.checked_at)
+        style = "green" if result.agree else "red"
+        console.print(
+            Text(f"checked against GradientTape at {count} points, with finite differences: {verdict}", style)
+        )
+        console.print(Text(f"  {shown}"))
+
+
+def _derivative_entries(result) -> list[tuple[str, str]]:
+    """(label, formula) for each derivative shown: d/dx, d³/dx³, ∂²f/∂x∂y, ∂f[0]/∂x."""
+    if result.kind == "grad":
+        power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
+        return [(f"d{power}/d{name}{power}", text) for name, text in result.derivative.items()]
+    label = "∂²f/∂{row}∂{name}" if result.kind == "hessian" else "∂{row}/∂{name}"
+    return [
+        (label.format(row=row, name=name), text)
+        for row, entries in zip(result.rows, result.derivative, strict=True)
+        for name, text in zip(result.wrt, entries, strict=True)
+    ]
+
+
 def _answers(n: int) -> str:
     return "answer got wrong" if n == 1 else "answers got wrong"

@@ -89,6 +89,10 @@ _FUNCS = {
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
+    "asec": sympy.asec, "acsc": sympy.acsc, "acot": sympy.acot,
+    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
+    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh, "sign": sympy.sign,
     "exp": sympy.exp, "sqrt": sympy.sqrt, "abs": sympy.Abs,
     "log2": lambda u: sympy.log(u, 2), "log10": lambda u: sympy.log(u, 10),
     "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
@@ -381,6 +385,9 @@ _NUMPY = {
     sympy.sinh: np.sinh, sympy.cosh: np.cosh, sympy.tanh: np.tanh,
     sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
     sympy.DiracDelta: _dirac,
+    sympy.sec: lambda u: 1 / np.cos(u), sympy.csc: lambda u: 1 / np.sin(u), sympy.cot: lambda u: np.cos(u) / np.sin(u),
+    sympy.sech: lambda u: 1 / np.cosh(u), sympy.csch: lambda u: 1 / np.sinh(u), sympy.coth: lambda u: 1 / np.tanh(u),
+    sympy.asinh: np.arcsinh, sympy.acosh: np.arccosh, sympy.atanh: np.arctanh,
 }  # fmt: skip
 
 

@@ -38,6 +38,9 @@ def test_every_json_key_is_documented(cli):
         ["check", "exp(2*x)", "--answer", "exp(2*x)", "--steps", "--latex"],
         ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
         ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
+        ["grad", "(3*x + 2)**2", "--steps", "--latex"],
+        ["hessian", "x**2*y"],
+        ["jacobian", "[x*y, x]"],
     ]
     names = {"x", "y", "c", "w", "z"}  # variable names are data, not keys
     for args in runs:

@@ -27,7 +27,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
         (["--version"], 0),
         (["grad", "--help"], 0),
         (["grad"], 2),
-        (["grad", "x**2"], 2),
+        (["grad", "x**2", "--const", "c=1"], 2),
         (["grad", "x**2", "--at", "x=1", "--format", "xml"], 2),
         (["nope"], 2),
         (["grad", "sqr(x)", "--at", "x=1"], 2),

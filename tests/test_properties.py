@@ -104,6 +104,7 @@ def test_many_points_in_one_tensor_equal_points_one_by_one(xs):
 ALL_UNARY = [
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log", "log2", "log10",
     "sqrt", "abs", "sigmoid", "relu", "softplus",
+    "sec", "csc", "cot", "asec", "acsc", "acot", "sech", "csch", "coth", "asinh", "acosh", "atanh", "sign",
 ]  # fmt: skip
 
 

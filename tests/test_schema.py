@@ -228,3 +228,26 @@ def test_batch_lines_and_points_rows_are_closed_too(cli):
             where["undocumented"] = 1
             assert not validator(name).is_valid(document), name
             del where["undocumented"]
+
+
+def test_the_schema_and_docs_list_exactly_the_judges_note_kinds():
+    from gradcli.judge import KINDS
+
+    common = SCHEMAS["common.json"]
+    enums = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "odd_witness" in node.get("enum", []):
+                enums.append(node["enum"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(common)
+    assert enums and set(enums[0]) == set(KINDS)
+    table = (DOCS / "json.md").read_text()
+    for kind, severity in KINDS.items():
+        assert f"| `{kind}` | {severity} |" in table, kind
