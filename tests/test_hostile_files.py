@@ -422,6 +422,21 @@ def test_two_gib_of_nuls_is_refused_at_once(cli, tmp_path, command, header):
         assert run_.stdout in ("", "x,df/dx,status\n")  # --points has written its header
 
 
+def test_a_class_file_read_whole_is_bounded(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1 << 20)  # 64 MiB in use; 1 MiB keeps the test small
+    path = tmp_path / "answers.csv"
+    path.write_text("expression,answer\n" + "x**2,2*x\n" * 120_000)
+    error = one_error(cli("check", "--file", str(path)))
+    assert error == f"error: {path} is larger than 1 MiB, the limit for a whole-file read\n"
+
+
+def test_a_utf16_class_file_is_graded(cli, tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("expression,answer\nx**2,2*x\n", encoding="utf-16")
+    run_ = cli("check", "--file", str(path), "--format", "json")
+    assert run_.code == 0 and run_.json["rows"][0]["verdict"] == "correct"
+
+
 def test_points_from_dev_zero_is_refused_at_once(cli):
     error = one_error(cli("grad", "x", "--points", "/dev/zero", "--format", "csv"))
     assert error == "error: /dev/zero line 1 is longer than 128 KiB: not a data file\n"
