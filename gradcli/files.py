@@ -1,7 +1,7 @@
 """Files in and out: bounded, encoding-aware line reading, checked output paths and atomic writes.
 
 Every reader of a user's file (--points, check --file, batch, descend --data) reads
-lines through `lines`, so no line is ever read whole when it is unbounded (/dev/zero,
+lines through `read_lines`, so no line is ever read whole when it is unbounded (/dev/zero,
 a file of NULs), bytes that are not text name the file and line, and UTF-16/32 files
 with a byte-order mark are simply decoded. Every output file (PNG, --trace) is written
 by `atomic_write`: to a temporary file beside it, renamed into place only when whole,
@@ -50,13 +50,9 @@ def open_input(path: str):
     if not path:
         raise GradcliError("an input file name is empty")
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - read lazily while streaming; the caller closes it
-    except OSError as exc:
+        return open(path, "rb")  # noqa: SIM115 - read lazily while streaming; the caller closes it
+    except OSError as exc:  # a directory is IsADirectoryError here
         raise GradcliError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if stat.S_ISDIR(os.fstat(handle.fileno()).st_mode):
-        handle.close()
-        raise GradcliError(f"cannot read {path}: it is a directory")
-    return handle
 
 
 def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | BadLine]:
@@ -68,14 +64,14 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
     as /dev/urandom, never ends) or a read that fails always ends the reading with an error.
     """
     if isinstance(stream, io.TextIOBase):
-        yield from _text_lines(stream, label, keep_going)
+        yield from _text_lines(stream, label)
         return
     head = _peek(stream, label)
     wide = next((encoding for bom, encoding in _BOMS if head.startswith(bom)), "utf-8")
     if wide != "utf-8":
         stream.read(len(next(bom for bom, encoding in _BOMS if encoding == wide)))
         text = io.TextIOWrapper(stream, encoding=wide, errors="strict", newline="")
-        yield from _text_lines(text, label, keep_going)
+        yield from _text_lines(text, label)
         return
     for number, line in _bounded(stream, label):
         if number == 1 and line.startswith(codecs.BOM_UTF8):
@@ -110,7 +106,7 @@ def read_bytes(stream, label: str) -> bytes:
     return b"".join(chunks)
 
 
-def _text_lines(stream, label: str, keep_going: bool) -> Iterator[str | BadLine]:
+def _text_lines(stream, label: str) -> Iterator[str]:
     yield from (line for _, line in _bounded(stream, label))
 
 
