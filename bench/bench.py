@@ -7,8 +7,9 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 4. `--points` with 1,000,000 points against a Python loop of single-point tapes (extrapolated
    from 1,000) and against numpy evaluating sympy's lambdified derivative (the practical floor);
 5. `gradcli check --file` grading a class file of 200 answers (right, wrong, rounded, malformed);
-6. peak memory (max RSS) of each;
-7. one cold `gradcli grad` with JAX made unimportable, as without the jax extra (TensorFlow imports JAX
+6. an invalid batch line, and 2,000 descent steps;
+7. peak memory (max RSS) of each;
+8. one cold `gradcli grad` with JAX made unimportable, as without the jax extra (TensorFlow imports JAX
    for TFLite when it is installed; gradcli hides it during that import).
 Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
 GRADCLI_BENCH_POINTS make it shorter for a quick look.
@@ -207,11 +208,16 @@ def main() -> None:
     r["in_memory"] = inner(IN_MEMORY, str(POINTS))
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
     r["lambdify"] = inner(LAMBDIFY, str(POINTS))
+    invalid = work / "invalid.txt"
+    invalid.write_text('grad "x**" --at x=1\n' * PROBLEMS)
+    r["invalid"] = series([*GRADCLI, "batch", str(invalid)])
+    r["descend"] = series([*GRADCLI, "descend", "(w - 3)**2 + sin(w)", "--from", "w=0", "--steps", "2000"])
     r["derivative"] = series([*GRADCLI, "grad", "x^3*sin(x)"])
     r["parse_ms"] = inner(PARSE, "500")
 
     jax_state = "JAX installed" if importlib.util.find_spec("jax") else "JAX not installed"
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
+    invalid_per_line = (r["invalid"]["median"] - r["help"]["median"]) / PROBLEMS
     separate_total = r["separate"]["median"] * PROBLEMS
     loop_total = r["tape_loop"]["median"] * POINTS / 1000
     lines = [
@@ -235,6 +241,8 @@ def main() -> None:
         row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
         row("Python loop of single-point tapes, 1,000 points (after imports)", r["tape_loop"]),
         row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
+        row(f"`gradcli batch` of {PROBLEMS:,} invalid lines", r["invalid"]),
+        row("`gradcli descend` 2,000 steps", r["descend"]),
         row("`gradcli grad 'x^3*sin(x)'` (no point: formula, checked at 5 points)", r["derivative"]),
         row("one textbook or LaTeX parse, milliseconds (not seconds), after imports", r["parse_ms"]),
         "",
@@ -249,6 +257,7 @@ def main() -> None:
             ">=",
         ),
         f"| batch: amortised time per problem | {batch_per_problem * 1000:.1f} ms | |",
+        f"| batch: time per invalid line | {invalid_per_line * 1000:.2f} ms | |",
         f"| grading {ANSWERS} answers < 60 s | {r['class']['median']:.1f} s | {_yes(r['class']['median'] < 60)} |",
         _ratio_row(
             "--points vs single-point tape loop >= 100x (loop extrapolated from 1,000)",

@@ -14,8 +14,8 @@ from typing import Annotated, TextIO
 
 import typer
 
-from gradcli import __version__, latex
-from gradcli.errors import ExitCode, GradcliError
+from gradcli import __version__, latex, streams
+from gradcli.errors import ExitCode, GradcliError, OutputError
 
 app = typer.Typer(
     name="gradcli",
@@ -63,6 +63,10 @@ class Environment:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    confined: bool = False  # a batch line: files only under these directories (docs/contract.md)
+    output_dir: str | None = None
+    data_dir: str | None = None
+    inputs: tuple[str, ...] = ()  # files no output may overwrite (the batch file itself)
 
 
 def _version(value: bool) -> None:
@@ -251,6 +255,7 @@ def descend(
     Example: gradcli descend "(w*2 - 6)**2" --from w=0.5 --lr 0.1 --steps 100 --clip-value -1:1
     """
     from gradcli.clip import parse_clip
+    from gradcli.descend import MAX_STEPS
     from gradcli.descend import descend as run_descent
     from gradcli.points import group_points
     from gradcli.render import DescentProgress, write_descent, write_trace
@@ -264,12 +269,16 @@ def descend(
     clip = parse_clip(clip_value, clip_norm, clip_global_norm)
     options = {"optimizer": optimizer, "clip": clip, "tol": tol, "const": _constants(const)}
     total = steps
+    trace, plot_file = _outputs(trace, plot_file, None if data is None else _input_path(data))
     if data is not None:
         columns = _read_data(data, expression, points[0], options["const"])
         size = None if batch_size == "all" else _whole(batch_size, "--batch-size")
         options.update(data=columns, epochs=epochs, batch_size=size, seed=seed)
         rows = len(next(iter(columns.values())))
         total = epochs * -(-rows // (size or rows))
+    if total * len(rates) > MAX_STEPS:
+        each = f" for each of {len(rates)} rates" if len(rates) > 1 else ""
+        raise GradcliError(f"{total} steps{each} is more than the limit of {MAX_STEPS} updates in one command")
     runs = []
     for rate in rates:
         with DescentProgress(ENV.stderr, total, rate) as progress:
@@ -281,6 +290,40 @@ def descend(
 
         png_descent(runs, plot_file, options.get("data"))
     write_descent(runs, output.value, ENV.stdout)
+
+
+def _outputs(trace: str | None, plot_file: str | None, data: str | None) -> tuple[str | None, str | None]:
+    """--trace and --plot checked (and, in a batch, placed under --output-dir) before any work."""
+    from gradcli.files import check_output, plot_path
+
+    inputs = (*ENV.inputs, *((data,) if data else ()))
+    if trace is not None:
+        trace = check_output(_output_path(trace, "--trace"), "--trace", inputs)
+    if plot_file is not None:
+        plot_file = plot_path(_output_path(plot_file, "--plot"), "--plot", (*inputs, trace or ""))
+    if trace is not None and plot_file is not None and trace == plot_file:
+        raise GradcliError(f"--trace and --plot both name {trace}")
+    return trace, plot_file
+
+
+def _input_path(path: str) -> str:
+    from gradcli.files import confine
+
+    if not ENV.confined:
+        return path
+    if ENV.data_dir is None:
+        raise GradcliError("a batch line cannot read files: run gradcli batch --data-dir DIR to allow files in DIR")
+    return confine(path, ENV.data_dir, "--data-dir")
+
+
+def _output_path(path: str, option: str) -> str:
+    from gradcli.files import confine
+
+    if not ENV.confined:
+        return path
+    if ENV.output_dir is None:
+        raise GradcliError(f"a batch line cannot write files ({option}): run gradcli batch --output-dir DIR")
+    return confine(path, ENV.output_dir, "--output-dir")
 
 
 def _whole(text: str, option: str) -> int:
@@ -304,11 +347,14 @@ def _read_data(path: str, expression: str, start: dict, const: dict) -> dict:
         raise GradcliError(
             f"{', '.join(missing)} is neither a --from parameter nor a column of {path} (columns: {', '.join(header)})"
         )
-    values = []
+    values, rows = [], 0
     for block in blocks:
         if isinstance(block, many.BadRow):
             raise GradcliError(f"{path} line {block.line}: {block.message}")
         values.append(block.values)
+        rows += len(block.values)
+        if rows > many.MAX_DATA_ROWS:
+            raise GradcliError(f"{path} has more than {many.MAX_DATA_ROWS} rows, the limit for --data")
     if not values:
         raise GradcliError(f"{path} has a header but no rows of data")
     table = np.concatenate(values)
@@ -320,8 +366,12 @@ def _rates(text: str) -> list[float]:
         rates = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise GradcliError(f"--lr {text!r}: give numbers, e.g. 0.1 or 0.01,0.1,0.5") from None
+    from gradcli.descend import MAX_RATES
+
     if not rates:
         raise GradcliError("--lr needs at least one number")
+    if len(rates) > MAX_RATES:
+        raise GradcliError(f"--lr gives {len(rates)} rates; the limit is {MAX_RATES}")
     return rates
 
 
@@ -341,6 +391,10 @@ def plot(
     from gradcli import plot as plots
 
     lo, hi = plots.parse_range(range_)
+    if out is not None:
+        from gradcli.files import plot_path
+
+        out = plot_path(out, "--out")
     constants = _constants(const)
     if len([n for n in plots.free_names_of(expression) if n not in constants]) == 2:
         if out is None:
@@ -431,7 +485,7 @@ def check(
             raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")
         from gradcli import grading
 
-        grades = grading.grade_file(grading.read(file), **tolerances)
+        grades = grading.grade_file(grading.read(_input_path(file)), **tolerances)
         write_grades(grades, output.value, ENV.stdout)
         raise typer.Exit(max((g.exit_code for g in grades), default=0))
     if expression is None or answer is None:
@@ -459,6 +513,12 @@ def check(
 @app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
+    output_dir: Annotated[
+        str | None, typer.Option("--output-dir", help="Lines may write files (--trace, --plot) here, nowhere else.")
+    ] = None,
+    data_dir: Annotated[
+        str | None, typer.Option("--data-dir", help="Lines may read files (descend --data) here, nowhere else.")
+    ] = None,
 ) -> None:
     """Many problems in one process: TensorFlow and sympy are imported once.
 
@@ -467,29 +527,48 @@ def batch(
     grad, jacobian, hessian, check, descend, jvp and vjp. Each answer is one JSON
     line: the object `--format json` prints, plus "line"; a failed problem gives
     {"line", "error", "exit_code"}. Exit status: the highest exit code seen.
+    A problems file is untrusted: its lines read and write no files unless --data-dir or
+    --output-dir allow it, and then only inside those directories.
 
     Example: gradcli batch problems.jsonl > answers.jsonl
     """
     from gradcli.batch import arguments
+    from gradcli.files import BadLine
 
-    stream = ENV.stdin if source == "-" else _open(source)
+    for option, directory in (("--output-dir", output_dir), ("--data-dir", data_dir)):
+        if directory is not None and not os.path.isdir(directory):
+            raise GradcliError(f"{option} {directory}: not a directory")
+    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": (source,)}
     worst = 0
-    for number, line in enumerate(stream, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
+    for number, line in enumerate(_open(source, keep_going=True), start=1):
+        if isinstance(line, BadLine):
+            code, out, err = int(line.error.exit_code), "", f"error: {line.error.describe()}\n"
+        elif not line.strip() or line.lstrip().startswith("#"):
             continue
-        try:
-            argv = arguments(line)
-        except GradcliError as exc:
-            code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
         else:
-            code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]])
-        ENV.stdout.write(_answer(number, code, out, err) + "\n")
-        ENV.stdout.flush()
+            try:
+                argv = _given_options(arguments(line))
+            except GradcliError as exc:
+                code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
+            else:
+                code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]], policy)
+        with streams.whole():
+            ENV.stdout.write(_answer(number, code, out, err) + "\n")
+            ENV.stdout.flush()
         worst = max(worst, code)
     raise typer.Exit(worst)
 
 
-def _run_nested(argv: list[str]) -> tuple[int, str, str]:
+def _given_options(argv: list[str]) -> list[str]:
+    """Refuse --format however it is spelt (-fcsv, --form...): judged on the options Typer parses, not the text."""
+    command = _command().get_command(None, argv[0])
+    with command.make_context(argv[0], list(argv[1:]), resilient_parsing=True) as context:
+        if context.get_parameter_source("output").name == "COMMANDLINE":
+            raise GradcliError("leave out --format: batch answers are always JSON lines")
+    return argv
+
+
+def _run_nested(argv: list[str], policy: dict) -> tuple[int, str, str]:
     """Run one command in this process, capturing what it would print."""
     import io
 
@@ -497,7 +576,7 @@ def _run_nested(argv: list[str]) -> tuple[int, str, str]:
     outer = ENV
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(argv, Environment(stdout=out, stderr=err, stdin=outer.stdin))
+        code = main(argv, Environment(stdout=out, stderr=err, stdin=None, **policy))
     finally:
         ENV = outer
     return code, out.getvalue(), err.getvalue()
@@ -677,11 +756,10 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
 
     if output.value not in ("csv", "jsonl", "plain"):
         raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
-    if chunk_size < 1:
-        raise GradcliError("--chunk-size must be at least 1")
-    stream = ENV.stdin if source == "-" else _open(source)
+    if not 1 <= chunk_size <= many.MAX_CHUNK:
+        raise GradcliError(f"--chunk-size must be between 1 and {many.MAX_CHUNK}")
     label = "stdin" if source == "-" else source
-    header, blocks = many.read_points(stream, chunk_size)
+    header, blocks = many.read_points(_open(source), chunk_size)
     problem = many.prepare_points(
         expression, header, _constants(const), _split_names(wrt) or None, _split_names(watch), dtype.value
     )
@@ -704,39 +782,19 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
 _OPENED: list = []  # input files opened by commands; main() closes the ones its command opened
 
 
-def _open(path: str):
-    try:
-        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - read lazily while streaming, closed by main()
-        _OPENED.append(handle)
-        return handle
-    except OSError as exc:
-        raise GradcliError(f"cannot read {path}: {exc.strerror}") from exc
+def _open(path: str, keep_going: bool = False):
+    """The lines of an input file, or of stdin for "-": bounded, decoded, file and line named in errors."""
+    from gradcli.files import open_input, read_lines
 
-
-class OutputClosed(Exception):
-    """stdout's reader closed the pipe; deliberately not an OSError, so Typer passes it through."""
-
-
-class _PipeGuard:
-    """stdout, turning a broken pipe into OutputClosed."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self.stream.write(text)
-        except BrokenPipeError:
-            raise OutputClosed from None
-
-    def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except BrokenPipeError:
-            raise OutputClosed from None
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
+    path = _input_path(path)
+    if path == "-":
+        stream = getattr(ENV.stdin, "buffer", ENV.stdin)
+        if stream is None or getattr(stream, "closed", False):
+            raise GradcliError("cannot read stdin: it is closed")
+        return read_lines(stream, "stdin", keep_going)
+    handle = open_input(path)
+    _OPENED.append(handle)
+    return read_lines(handle, path, keep_going)
 
 
 ENV = Environment()
@@ -748,8 +806,9 @@ _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Clic
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; return the exit code. Invalid input is one 'error:' line on stderr."""
     global ENV
-    ENV = env or Environment(stdout=_PipeGuard(sys.stdout))
-    command = typer.main.get_command(app)
+    process = env is None
+    ENV = env or Environment(*streams.setup())
+    command = _command()
     argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
     from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
     forced = latex.forced.set(from_latex)
@@ -759,12 +818,40 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
         code = _dispatch(command, argv)
         if code != ExitCode.INVALID_INPUT:
             _write_reading_notes(texts)
+        if process:
+            code = _finish(code)
         return code
+    except streams.Interrupted as stop:
+        if not process:
+            raise  # a batch line's command: the whole batch stops
+        return stop.exit_code
     finally:  # a nested main (batch) closes only what its own command opened
         latex.forced.reset(forced)
         for handle in _OPENED[opened_before:]:
             handle.close()
         del _OPENED[opened_before:]
+
+
+def _command():
+    if not hasattr(_command, "cached"):  # building Typer's command costs ms; batch asks once per line
+        _command.cached = typer.main.get_command(app)
+    return _command.cached
+
+
+def _finish(code: int) -> int:
+    """Flush stdout; a failure there is exit 5 like any other output failure, and leaves nothing for exit to retry."""
+    try:
+        if not getattr(ENV.stdout, "failed", False):
+            ENV.stdout.flush()
+    except streams.OutputClosed:
+        code = int(ExitCode.OK)
+    except OutputError as exc:
+        ENV.stderr.write(f"error: {exc.describe()}\n")
+        code = int(exc.exit_code)
+    if getattr(ENV.stdout, "failed", False):
+        streams.discard_stdout()
+    streams.restore()
+    return code
 
 
 _NOT_EXPRESSIONS = ("-h",)  # not an option of any command, but meant as one
@@ -811,10 +898,8 @@ def _write_reading_notes(texts: list[str]) -> None:
 def _dispatch(command, argv: list[str] | None) -> int:
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
-    except OutputClosed:
-        # the reader went away (| head): not a verdict; stop quietly and keep Python from complaining at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.OK)
+    except streams.OutputClosed:
+        return int(ExitCode.OK)  # the reader went away (| head): not a verdict; stop quietly
     except GradcliError as exc:
         ENV.stderr.write(f"error: {exc.describe()}\n")
         return int(exc.exit_code)
@@ -827,9 +912,14 @@ def _dispatch(command, argv: list[str] | None) -> int:
     except typer.Abort:
         ENV.stderr.write("error: aborted\n")
         return int(ExitCode.INVALID_INPUT)
+    except RecursionError:  # a safety net: the parser's depth limit is set so that sympy stays within the stack
+        ENV.stderr.write("error: the expression is nested too deeply to work on; nest it less\n")
+        return int(ExitCode.INVALID_INPUT)
     except Exception as exc:  # a bug: say so in one line; GRADCLI_DEBUG=1 shows the traceback
         if os.environ.get("GRADCLI_DEBUG"):
             raise
         ENV.stderr.write(f"error: internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}\n")
         return int(ExitCode.INTERNAL_ERROR)
+    if code == ExitCode.INTERRUPTED:  # Typer turns a KeyboardInterrupt into Exit(130): an interrupt, not a result
+        raise streams.Interrupted(2)
     return int(code or 0)

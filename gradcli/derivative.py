@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradcli import judge
 from gradcli.errors import ExitCode, GradcliError, LimitError, PointError
 from gradcli.expr import Custom, ListOf, Node, free_names, inline, parse_program, uses_tensor_ops, walk
 
@@ -33,7 +34,7 @@ class DerivativeResult:
     factored: dict[str, str]  # grad: where the factored form differs from the simplified one
     checked_at: tuple[dict[str, float], ...]
     agree: bool
-    notes: tuple[str, ...] = ()
+    notes: tuple = ()  # of judge.Note
     rows: tuple[str, ...] = ()  # matrices: output labels (jacobian) or names (hessian)
     steps: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)
@@ -55,13 +56,13 @@ class DerivativeResult:
             "expression": self.expression,
             "input": self.input,
             "wrt": list(self.wrt),
-            "order": self.order,
+            "order": 2 if self.kind == "hessian" else self.order,
             "derivative": self.derivative,
             **({"factored": self.factored} if self.kind == "grad" else {}),
             "checked_at": [dict(p) for p in self.checked_at],
             "status": self.status,
             "exit_code": int(self.exit_code),
-            "notes": list(self.notes),
+            "notes": [n.to_dict() for n in self.notes],
             **({"steps": {n: [s.to_dict() for s in steps] for n, steps in self.steps.items()}} if self.steps else {}),
             **({"latex": self.latex} if self.latex else {}),
         }
@@ -176,11 +177,10 @@ def sample_points(tree: Node, limit: int = CANDIDATES) -> list[dict[str, float]]
 def _check(expression: str, tree: Node, kind: str, names, order: int):
     """(points where the tape, sympy and finite differences were compared, whether they agree, notes)."""
     from gradcli import api, matrix
-    from gradcli.explain import methods_say
 
     points = sample_points(tree)
     if not points:
-        return (), True, ("no sample point found where f is real and smooth, so the formula was not checked",)
+        return (), True, (judge.Note("unchecked", judge.UNDEFINED, None, {"why": "no sample point"}),)
     if kind == "grad":
         result = api.grad(expression, at=points, wrt=list(names), order=order)
     else:
@@ -189,12 +189,10 @@ def _check(expression: str, tree: Node, kind: str, names, order: int):
     wrong = [r for r in kept if not r.agree]
     notes = []
     for r in wrong:
-        where = ", ".join(f"{n} = {v:g}" for n, v in r.at.items())
         rows = [(p.name, p.tape, p.exact, p.finite_difference) for p in r.gradient] if kind == "grad" else []
-        detail = methods_say(rows) if rows else "GradientTape, sympy and finite differences give different matrices"
-        notes.append(f"at {where}: {detail}")
+        notes.append(judge.Note("sample_disagrees", judge.WRONG, None, {"at": dict(r.at), "rows": rows}))
     if not kept:
-        notes.append("the derivative is not finite at any sample point, so the formula was not checked")
+        notes.append(judge.Note("unchecked", judge.UNDEFINED, None, {"why": "not finite"}))
     checked = tuple(
         {n: float(v) for n, v in r.at.items()} for r in kept if all(math.isfinite(v) for v in r.at.values())
     )

@@ -337,6 +337,15 @@ def message(note) -> str:
                 f" GradientTape's {fmt(_plain(d['tape']))} is wrong here (nested tapes apply TensorFlow's convention)."
             )
         return text
+    if kind == "sample_disagrees":
+        where = ", ".join(f"{n} = {fmt(v)}" for n, v in d["at"].items())
+        rows = d["rows"]
+        said = methods_say(rows) if rows else "GradientTape, sympy and finite differences give different matrices."
+        return f"at {where}: {said}"
+    if kind == "unchecked":
+        if d["why"] == "no sample point":
+            return "no sample point found where f is real and smooth, so the formula was not checked"
+        return "the derivative is not finite at any sample point, so the formula was not checked"
     if kind == "kink_in_constant":
         return (
             f"{_kink_place(d['event'])}, as it is here, but only through names the tape does not watch "

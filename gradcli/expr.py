@@ -25,6 +25,7 @@ from gradcli.errors import GradcliError, LimitError, ParseError
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 200
+MAX_CALL_DEPTH = 100  # nested functions: sympy's derivative and its exact value grow with them (150 took >10 s)
 MAX_NODES = 500
 VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
 VALUE_MAX_NODES = 5000
@@ -149,6 +150,23 @@ def walk(node: Node):
         current = stack.pop()
         yield current
         stack.extend(children(current))
+
+
+def call_depth(node: Node) -> int:
+    """How deeply function calls nest (sin(sin(x)) is 2): what sympy's work grows with."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        depth += isinstance(current, Call | Custom)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children(current))
+    return deepest
+
+
+def _check_call_depth(node: Node, what: str) -> None:
+    depth = call_depth(node)
+    if depth > MAX_CALL_DEPTH:
+        raise LimitError(f"{what} nests functions {depth} deep; the limit is {MAX_CALL_DEPTH}")
 
 
 def free_names(node: Node) -> frozenset[str]:
@@ -291,6 +309,8 @@ def parse_reading(
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")
     except SyntaxError as exc:
+        if "too many nested parentheses" in (exc.msg or ""):  # Python's parser stops at 200 open brackets
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
         stripped = text.rstrip()
         if stripped[-1] in "+-*/^@(,":
             raise ParseError(
@@ -302,6 +322,7 @@ def parse_reading(
         raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
     converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES, customs)
     node = converter.convert(tree.body, depth=0)
+    _check_call_depth(node, "the expression")
     _check_constants(node)
     return node, notes
 
@@ -667,6 +688,7 @@ def _fmt(shape: tuple[int, ...]) -> str:
 
 MAX_INLINED_NODES = 5000
 _STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+_UNDERSCORE_STEP = re.compile(r"^(\s*)(_\w*)(\s*=)(?!=)")
 
 
 @dataclass(frozen=True)
@@ -701,6 +723,11 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         match = _STEP.match(part)
         last = i == len(parts) - 1
         if match is None and not last:
+            named = _UNDERSCORE_STEP.match(part)
+            if named:
+                raise ParseError(
+                    f"bad step name '{named.group(2)}': names start with a letter", start + len(named.group(1))
+                )
             raise ParseError("each step before the last must be named: write name = expression", start)
         name = match.group(2) if match else "f"
         body_start = start + (match.end() if match else 0)
@@ -764,6 +791,7 @@ def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, N
         full = substitute(tree, seen)
         if sum(1 for _ in walk(full)) > MAX_INLINED_NODES:
             raise LimitError(f"step '{name}' expands to more than {MAX_INLINED_NODES} parts")
+        _check_call_depth(full, f"step '{name}' (with the steps it uses)")
         done[name] = full
         seen[name] = Call("stop_gradient", (full,), tree.col) if name in stops else full
     return done

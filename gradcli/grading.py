@@ -54,11 +54,11 @@ def summary(grades: list[Grade]) -> dict:
 
 
 def read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise GradcliError(f"cannot read {path}: {exc.strerror}") from exc
+    """The file's bytes, read line by line within gradcli's bounds (files.read_bytes)."""
+    from gradcli.files import open_input, read_bytes
+
+    with open_input(path) as handle:
+        return read_bytes(handle, path)
 
 
 def grade_file(data: bytes, **options) -> list[Grade]:

@@ -44,6 +44,8 @@ KINDS = {
     "removable": INFO,
     "fd_within_error": INFO,
     "odd_witness": WRONG,
+    "sample_disagrees": WRONG,  # the derivative with no point: a sample point where the methods disagree
+    "unchecked": UNDEFINED,  # the derivative with no point: no sample point where it is real and finite
     "several_targets": INFO,
     "unconnected": INFO,
     "integer_dtype": INFO,

@@ -22,6 +22,8 @@ from gradcli.api import Problem, prepare
 from gradcli.errors import ExitCode, PointError
 
 DEFAULT_CHUNK = 10_000
+MAX_CHUNK = 100_000  # points per tensor: a few tens of MB per chunk at most
+MAX_DATA_ROWS = 1_000_000  # descend --data holds its whole table in memory
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ ARROWS = 15
 PNG_SIZE = (8, 5)  # inches, at 100 dpi: 800 x 500 pixels
 DPI = 100
 TERMINAL_SIZE = (80, 20)
+RANGE_LIMIT = 1e15  # x**2 over it stays within what a terminal plot can draw
+TERMINAL_LIMIT = 1e30  # plotext draws an empty frame past about 1e40
+RANGE_RESOLUTION = 1e-9  # the samples of a range must be distinct floats, with room for finite differences
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,13 @@ def parse_range(text: str) -> tuple[float, float]:
         raise PointError(f"--range {text!r}: write LOW:HIGH, for example -6:6") from None
     if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise PointError(f"--range {text!r}: write LOW:HIGH with LOW < HIGH, for example -6:6")
+    if max(abs(lo), abs(hi)) > RANGE_LIMIT:
+        raise PointError(f"--range {text!r}: LOW and HIGH must be between {-RANGE_LIMIT:g} and {RANGE_LIMIT:g}")
+    if hi - lo < max(1 / RANGE_LIMIT, RANGE_RESOLUTION * max(abs(lo), abs(hi))):
+        raise PointError(
+            f"--range {text!r} is too narrow to sample: make it at least {1 / RANGE_LIMIT:g} wide "
+            f"and {RANGE_RESOLUTION:g} times its largest bound"
+        )
     return lo, hi
 
 
@@ -165,6 +175,7 @@ def png_bytes(c: Curve) -> bytes:
 
 
 def _curve_figure(c: Curve):
+    _quiet_matplotlib()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=PNG_SIZE, dpi=DPI)
@@ -234,6 +245,9 @@ TERMINAL_STYLES = (("braille", "blue", "f"), ("•", "red", "GradientTape gradie
 def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1], color: bool = False) -> str:
     import plotext as plx
 
+    largest = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0)) for a in (c.f, c.tape)), default=0)
+    if largest > TERMINAL_LIMIT:
+        raise PointError(f"values reach {largest:.3g}, too large to draw in a terminal: add --out FILE.png")
     plx.clear_figure()
     plx.plotsize(width, height)
     plx.theme("clear")
@@ -338,7 +352,21 @@ def _fit_panel(ax, run, data) -> None:
     ax.set_title(f"fitted: {to_text(model)} with " + ", ".join(f"{n} = {v:.4g}" for n, v in params.items()))
 
 
+def _quiet_matplotlib() -> None:
+    """Before matplotlib is first imported: a cache directory it can write, and no notices on stderr."""
+    import logging
+    import os
+    import tempfile
+
+    if "MPLCONFIGDIR" not in os.environ and not _writable(_matplotlib_config()):
+        # a read-only HOME: matplotlib would warn on stderr and rebuild its font cache in a new temporary
+        # directory on every run; one per user under the temporary directory keeps it quiet and fast
+        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
+
+
 def _pyplot():
+    _quiet_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window
@@ -347,12 +375,36 @@ def _pyplot():
     return plt
 
 
+def _matplotlib_config() -> str:
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "matplotlib")
+
+
+def _writable(directory: str) -> bool:
+    """Can a file be made there? Tried, not asked: os.access says yes to root on a read-only file system."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
 def _save(fig, out: str) -> None:
+    """Whole or not at all: drawn into a temporary file beside `out`, renamed onto it when complete."""
+    from gradcli.files import atomic_write
+
     plt = _pyplot()
     try:
         fig.tight_layout()
-        fig.savefig(out)
-    except (OSError, ValueError) as exc:
+        with atomic_write(out, binary=True) as handle:
+            fig.savefig(handle, format=out.rsplit(".", 1)[-1].lower())
+    except ValueError as exc:
         raise GradcliError(f"cannot write {out}: {exc}") from exc
     finally:
         plt.close(fig)

@@ -9,10 +9,13 @@ from typing import TextIO
 
 import numpy as np
 
+from gradcli.errors import LimitError
 from gradcli.explain import fmt
 from gradcli.result import GradResult, MatrixResult, PointResult, json_number
 
 PIPE_WIDTH = 120
+MAX_TABLE_ENTRIES = 2_000
+MIN_TABLE_WIDTH = 60  # narrower terminals get PIPE_WIDTH lines, which the terminal wraps, not emptied cells
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -44,6 +47,15 @@ def _labels(name: str, value) -> list[str]:
     if not shape:
         return [name]
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
+
+
+def _width(out) -> int | None:
+    """The terminal's width (rich reads it), or PIPE_WIDTH for a pipe or a terminal too narrow for a table."""
+    import shutil
+
+    if not getattr(out, "isatty", lambda: False)():
+        return PIPE_WIDTH
+    return None if shutil.get_terminal_size().columns >= MIN_TABLE_WIDTH else PIPE_WIDTH
 
 
 def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO, err: TextIO | None = None) -> None:
@@ -161,8 +173,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
     from rich.text import Text
 
     # Piped output gets a fixed, generous width so that rows are not folded mid-number.
-    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
-    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    console = Console(file=out, highlight=False, soft_wrap=False, width=_width(out))
     title = result.expression if ";" in result.expression else f"f = {result.expression}"
     table = Table(title=Text(title), title_justify="left", show_lines=False)
     power = "" if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)
@@ -352,8 +363,12 @@ def matrix_table(result: MatrixResult, out: TextIO) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
-    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    entries = len(result.rows) * len(result.columns) * len(result.results)
+    if entries > MAX_TABLE_ENTRIES:  # rich lays out a table whole: 90,000 rows took minutes
+        raise LimitError(
+            f"{entries} entries are too many for a table (the limit is {MAX_TABLE_ENTRIES}): add --format json or csv"
+        )
+    console = Console(file=out, highlight=False, soft_wrap=False, width=_width(out))
     title = "Jacobian" if result.kind == "jacobian" else "Hessian"
     table = Table(title=Text(f"{title} of f = {result.expression}"), title_justify="left")
     entry = "∂ output / ∂ input" if result.kind == "jacobian" else "∂²f / ∂ row ∂ column"
@@ -455,8 +470,7 @@ def write_descent(runs, fmt_name: str, out: TextIO) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    width = None if getattr(out, "isatty", lambda: False)() else PIPE_WIDTH
-    console = Console(file=out, highlight=False, soft_wrap=False, width=width)
+    console = Console(file=out, highlight=False, soft_wrap=False, width=_width(out))
     clipped = runs[0].clip is not None
     for run in runs:
         title = f"descend f = {run.expression} ({run.optimizer}, lr {run.lr:g})"
@@ -485,18 +499,15 @@ def write_trace(runs, path: str) -> None:
     first = runs[0].history[0]
     names = [label for n, v in first.params.items() for label in _labels(n, v)]
     header = ["lr", "step", "loss", *names, *(f"grad_{n}" for n in names), *(f"clipped_{n}" for n in names)]
-    try:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            for run in runs:
-                for step in run.history:
-                    values = [v for part in (step.params, step.gradient, step.clipped) for v in _flat_all(part)]
-                    writer.writerow([repr(run.lr), step.step, exact_text(step.loss), *map(exact_text, values)])
-    except OSError as exc:
-        from gradcli.errors import GradcliError
+    from gradcli.files import atomic_write
 
-        raise GradcliError(f"cannot write {path}: {exc.strerror}") from exc
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for run in runs:
+            for step in run.history:
+                values = [v for part in (step.params, step.gradient, step.clipped) for v in _flat_all(part)]
+                writer.writerow([repr(run.lr), step.step, exact_text(step.loss), *map(exact_text, values)])
 
 
 def _flat_all(values: dict) -> list[float]:
@@ -514,7 +525,7 @@ def write_check(result, fmt_name: str, out: TextIO) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, soft_wrap=True, width=None if out.isatty() else PIPE_WIDTH)
+    console = Console(file=out, highlight=False, soft_wrap=True, width=_width(out))
     style = {"correct": "bold green", "wrong": "bold red"}.get(result.verdict, "bold yellow")
     console.print(Text(f"{result.verdict.upper()}: {_check_what(result)} of {result.expression}", style=style))
     console.print(Text(f"  your answer:    {result.answer}"))
@@ -630,7 +641,7 @@ def write_derivative(result, fmt_name: str, out: TextIO) -> None:
     if result.steps or result.latex:
         _derivation_lines(console, result)
     for note in result.notes:
-        console.print(Text(f"note: {note}"))
+        console.print(Text(f"note: {note.message}"))
     if result.checked_at:
         shown = "; ".join(", ".join(f"{n} = {v:g}" for n, v in p.items()) for p in result.checked_at)
         verdict = "they agree" if result.agree else "they DISAGREE"

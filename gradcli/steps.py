@@ -143,13 +143,14 @@ class _Derivation:
 
 def derive(tree: Node, name: str) -> tuple[list[Step], object]:
     """The steps for d tree / d name, and the simplified derivative (a sympy expression)."""
-    from gradcli.symbolic import SIMPLIFY_SECONDS, symbols_for, time_limit
+    from gradcli.symbolic import SIMPLIFY_SECONDS, SYMPY_SECONDS, symbols_for, time_limit
 
     if any(isinstance(n, ListOf | Custom) for n in walk(tree)):
         raise PointError("steps are available for scalar expressions without custom functions")
     symbols = {n: symbols_for(n, ()) for n in free_names(tree) | {name}}
     derivation = _Derivation(name, symbols)
-    result = derivation.d(tree)
+    with time_limit(SYMPY_SECONDS, "deriving the steps"):  # a 71-factor product has thousands of steps
+        result = derivation.d(tree)
     rule = "simplify"
     try:
         with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):

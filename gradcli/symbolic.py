@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -28,6 +29,10 @@ SIMPLIFY_SECONDS = 5
 EVAL_SECONDS = 2  # one exact value; past it the value is reported as not available (nan)
 DIGITS = 30
 _SHOW_ELEMENTS = 16
+# sympy recurses about 8 frames per level of an expression (diff, free_symbols, evalf, printing):
+# the parser's 200 levels (expr.MAX_DEPTH) need about 2,000 frames, past Python's default of 1,000
+RECURSION_LIMIT = 10_000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @contextlib.contextmanager
@@ -122,7 +127,15 @@ class SympyBackend:
             def _eval_evalf(self, prec):
                 return evaluate(node.body, {node.param: self.args[0]}, backend).evalf(prec_to_dps(prec))
 
-            self.functions[node.name] = type(node.name, (sympy.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf})
+            def _sympystr(self, printer):
+                return f"{node.name}({printer._print(self.args[0])})"
+
+            def _latex(self, printer):
+                return rf"\operatorname{{{node.name}}}\left({printer._print(self.args[0])}\right)"
+
+            # sympy dispatches on class names (_print_Pow, ...): a user's "Pow" must not be taken for sympy's
+            methods = {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "_sympystr": _sympystr, "_latex": _latex}
+            self.functions[node.name] = type(f"custom_{node.name}", (sympy.Function,), methods)
         return self.functions[node.name]
 
     def _stop(self, u):

@@ -400,20 +400,25 @@ class descent_session:  # noqa: N801 - reads as a function call at the call site
         self.env, self.sources, self.dtype = _environment(tf, values, frozenset(self.variables), problem.dtype)
         self.backend = TapeBackend(tf, self.dtype)
         self.tree, self.clip, self.dtype_name = problem.tree, clip_spec, problem.dtype
+        # one graph per step instead of one Python dispatch per op: eager dispatch was 85% of a step
+        self.record = tf.function(self._record, reduce_retracing=True)
 
-    def evaluate(self, batch: dict[str, np.ndarray] | None = None):
-        """One recording at the current parameters; with a data batch, the loss is the batch mean."""
+    def _record(self, batch: dict):
         tf = self.tf
-        env = dict(self.env)
-        if batch is not None:
-            env.update({name: tf.constant(column, dtype=self.dtype) for name, column in batch.items()})
         with tf.GradientTape() as tape:
-            loss = evaluate(self.tree, env, self.backend)
-            if batch is not None:
+            loss = evaluate(self.tree, {**self.env, **batch}, self.backend)
+            if batch:
                 loss = tf.reduce_mean(loss)
         grads = tape.gradient(
             loss, [self.sources[n] for n in self.variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
         )
+        return loss, grads
+
+    def evaluate(self, batch: dict[str, np.ndarray] | None = None):
+        """One recording at the current parameters; with a data batch, the loss is the batch mean."""
+        tf = self.tf
+        columns = {name: tf.constant(column, dtype=self.dtype) for name, column in (batch or {}).items()}
+        loss, grads = self.record(columns)
         gradient = {n: _number(g) for n, g in zip(self.variables, grads, strict=True)}
         clipped = clip(self.clip, gradient, self.dtype_name) if self.clip else gradient
         params = {n: _number(self.sources[n]) for n in self.variables}

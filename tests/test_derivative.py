@@ -118,14 +118,18 @@ def test_a_disagreement_at_a_sample_point_is_exit_1(cli, monkeypatch):
     run = cli("grad", "sinh(x)", "--format", "json")
     assert run.code == 1
     assert run.json["status"] == "disagree"
-    assert run.json["notes"][0].startswith("at x = 0.7: d/dx: GradientTape gives 1.255")
+    assert run.json["notes"][0]["kind"] == "sample_disagrees"
+    assert run.json["notes"][0]["message"].startswith("at x = 0.7: d/dx: GradientTape gives 1.255")
 
 
 def test_nowhere_real_is_not_checked(cli):
     run = cli("grad", "sqrt(-1 - x^2)", "--format", "json")
     assert run.code == 3
     assert run.json["checked_at"] == []
-    assert run.json["notes"] == ["no sample point found where f is real and smooth, so the formula was not checked"]
+    assert [n["kind"] for n in run.json["notes"]] == ["unchecked"]
+    assert run.json["notes"][0]["message"] == (
+        "no sample point found where f is real and smooth, so the formula was not checked"
+    )
 
 
 @pytest.mark.parametrize(

@@ -276,3 +276,20 @@ def test_the_schema_and_docs_list_exactly_the_judges_note_kinds():
     table = (DOCS / "json.md").read_text()
     for kind, severity in KINDS.items():
         assert f"| `{kind}` | {severity} |" in table, kind
+
+
+@pytest.mark.parametrize(
+    ("code", "args"),
+    [
+        (0, ["grad", "x^3*sin(x)"]),
+        (0, ["grad", "x^2*y", "--steps", "--latex"]),
+        (0, ["grad", "sin(x)", "--order", "3"]),
+        (0, ["hessian", "x^2*y"]),
+        (0, ["jacobian", "[x*y, x + y]"]),
+        (3, ["grad", "sqrt(-1 - x^2)"]),
+    ],
+)
+def test_the_derivative_without_a_point_matches_its_schema(cli, code, args):
+    run = cli(*args, "--format", "json")
+    assert run.code == code, run.stderr
+    assert_valid("derivative.json", run.json)
