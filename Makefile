@@ -32,10 +32,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 # docs/frameworks.md: each framework's gradient at the kinks, measured by gradcli (a test fails when stale).
-# docs/cli.md is generated from the Typer app; rerun after adding a command or an option.
+# docs/cli.md is generated from the Typer app, and the README's console examples are rerun (gradcli/examples.py);
+# rerun after adding a command or an option or changing an output.
 # docs/tour.ipynb is run again so that the outputs it shows on GitHub are today's.
 docs: $(STAMP)
 	$(BIN)/python -m gradcli.reference docs/cli.md
+	$(BIN)/python -m gradcli.examples README.md docs/guide.md docs/kinks.md docs/tape.md
 	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('docs/tour.ipynb', 4); \
 		nbclient.NotebookClient(nb, timeout=300, record_timing=False).execute(); nbformat.write(nb, 'docs/tour.ipynb')"
 	$(BIN)/python -m gradcli.frameworks docs/frameworks.md

@@ -2,8 +2,10 @@
 
 A ```console block holds commands, each on a line starting with `$ `, each followed by its output
 (stdout, then stderr). `gradcli ...` runs in-process, exactly as `cli.main` would from a shell with
-output on a pipe; `... | gradcli ...` takes the left side's output as stdin; `echo $?` prints the last
-exit code; any other line (`printf ... > file`, `cat file`) runs in bash. All of a file's blocks share
+output on a pipe; `... | gradcli ...` takes the left side's output as stdin, and `gradcli ... < FILE` and `> FILE` read
+and write files; `echo $?` prints the last exit code; `cat FILE` of a file that does not exist yet
+creates it with the output shown (a page shows a data file once, and the commands after it read it);
+any other line (`printf ... > file`) runs in bash. All of a file's blocks share
 one temporary directory, in order, so one block can write a file that the next one reads.
 
     python -m gradcli.examples README.md            # rewrite the outputs in place
@@ -51,15 +53,26 @@ class Session:
         self.cwd = cwd
         self.code = 0
 
-    def run(self, command: str) -> str:
+    def run(self, command: str, shown: str = "") -> str:
         if command == "echo $?":
             return f"{self.code}\n"
+        words = shlex.split(command)
+        if len(words) == 2 and words[0] == "cat" and not (Path(self.cwd) / words[1]).exists():
+            (Path(self.cwd) / words[1]).write_text(shown, encoding="utf-8")
         stdin, _, rest = command.rpartition(" | ")
         words = shlex.split(rest)
         if not words or words[0] != "gradcli":
             return self._shell(command)
         feed = self._shell(stdin) if stdin else ""
-        return self._gradcli(words[1:], feed)
+        words, source, target = _redirections(words)
+        if source:
+            feed = (Path(self.cwd) / source).read_text(encoding="utf-8")
+        output = self._gradcli(words[1:], feed)
+        if target:
+            out, _, err = output.partition(_STDERR)
+            (Path(self.cwd) / target).write_text(out, encoding="utf-8")
+            return err
+        return output.replace(_STDERR, "")
 
     def _shell(self, command: str) -> str:
         proc = subprocess.run(["bash", "-c", command], cwd=self.cwd, capture_output=True, text=True)
@@ -76,7 +89,26 @@ class Session:
             self.code = main(argv, Environment(stdout=out, stderr=err, stdin=io.StringIO(stdin)))
         finally:
             os.chdir(here)
-        return out.getvalue() + err.getvalue()
+        return out.getvalue() + _STDERR + err.getvalue()
+
+
+_STDERR = "\x00stderr\x00"  # where stdout ends and stderr begins, until the two are joined
+
+
+def _redirections(words: list[str]) -> tuple[list[str], str | None, str | None]:
+    """The words without `< FILE` and `> FILE`, and those files."""
+    source = target = None
+    kept: list[str] = []
+    pending = None
+    for word in words:
+        if pending:
+            source, target = (word, target) if pending == "<" else (source, word)
+            pending = None
+        elif word in ("<", ">"):
+            pending = word
+        else:
+            kept.append(word)
+    return kept, source, target
 
 
 def refresh(text: str) -> tuple[str, list[str]]:
@@ -88,7 +120,7 @@ def refresh(text: str) -> tuple[str, list[str]]:
         def block(match: re.Match) -> str:
             lines = []
             for example in parse(match.group(2)):
-                output = session.run(example.command)
+                output = session.run(example.command, example.output)
                 if output != example.output:
                     stale.append(example.command)
                 lines.append(f"{PROMPT}{example.command}\n{output}")

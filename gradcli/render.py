@@ -149,10 +149,13 @@ def write_csv(result: GradResult, out: TextIO) -> None:
     target = ["of"] if result.targets else []  # with --of, which step each row differentiates
     header = target + [label for name, v in first.at.items() for label in _labels(name, v)]
     header += [label for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
+    others = [f for f in getattr(result, "frameworks", ()) if f != "tensorflow"]  # --frameworks: a column each
+    header += [f"{label} ({f})" for f in others for p in _watched(first) for label in _labels(f"df/d{p.name}", p.tape)]
     writer.writerow([*header, "status"])  # the same column --points writes
     for point in result.results:
         row = ([point.of] if result.targets else []) + [exact_text(x) for v in point.at.values() for x in _flat(v)]
         row += [exact_text(x) for p in _watched(point) for x in _flat(p.tape)]
+        row += [exact_text(x) for f in others for p in _watched(point) for x in _flat(p.frameworks[f])]
         writer.writerow([*row, point.status])
 
 

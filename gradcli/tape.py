@@ -195,9 +195,14 @@ def _targets(tree: Node, env, backend):
     return evaluate(tree, env, backend)
 
 
+# What TensorFlow logs when a tape is asked to watch an integer tensor (only the first time in a process,
+# so a later int32 problem in the same process sees nothing: the text is kept here; a test checks it).
+INTEGER_WARNING = "The dtype of the watched tensor must be floating (e.g. tf.float32), got tf.int32"
+
+
 def record_integer(tree: Node, values: dict[str, np.ndarray], variables: frozenset[str]):
     """f on int32 tensors under a tape, as TensorFlow does it: the tape does not watch integer sources,
-    so tape.gradient returns None, and TensorFlow logs a warning, returned here (or None)."""
+    so tape.gradient returns None, and TensorFlow logs a warning (kept off stderr and returned)."""
     import logging
 
     tf = tensorflow()
@@ -230,7 +235,7 @@ def record_integer(tree: Node, values: dict[str, np.ndarray], variables: frozens
     return (
         value,
         {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
-        (caught[0] if caught else None),
+        caught[0] if caught else INTEGER_WARNING,
     )
 
 

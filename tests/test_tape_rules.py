@@ -293,3 +293,26 @@ def test_a_constant_without_sources_is_still_refused(cli):
     run = cli("grad", "2")
     assert (run.code, run.stdout, run.stderr) == (2, "", "error: the expression has no variables to differentiate\n")
     assert cli("jacobian", "[1, 2]", "--at", "x=1").code == 2
+
+
+def test_the_integer_warning_is_tensorflows_own_words():
+    """TensorFlow logs it only once per process, so gradcli keeps the text: check it is what TF says."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from gradcli.tape import INTEGER_WARNING, tensorflow\n"
+        "tf = tensorflow()\n"
+        "said = []\n"
+        "handler = logging.Handler()\n"
+        "handler.emit = lambda record: said.append(record.getMessage())\n"
+        "tf.get_logger().handlers[:] = [handler]\n"
+        "tf.get_logger().setLevel('WARNING')\n"
+        "x = tf.Variable(3, dtype=tf.int32)\n"
+        "with tf.GradientTape() as tape:\n"
+        "    tape.watch(x)\n"
+        "print(said == [INTEGER_WARNING])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "True", proc.stderr
