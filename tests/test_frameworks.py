@@ -209,3 +209,13 @@ def test_every_function_of_the_language_has_a_jax_twin_that_agrees_with_the_tape
         run = cli("grad", f"{name}({args})", "--at", f"x={inside.get(name, '0.7')}", "--frameworks", "--format", "json")
         gradient = run.json["results"][0]["gradient"]["x"]["frameworks"]
         assert gradient["jax"] == pytest.approx(gradient["tensorflow"], rel=1e-9), name
+
+
+@needs_jax
+def test_csv_has_a_column_per_framework(cli):
+    run = cli("grad", "max(x, y)", "--at", "x=1,y=1", "--at", "x=2,y=1", "--frameworks", "--format", "csv")
+    columns = ["x", "y", "df/dx", "df/dy"] + [f"df/d{n} ({f})" for f in installed() for n in "xy"] + ["status"]
+    lines = run.stdout.splitlines()
+    assert lines[0].split(",") == columns
+    assert lines[1].split(",")[:6] == ["1", "1", "1", "0", "0.5", "0.5"]
+    assert lines[2].split(",")[:6] == ["2", "1", "1", "0", "1", "0"]
