@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -34,7 +35,7 @@ def tensorflow():
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _stderr_silenced():
             warnings.simplefilter("ignore")
             import tensorflow as tf
     finally:
@@ -46,6 +47,22 @@ def tensorflow():
             gc.enable()
     tf.get_logger().setLevel("ERROR")
     return tf
+
+
+@contextmanager
+def _stderr_silenced():
+    """File descriptor 2 to /dev/null: TensorFlow 2.21's C++ start-up notices (absl's "before InitializeLog"
+    warning, oneDNN's note) ignore TF_CPP_MIN_LOG_LEVEL. Import errors still raise after it is restored."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class TapeBackend:
