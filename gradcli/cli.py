@@ -52,6 +52,7 @@ class Environment:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdin_used: bool = False  # EXPRESSION was read from stdin (-)
 
 
 def _version(value: bool) -> None:
@@ -71,6 +72,16 @@ def main_options(
     Exit codes: 0 all methods agree, 1 they disagree, 2 invalid input,
     3 not differentiable or not finite at a requested point.
     """
+
+
+def _stdin_expression(text: str | None) -> str | None:
+    """`-` in place of EXPRESSION: the one expression on stdin."""
+    if text != "-":
+        return text
+    from gradcli.batch import expression_from
+
+    ENV.stdin_used = True
+    return expression_from(ENV.stdin)
 
 
 def _split_names(options: list[str]) -> list[str]:
@@ -104,7 +115,12 @@ DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) o
 
 @app.command()
 def jacobian(
-    expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
+    expression: Annotated[
+        str,
+        typer.Argument(
+            callback=_stdin_expression, help='A list of expressions, "[x*y, x + y]", or a tensor expression.'
+        ),
+    ],
     at: AtOption,
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
@@ -123,7 +139,9 @@ def jacobian(
 
 @app.command()
 def hessian(
-    expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
+    expression: Annotated[
+        str, typer.Argument(callback=_stdin_expression, help='A scalar expression, e.g. "x**2*y + sin(x*y)".')
+    ],
     at: AtOption,
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
@@ -158,7 +176,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
 
 @app.command()
 def descend(
-    expression: Annotated[str, typer.Argument(help='The loss, e.g. "(w*2 - 6)**2".')],
+    expression: Annotated[str, typer.Argument(callback=_stdin_expression, help='The loss, e.g. "(w*2 - 6)**2".')],
     start: Annotated[list[str], typer.Option("--from", help="Starting parameters: name=value[,name=value].")],
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     lr: Annotated[str, typer.Option("--lr", help="Learning rate; several, comma-separated, to compare.")] = "0.1",
@@ -263,7 +281,9 @@ def _rates(text: str) -> list[float]:
 
 @app.command()
 def plot(
-    expression: Annotated[str, typer.Argument(help="One variable: f and its gradient; two: a landscape.")],
+    expression: Annotated[
+        str, typer.Argument(callback=_stdin_expression, help="One variable: f and its gradient; two: a landscape.")
+    ],
     range_: Annotated[str, typer.Option("--range", help="LOW:HIGH for every variable, e.g. -6:6.")] = "-5:5",
     out: Annotated[
         str | None, typer.Option("--out", help="Write a PNG here; without it, draw in the terminal.")
@@ -321,7 +341,9 @@ def data_line(
 
 @app.command()
 def check(
-    expression: Annotated[str | None, typer.Argument(help="The function whose derivative is checked.")] = None,
+    expression: Annotated[
+        str | None, typer.Argument(callback=_stdin_expression, help="The function whose derivative is checked.")
+    ] = None,
     answer: Annotated[
         str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient.")
     ] = None,
@@ -410,7 +432,7 @@ def _run_nested(argv: list[str]) -> tuple[int, str, str]:
     outer = ENV
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(argv, Environment(stdout=out, stderr=err, stdin=outer.stdin))
+        code = main(argv, Environment(stdout=out, stderr=err, stdin=io.StringIO()))  # stdin holds the problems
     finally:
         ENV = outer
     return code, out.getvalue(), err.getvalue()
@@ -432,7 +454,7 @@ def _answer(number: int, code: int, out: str, err: str) -> str:
 
 @app.command()
 def grad(
-    expression: Annotated[str, typer.Argument(help='The function, e.g. "x**2 + 2*x - 1".')],
+    expression: Annotated[str, typer.Argument(callback=_stdin_expression, help='The function, e.g. "x**2 + 2*x - 1".')],
     at: Annotated[
         list[str],
         typer.Option(
@@ -538,6 +560,8 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
         raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
     if chunk_size < 1:
         raise GradcliError("--chunk-size must be at least 1")
+    if source == "-" and ENV.stdin_used:
+        raise GradcliError("the expression and --points cannot both come from stdin: give one of them as a file")
     stream = ENV.stdin if source == "-" else _open(source)
     label = "stdin" if source == "-" else source
     header, blocks = many.read_points(stream, chunk_size)
