@@ -392,6 +392,34 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
+class WorkerAction(StrEnum):
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+@app.command()
+def worker(
+    action: Annotated[WorkerAction, typer.Argument(help="start, stop or status.")],
+    idle: Annotated[float, typer.Option("--idle", help="Minutes without a request before it exits.")] = 15.0,
+) -> None:
+    """A warm background process: later calls answer in a fraction of a second (see docs/worker.md).
+
+    Example: gradcli worker start --idle 30
+    """
+    from gradcli import client
+
+    if action == WorkerAction.start:
+        try:
+            ENV.stdout.write(client.describe(client.start_worker(idle)))
+        except client.Unusable as exc:
+            raise GradcliError(f"cannot start the worker: {exc}") from None
+    elif action == WorkerAction.stop:
+        ENV.stdout.write("stopped the worker\n" if client.stop_worker() else "no worker running\n")
+    else:
+        ENV.stdout.write(client.describe(client.worker_status()))
+
+
 @app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
