@@ -423,33 +423,44 @@ def worker(
 @app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Processes to use (default: the machine's cores).")
+    ] = None,
 ) -> None:
-    """Many problems in one process: TensorFlow and sympy are imported once.
+    """Many problems, TensorFlow and sympy imported once per process, answers in input order.
 
     Each line is a JSON object, e.g. {"command": "grad", "expression": "x**2", "at": {"x": 3}},
     or the arguments of a command line, e.g. grad "x**2" --at x=3. Each answer is one JSON
     line: the object `--format json` prints, plus "line"; a failed problem gives
     {"line", "error", "exit_code"}. Exit status: the highest exit code seen.
 
-    Example: gradcli batch problems.jsonl > answers.jsonl
+    Example: gradcli batch problems.jsonl --jobs 2 > answers.jsonl
     """
+    from gradcli import jobs as parallel
+
+    if jobs is not None and jobs < 1:
+        raise GradcliError("--jobs must be at least 1")
+    stream = ENV.stdin if source == "-" else _open(source)
+    problems = ((n, line) for n, line in enumerate(stream, start=1) if line.strip() and line.lstrip()[0] != "#")
+
+    def write(text: str) -> None:
+        ENV.stdout.write(text + "\n")
+        ENV.stdout.flush()
+
+    raise typer.Exit(parallel.run(problems, jobs or parallel.default_jobs(), answer_line, write))
+
+
+def answer_line(number: int, line: str) -> tuple[int, str]:
+    """One batch problem's exit code and JSON answer line; the same in whichever process answers it."""
     from gradcli.batch import arguments
 
-    stream = ENV.stdin if source == "-" else _open(source)
-    worst = 0
-    for number, line in enumerate(stream, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            argv = arguments(line)
-        except GradcliError as exc:
-            code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
-        else:
-            code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]])
-        ENV.stdout.write(_answer(number, code, out, err) + "\n")
-        ENV.stdout.flush()
-        worst = max(worst, code)
-    raise typer.Exit(worst)
+    try:
+        argv = arguments(line)
+    except GradcliError as exc:
+        code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
+    else:
+        code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]])
+    return code, _answer(number, code, out, err)
 
 
 def _run_nested(argv: list[str]) -> tuple[int, str, str]:
