@@ -424,3 +424,62 @@ def test_ctrl_c_stops_the_request_with_exit_130_like_a_cold_call(warm):
         results.append((proc.returncode, first + out, err))
     assert results[1] == results[0]
     assert results[0][0] == 130
+
+
+# --- the worker's own decisions, in-process -----------------------------------------------------------------
+
+
+def test_the_worker_drops_a_peer_of_another_uid(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from gradcli import worker
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "s"))
+    listener.listen(1)
+    listener.setblocking(False)
+    state = SimpleNamespace(listener=listener, pending=[], stopping=False)
+    with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
+        peer.connect(str(tmp_path / "s"))
+        client.send_message(peer, {"op": "stop"})
+        monkeypatch.setattr(client, "peer_uid", lambda sock: os.getuid() + 1)
+        worker._accept(state)
+        peer.settimeout(TIMEOUT)
+        try:
+            answer = peer.recv(1)
+        except ConnectionResetError:  # closed with our request unread
+            answer = b""
+        assert answer == b""
+    assert not state.stopping
+
+
+def test_a_changed_installation_makes_the_worker_refuse_as_stale_and_stop():
+    from types import SimpleNamespace
+
+    from gradcli import worker
+
+    current = client.fingerprint()
+    state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False)
+    assert worker._installation_changed(state)
+    assert worker._refusal(state, current) == "stale" and state.stopping
+    same = SimpleNamespace(fingerprint=current, stopping=False)
+    assert worker._refusal(same, current) is None and not worker._installation_changed(same)
+    other_env = {**current, "import_env": {**current["import_env"], "TF_SOMETHING": "1"}}
+    assert worker._refusal(same, other_env).startswith("environment differs") and not same.stopping
+
+
+def test_calls_at_the_same_time_each_get_their_own_child(warm):
+    before = _status(warm)["requests"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gradcli", "grad", "x**2", "--at", f"x={i}", "--format", "plain"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=warm,
+        )  # fmt: skip
+        for i in range(4)
+    ]
+    results = [(p.wait(timeout=TIMEOUT), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert results == [(0, f"{2 * i}\n", "") for i in range(4)]
+    assert _status(warm)["requests"] == before + 4
