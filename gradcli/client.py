@@ -315,9 +315,10 @@ def start_worker(idle: float | None) -> dict:
     if idle is not None:
         command += ["--idle", str(idle)]
     log = open(os.path.join(directory, f"worker-{install_id()}.log"), "ab")  # noqa: SIM115 - handed to the child
+    home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # finds this gradcli, installed or not
     with log:
-        subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/"
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd=home
         )
     import time
 
@@ -326,6 +327,8 @@ def start_worker(idle: float | None) -> dict:
         status = worker_status()
         if status is not None and status.get("current"):
             return status
+        if process.poll():  # 0: another worker held the lock and is starting; wait for that one
+            raise Unusable(f"the worker exited at start (see {log.name})")
         time.sleep(0.05)
     raise Unusable(f"the worker did not start within {READY_TIMEOUT:.0f} s (see {log.name})")
 
