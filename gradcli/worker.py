@@ -115,8 +115,8 @@ def _bind(path: str, directory: str) -> tuple[socket.socket, int]:
         os.unlink(temporary)
     listener.bind(temporary)
     os.chmod(temporary, 0o600)
-    os.rename(temporary, path)
     listener.listen(64)
+    os.rename(temporary, path)  # atomic: a client finds the old file or a listening socket, never neither
     listener.setblocking(False)
     return listener, os.stat(path).st_ino
 
