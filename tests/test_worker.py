@@ -483,3 +483,9 @@ def test_calls_at_the_same_time_each_get_their_own_child(warm):
     results = [(p.wait(timeout=TIMEOUT), p.stdout.read(), p.stderr.read()) for p in procs]
     assert results == [(0, f"{2 * i}\n", "") for i in range(4)]
     assert _status(warm)["requests"] == before + 4
+
+
+def test_the_parent_runs_no_tensorflow_operation(warm):
+    """TF's thread pools start with its first operation and do not survive fork(): the parent has one thread."""
+    pid = _status(warm)["pid"]
+    assert len(os.listdir(f"/proc/{pid}/task")) == 1
