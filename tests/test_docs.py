@@ -8,7 +8,7 @@ import pytest
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch"])
+@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "worker"])
 def test_every_command_has_help_with_an_example(command, capsys):
     from gradcli.cli import main
 
