@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3.11"; exit 2; }
@@ -30,6 +30,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# docs/cli.md is generated from the Typer app, and the README's console examples are rerun (gradcli/examples.py);
+# rerun after adding a command or an option or changing an output.
+# docs/tour.ipynb is run again so that the outputs it shows on GitHub are today's.
+docs: $(STAMP)
+	$(BIN)/python -m gradcli.reference docs/cli.md
+	$(BIN)/python -m gradcli.examples README.md docs/guide.md docs/kinks.md
+	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('docs/tour.ipynb', 4); \
+		nbclient.NotebookClient(nb, timeout=300, record_timing=False).execute(); nbformat.write(nb, 'docs/tour.ipynb')"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -6,8 +6,10 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 3. `gradcli batch` of 1,000 mixed problems against separate invocations (extrapolated from 20);
 4. `--points` with 1,000,000 points against a Python loop of single-point tapes (extrapolated
    from 1,000) and against numpy evaluating sympy's lambdified derivative (the practical floor);
-5. peak memory (max RSS) of each;
-6. the warm worker (docs/worker.md), in a private XDG_RUNTIME_DIR: a warm call against a cold one, where a
+5. `gradcli check --file` grading a class file of 200 answers (right, wrong, rounded, malformed);
+6. an invalid batch line, and 2,000 descent steps;
+7. peak memory (max RSS) of each;
+8. the warm worker (docs/worker.md), in a private XDG_RUNTIME_DIR: a warm call against a cold one, where a
    warm call's time goes, the README's 20-call shell loop with and without a worker, the worker's memory
    at rest, `batch --jobs 2` against `--jobs 1`, and a cold call through the new entry point against the
    old one (gradcli.cli:main called directly).
@@ -30,6 +32,7 @@ from pathlib import Path
 RUNS = int(os.environ.get("GRADCLI_BENCH_RUNS", "3"))
 POINTS = int(os.environ.get("GRADCLI_BENCH_POINTS", "1000000"))
 PROBLEMS = 1000
+ANSWERS = 200
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 GRADCLI = [PY, "-m", "gradcli"]
@@ -81,7 +84,7 @@ print(time.perf_counter() - t)
 IN_MEMORY = """
 import sys, time
 import numpy as np
-from gradcli import many
+from gradcli import many, symbolic
 from gradcli.tape import tensorflow
 tensorflow()
 n, chunk = int(sys.argv[1]), 100_000
@@ -132,6 +135,34 @@ def problems_file(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def class_file(path: Path) -> None:
+    """A chapter's exercises answered by a class: right, equivalent, classic mistakes, rounded, malformed.
+    The exercises take a parameter k, so few rows repeat (a repeated row is graded once)."""
+    exercises = [
+        ("sin({k}*x)", ["{k}*cos({k}*x)", "cos({k}*x)", "-{k}*cos({k}*x)"]),
+        ("x**{k}*exp(x)", ["(x**{k} + {k}*x**({k}-1))*exp(x)", "{k}*x**({k}-1)*exp(x)", "x**{k}*exp(x)"]),
+        ("x/({k} + x)", ["{k}/({k} + x)**2", "-{k}/({k} + x)**2", "{k}/({k} + x)"]),
+        ("log(x - {k}00)", ["1/(x - {k}00)", "1/(x + {k}00)", "1/x"]),
+        ("sqrt(x - {k})", ["1/(2*sqrt(x - {k}))", "1/sqrt(x - {k})", "sqrt(x - {k})/2"]),
+        ("{k}**x", ["{k}**x*log({k})", "x*{k}**(x - 1)", "{k}**x"]),
+        ("x**3 - {k}*x", ["3*x**2 - {k}", "3*x**3 - {k}*x", "3*x**2"]),
+        ("tan({k}*x)", ["{k}/cos({k}*x)**2", "{k}*(1 + tan({k}*x)**2)", "1/cos({k}*x)**2"]),
+    ]
+    random.seed(1)
+    lines = ["student,expression,wrt,answer,at"]
+    for i in range(ANSWERS):
+        expression, answers = exercises[i % len(exercises)]
+        k = 2 + (i // len(exercises)) % 8
+        answer = random.choice(answers).format(k=k)
+        if i % 25 == 7:
+            lines.append(f"s{i},max(x, {k}),,1,")  # unquoted comma: reported, not graded
+        elif i % 10 == 3:
+            lines.append(f"s{i},x**3,,{3 * k * k}.0,x={k}")  # a number at a point
+        else:
+            lines.append(f's{i},"{expression.format(k=k)}",,"{answer}",')
+    path.write_text("\n".join(lines) + "\n")
+
+
 def points_file(path: Path) -> None:
     import numpy as np
 
@@ -144,11 +175,27 @@ def points_file(path: Path) -> None:
             out.write("".join(f"{a!r},{b!r}\n" for a, b in pairs))
 
 
+# The notation and LaTeX readers, in process: textbook text and pasted LaTeX, each parsed n times.
+PARSE = """
+import sys, time
+from gradcli.expr import parse
+n = int(sys.argv[1])
+texts = ["sin^2 x + |x^2 - 4| + x² ln x - √(x+1)/2x", r"\\frac{1}{2}x^{2}e^{-x^2} + \\sqrt[3]{x}\\sin^{2}(x)"]
+t = time.perf_counter()
+for _ in range(n):
+    for text in texts:
+        parse(text)
+print((time.perf_counter() - t) / (2 * n) * 1000)
+"""
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
     problems, points = work / "problems.txt", work / "points.csv"
     problems_file(problems)
     points_file(points)
+    answers = work / "answers.csv"
+    class_file(answers)
     single = ["grad", "x**2+2*x-1", "--at", "x=2"]
     r = {
         "help": series([*GRADCLI, "--help"], runs=max(RUNS, 5)),
@@ -158,13 +205,21 @@ def main() -> None:
     r["separate"] = series([*GRADCLI, *single[:1], "x**2*y + sin(x*y)", "--at", "x=0.5,y=1"], runs=20)
     r["batch"] = series([*GRADCLI, "batch", str(problems), "--jobs", "1"])
     r["batch2"] = series([*GRADCLI, "batch", str(problems), "--jobs", "2"])
+    r["class"] = series([*GRADCLI, "check", "--file", str(answers), "--format", "csv"])
     r["points"] = series([*GRADCLI, "grad", EXPRESSION, "--points", str(points), "--format", "csv"])
     r["in_memory"] = inner(IN_MEMORY, str(POINTS))
     r["tape_loop"] = inner(TAPE_LOOP, "1000")
     r["lambdify"] = inner(LAMBDIFY, str(POINTS))
+    invalid = work / "invalid.txt"
+    invalid.write_text('grad "x**" --at x=1\n' * PROBLEMS)
+    r["invalid"] = series([*GRADCLI, "batch", str(invalid)])
+    r["descend"] = series([*GRADCLI, "descend", "(w - 3)**2 + sin(w)", "--from", "w=0", "--steps", "2000"])
+    r["derivative"] = series([*GRADCLI, "grad", "x^3*sin(x)"])
+    r["parse_ms"] = inner(PARSE, "500")
 
     w = warm_figures(work)
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
+    invalid_per_line = (r["invalid"]["median"] - r["help"]["median"]) / PROBLEMS
     separate_total = r["separate"]["median"] * PROBLEMS
     loop_total = r["tape_loop"]["median"] * POINTS / 1000
     lines = [
@@ -184,9 +239,14 @@ def main() -> None:
         row(f"`gradcli batch --jobs 1` of {PROBLEMS:,} mixed problems", r["batch"]),
         row(f"`gradcli batch --jobs 2` of {PROBLEMS:,} mixed problems", r["batch2"]),
         row(f"`gradcli grad --points` {POINTS:,} points, CSV in and out", r["points"]),
+        row(f"`gradcli check --file`: a class file of {ANSWERS} answers", r["class"]),
         row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
         row("Python loop of single-point tapes, 1,000 points (after imports)", r["tape_loop"]),
         row(f"numpy on sympy's lambdified derivative, {POINTS:,} points (after imports)", r["lambdify"]),
+        row(f"`gradcli batch` of {PROBLEMS:,} invalid lines", r["invalid"]),
+        row("`gradcli descend` 2,000 steps", r["descend"]),
+        row("`gradcli grad 'x^3*sin(x)'` (no point: formula, checked at 5 points)", r["derivative"]),
+        row("one textbook or LaTeX parse, milliseconds (not seconds), after imports", r["parse_ms"]),
         "",
         "| target | measured | met |",
         "|---|---|---|",
@@ -199,6 +259,8 @@ def main() -> None:
             ">=",
         ),
         f"| batch: amortised time per problem | {batch_per_problem * 1000:.1f} ms | |",
+        f"| batch: time per invalid line | {invalid_per_line * 1000:.2f} ms | |",
+        f"| grading {ANSWERS} answers < 60 s | {r['class']['median']:.1f} s | {_yes(r['class']['median'] < 60)} |",
         _ratio_row(
             "--points vs single-point tape loop >= 100x (loop extrapolated from 1,000)",
             loop_total / r["points"]["median"],

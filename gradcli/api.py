@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from gradcli import clip as clipping
-from gradcli import explain, numeric
+from gradcli import judge, numeric, tolerance
 from gradcli.clip import Clip
 from gradcli.errors import LimitError, ParseError, PointError
 from gradcli.expr import (
@@ -32,22 +32,12 @@ from gradcli.expr import (
 )
 from gradcli.expr import Name as NameNode
 from gradcli.points import Value, check_name, parse_value
-from gradcli.result import GradResult, Partial, PointResult, Tolerance
+from gradcli.result import GradResult, Partial, PointResult
 
-TAPE_TOLERANCE = {"float64": Tolerance(rtol=1e-9, atol=1e-12), "float32": Tolerance(rtol=1e-4, atol=1e-5)}
-FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
 MAX_ORDER = 6
 # The symbolic witness works element by element; past these sizes sympy needs seconds to minutes.
 MAX_SYMBOLIC_ELEMENTS = 300
 MAX_MATMUL_PRODUCTS = 2000
-
-
-def fd_tolerance(order: int) -> Tolerance:
-    """Finite differences of order n in float64 are good to about eps**(2/(n+2)); allow 100 times that."""
-    if order == 1:
-        return FD_TOLERANCE
-    rtol = float(f"{numeric.fd_relative(order):.2g}")
-    return Tolerance(rtol=rtol, atol=rtol)
 
 
 Assignment = Mapping[str, object]
@@ -143,7 +133,7 @@ def prepare(
     With vector_output (jacobian), the expression may be a list of scalar
     expressions, `[x*y, x + y]`, or any tensor-valued expression.
     """
-    if dtype not in TAPE_TOLERANCE:
+    if dtype not in tolerance.TAPE:
         raise PointError(f"dtype must be float64 or float32, not {dtype!r}")
     if not 1 <= order <= MAX_ORDER:
         raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
@@ -311,8 +301,8 @@ def solve(problem: Problem) -> GradResult:
         wrt=problem.rows,
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
-        tape_tolerance=TAPE_TOLERANCE[problem.dtype],
-        fd_tolerance=fd_tolerance(problem.order),
+        tape_tolerance=tolerance.tape(problem.dtype),
+        fd_tolerance=tolerance.finite_difference(problem.order),
         order=problem.order,
         results=tuple(results),
         clip=problem.clip,
@@ -348,8 +338,20 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None) -> list[Poin
             extra["truth"] = {
                 name: (true_described[name], truth.exact(name, true_subs, problem.order)) for name in problem.rows
             }
-        results.append(_judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, **extra))
+        tape64 = _tape64(problem, env) if problem.dtype != "float64" else None
+        results.append(
+            _judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, tape64, **extra)
+        )
     return results
+
+
+def _tape64(problem: Problem, env):
+    """The same tape in float64, run only when the judge asks (to name float32 rounding as the odd witness)."""
+
+    def run() -> dict:
+        return _tape(replace(problem, dtype="float64"), [env])[1][0]
+
+    return run
 
 
 def _record_targets(problem: Problem, envs) -> dict:
@@ -384,7 +386,8 @@ def _clip(problem: Problem, tape: dict, exact: dict, fd: dict) -> dict:
     raw = {"tape": {n: tape[n] for n in names}, "exact": {n: exact[n] for n in names}}
     tape.update(tf_clip(problem.clip, raw["tape"], problem.dtype))
     exact.update(clipping.apply(problem.clip, raw["exact"]))
-    fd.update(clipping.apply(problem.clip, {n: fd[n] for n in names}))
+    clipped = clipping.apply(problem.clip, {n: fd[n].value for n in names})
+    fd.update({n: replace(fd[n], value=clipped[n]) for n in names})
     return raw
 
 
@@ -409,28 +412,28 @@ def _tape(problem: Problem, envs):
 
 
 def _finite_differences(problem: Problem, envs):
+    """Per point, name -> numeric.Estimate (value, error bound, method)."""
+
     def estimates(env, batched):
         fn = numeric.function(problem.tree, env)
         if problem.order == 1:
-            return {name: numeric.central_difference(fn, env, name, batched=batched) for name in problem.rows}
-        return {name: numeric.higher_difference(fn, env, name, problem.order) for name in problem.rows}
+            return {name: numeric.derivative(fn, env, name, batched=batched) for name in problem.rows}
+        return {name: _higher(fn, env, name, problem.order) for name in problem.rows}
 
     if problem.batchable and len(envs) > 1:
         columns = estimates(_stack(envs), True)
-        return [{name: columns[name][i] for name in problem.rows} for i in range(len(envs))]
+        return [{name: _element(columns[name], i) for name in problem.rows} for i in range(len(envs))]
     return [estimates(env, False) for env in envs]
 
 
-def close_each(a, b, tolerance: Tolerance, scale) -> np.ndarray:
-    """Elementwise |a - b| <= atol * max(1, scale) + rtol * max(|a|, |b|), both finite."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        bound = tolerance.atol * np.maximum(1.0, scale) + tolerance.rtol * np.maximum(np.abs(a), np.abs(b))
-        return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound)
+def _higher(fn, env, name, order) -> numeric.Estimate:
+    """Higher orders: the step search's estimate; its error bound is the order's tolerance (no bar is kept)."""
+    value = numeric.higher_difference(fn, env, name, order)
+    return numeric.Estimate(value, np.zeros(np.shape(value)), np.zeros(np.shape(value), dtype=bool))
 
 
-def _close(a, b, tolerance: Tolerance, scale: float) -> bool:
-    return bool(np.all(close_each(a, b, tolerance, scale)))
+def _element(estimate: numeric.Estimate, i: int) -> numeric.Estimate:
+    return numeric.Estimate(estimate.value[i], estimate.error[i], estimate.complex_step[i])
 
 
 def _plain(value):
@@ -440,133 +443,81 @@ def _plain(value):
     return array.tolist() if array.shape else float(array)
 
 
-def _judge(problem, point, env, value, tape, exact, fd, described, raw=None, of=None, without_stop=None, truth=None):
+def _judge(problem, point, env, value, tape, exact, fd, described, raw, tape64, of=None, without_stop=None, truth=None):
+    """Gather one point's witnesses and events for the judge; build the result from its verdict."""
     scale = abs(value) if np.isfinite(value) else 1.0
-    tape_tol = TAPE_TOLERANCE[problem.dtype]
-    partials = []
+    differentiated = frozenset(name for name in problem.rows if name in problem.watched)
+    # Events of constants too: a pole there makes f infinite; a kink there is only worth a word.
+    events = numeric.events_at(problem.tree, env, frozenset(env))
+    still = [e for e in events if e.kind == "kink" and not e.names & differentiated]
+    events = [e for e in events if e not in still]
+    kinks = [e for e in events if e.kind == "kink"]
+    fn = numeric.function(problem.tree, env) if kinks else None
+    columns = []
     for name in problem.rows:
-        watched = name in problem.watched
-        # With a custom gradient the tape follows the user's rule (exact), while finite
-        # differences see the true function: each is checked against its own witness.
-        true_exact = truth[name][1] if truth else exact[name]
-        agree = _close(fd[name], true_exact, fd_tolerance(problem.order), scale)
-        if watched:
-            agree = agree and _close(tape[name], exact[name], tape_tol, scale)
+        kink = next((e for e in kinks if name in e.names), None)
+        columns.append(
+            judge.column(
+                name,
+                tape[name] if name in differentiated else None,
+                exact[name],
+                fd[name].value,
+                fd[name].error,
+                scale=scale,
+                order=problem.order,
+                dtype=problem.dtype,
+                truth=truth[name][1] if truth else None,
+                kink=kink,
+                at_kink=kink is not None,
+                sides=(lambda k, name=name: numeric.one_sided_elements(fn, env, name, k)) if kink else None,
+            )
+        )
+    rules = _rule_notes(problem, exact, truth, scale) if truth else []
+    rules += [judge.Note("kink_in_constant", judge.INFO, None, {"event": e}) for e in still]
+    witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
+    fn = fn or numeric.function(problem.tree, env)
+    value64 = float(fn.base)
+    continuous = lambda: bool(np.all(numeric.continuous(fn, env, differentiated)))  # noqa: E731
+    notes = judge.conclude(
+        value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env), continuous
+    )
+    odd = {n.variable: n.data["witness"] for n in notes if n.kind == "odd_witness"}
+    partials = []
+    for c in columns:
+        name = c.name
         extra = {}
         if raw is not None:
             extra["unclipped"] = _plain(raw["tape"].get(name))
             extra["exact_unclipped"] = _plain(raw["exact"].get(name, exact[name]))
-        if without_stop is not None and watched:
+        if without_stop is not None and name in differentiated:
             extra["without_stop"] = _plain(without_stop.get(name))
         if truth:
             extra["true_symbolic"], extra["true_exact"] = truth[name][0], _plain(truth[name][1])
-        values = (_plain(tape[name]), described[name], _plain(exact[name]), _plain(fd[name]))
-        partials.append(Partial(name, watched, *values, agree, clipped=raw is not None, **extra))
-    # Differentiability is judged along the sources the tape differentiates; an
-    # unwatched constant's row is shown for comparison only.
-    differentiated = [name for name in problem.rows if name in problem.watched]
-    notes = []
-    events = numeric.events_at(problem.tree, env, frozenset(differentiated))
-    kinks = [e for e in events if e.kind == "kink"]
-    if truth:
-        notes += _rule_notes(problem, partials, scale)
-    sides = {}
-    if kinks:  # only then is f needed again, as a function for one-sided slopes
-        fn = numeric.function(problem.tree, env)
-        sides = {name: numeric.one_sided(fn, env, name) for name in differentiated}
-    broken = [name for name, (left, right) in sides.items() if np.any(numeric.sides_differ(left, right, scale))]
-    for name in broken:  # one note per variable whose one-sided slopes differ, naming a kink it depends on
-        event = next((e for e in kinks if name in e.names), kinks[0])
-        left, right = sides[name]
-        notes.append(explain.kink(event, name, _plain(left), _plain(right), _plain(tape[name]), _plain(exact[name])))
-    info, smooth = [], set()
-    if kinks and not broken:
-        partials, found, info, smooth = _smooth_at_kink(problem, env, fn, kinks, partials, scale)
-        notes += found
-    # Where the derivative exists at a kink, a non-finite tape or symbolic value is a wrong answer (explained
-    # in the note), not a singularity: only the one-sided estimate decides finiteness there.
-    finite = np.isfinite(value) and all(
-        np.all(np.isfinite(np.asarray(v, dtype=np.float64)))
-        for p in partials
-        if p.watched
-        for v in ((p.finite_difference,) if p.name in smooth else (p.exact, p.finite_difference, p.tape))
-    )
-    poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
-    if not finite or poles:
-        singular = [explain.singular(e) for e in events if e.kind in ("singular", "pole")]
-        notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
-        notes.append(explain.methods_say(partials))
-    rule_notes = [n for n in notes if n.startswith(explain.CUSTOM_RULE)]
+        values = (_plain(tape[name]), described[name], _plain(exact[name]), _plain(c.fd))
+        partials.append(
+            Partial(
+                name, name in problem.watched, *values, bool(np.all(c.agree)), clipped=raw is not None,
+                finite_difference_error=_plain(c.fd_error),
+                finite_difference_method="one-sided" if np.any(c.smooth) else fd[name].method,
+                odd=odd.get(name), **extra,
+            )
+        )  # fmt: skip
     return PointResult(
         at={name: v.as_list() for name, v in point.items()},
         value=value,
         gradient=tuple(partials),
-        notes=tuple(notes + info),
-        differentiable=len(notes) == len(rule_notes),
+        notes=tuple(notes),
+        differentiable=judge.differentiable(notes),
         of=of,
     )
 
 
-def _smooth_at_kink(problem: Problem, env, fn, kinks, partials, scale: float):
-    """At a kink where first derivatives exist, does the derivative of order n exist?
-
-    Returns (partials, notes, informational notes, names along which it exists).
-
-    It does where the one-sided derivatives of every order 1..n agree. If some order's sides differ,
-    a note says so (exit 3). If all agree, the central finite difference straddles the kink and is only
-    O(h) accurate there (cosh(max(x, 3*x)) at 0: 2e-8 instead of 0), so the finite-difference witness
-    becomes the mean of the two one-sided estimates, judged within their estimated error; an
-    informational note says so (exit 0 or 1, not 3). Tensor variables are checked element by element.
-    """
-    found, info, judged, smooth = [], [], [], set()
-    for partial in partials:
-        if not partial.watched or not any(partial.name in e.names for e in kinks):
-            judged.append(partial)
-            continue
-        name = partial.name
-        event = next((e for e in kinks if name in e.names), kinks[0])
-        for k in range(1, problem.order + 1):  # above 1, variables are scalars
-            left, right, error, noise = numeric.one_sided_elements(fn, env, name, k)
-            differ = numeric.order_sides_differ(left, right, error, k)
-            if np.any(differ):
-                first = tuple(np.argwhere(differ)[0]) if differ.shape else ()
-                found.append(explain.higher_order_kink(event, name, k, problem.order, left[first], right[first]))
-                judged.append(partial)
-                break
-            noisy = numeric.too_noisy(left, right, noise, k)
-            if np.any(noisy):
-                first = tuple(np.argwhere(noisy)[0]) if noisy.shape else ()
-                found.append(explain.kink_too_noisy(event, name, k, problem.order, noise[first]))
-                judged.append(partial)
-                break
-        else:
-            # The derivative exists, and the one-sided estimates (which agree) are its witness. sympy's
-            # expression evaluated exactly at the kink need not be: it takes Heaviside(0) = 1/2 at a tie.
-            estimate = (left + right) / 2
-            custom = partial.true_exact is not None
-            truth = np.asarray(partial.true_exact if custom else partial.exact, dtype=np.float64)
-            exact_ok = bool(np.all(numeric.within_one_sided_error(truth, estimate, error, problem.order)))
-            if custom or exact_ok:  # judged as anywhere else: the tape against the exact value
-                tape_ok = _close(partial.tape, partial.exact, TAPE_TOLERANCE[problem.dtype], scale)
-            else:
-                tape = np.asarray(partial.tape, dtype=np.float64)
-                tape_ok = bool(np.all(numeric.within_one_sided_error(tape, estimate, error, problem.order)))
-            judged.append(replace(partial, finite_difference=_plain(estimate), agree=tape_ok))
-            smooth.add(name)
-            sides, tape_seen, exact_seen = (
-                (_plain(left), _plain(right)),
-                (partial.tape, tape_ok),
-                (_plain(truth), exact_ok),
-            )
-            info.append(explain.smooth_at_kink(event, name, problem.order, sides, tape_seen, exact_seen))
-    return judged, found, info, smooth
-
-
-def _rule_notes(problem: Problem, partials, scale: float) -> list[str]:
+def _rule_notes(problem: Problem, exact, truth, scale: float) -> list:
     """A custom rule that differs from the truth is what the user asked for: say so, without failing."""
     names = ", ".join(spec.name for spec in problem.customs)
+    fd_tol = tolerance.finite_difference(problem.order)
     return [
-        explain.custom_rule(names, p.name, p.exact, p.true_exact)
-        for p in partials
-        if not _close(p.exact, p.true_exact, fd_tolerance(problem.order), scale)
+        judge.Note("custom_rule", judge.INFO, name, {"names": names, "rule": exact[name], "truth": truth[name][1]})
+        for name in problem.rows
+        if not np.all(tolerance.close_each(exact[name], truth[name][1], fd_tol, scale))
     ]

@@ -16,11 +16,13 @@ LIST_OPTIONS = {
     "stop": "--stop",
     "of": "--of",
     "custom": "--custom",
+    "range": "--range",
 }
 SCALAR_OPTIONS = {
     "dtype": "--dtype", "order": "--order", "clip_value": "--clip-value",
     "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
     "answer": "--answer", "lr": "--lr", "steps": "--steps", "optimizer": "--optimizer", "tol": "--tol",
+    "implicit": "--implicit", "direction": "--direction", "rtol": "--rtol", "sig_figs": "--sig-figs",
 }  # fmt: skip
 
 
@@ -98,8 +100,11 @@ def _from_json(problem) -> list[str]:
             for item in value if isinstance(value, list) else [value]:
                 argv += [flag, str(item)]
     for key, flag in SCALAR_OPTIONS.items():
-        if problem.get(key) is not None:
-            argv += [flag, str(problem[key])]
+        value = problem.get(key)
+        if isinstance(value, list):  # a direction [1, 1], or an answer [2*x, 2*y] or [[2, 0], [0, 2]]
+            value = ",".join(map(str, value)) if key == "direction" else _bracketed(value)
+        if value is not None:
+            argv += [flag, str(value)]
     persistent = problem.get("persistent", False)
     if not isinstance(persistent, bool):
         raise GradcliError('"persistent" must be true or false')
@@ -112,3 +117,9 @@ def _assignments(values, key: str) -> str:
     if not isinstance(values, dict):
         raise GradcliError(f'"{key}" must be an object of name -> value, or a list of them')
     return ",".join(f"{name}={v if isinstance(v, str) else json.dumps(v)}" for name, v in values.items())
+
+
+def _bracketed(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_bracketed(v) for v in value) + "]"
+    return str(value)

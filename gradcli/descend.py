@@ -21,7 +21,9 @@ from gradcli.result import json_number
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DIVERGED = 1e12
-MAX_STEPS = 100_000
+MAX_STEPS = 100_000  # updates in one command, over all --lr values and epochs
+MAX_RATES = 10
+MAX_SEED = 2**32 - 1
 MOMENTUM = 0.9
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
@@ -58,6 +60,11 @@ class Run:
     @property
     def final(self) -> Step:
         return self.history[-1]
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import run_html
+
+        return run_html(self)
 
     def to_dict(self) -> dict:
         return {
@@ -137,10 +144,17 @@ def _batches(data, columns, epochs: int, batch_size: int | None, seed: int) -> l
     """Every step's batch: all rows (full batch), one row (stochastic), or shuffled mini-batches."""
     if epochs < 1:
         raise PointError("--epochs must be at least 1")
+    if not 0 <= seed <= MAX_SEED:
+        raise PointError(f"--seed must be between 0 and {MAX_SEED}")
     n = len(next(iter(data.values())))
     size = n if batch_size is None else batch_size
     if not 1 <= size <= n:
         raise PointError(f"--batch-size must be between 1 and the number of rows ({n}), or all")
+    if epochs * -(-n // size) > MAX_STEPS:  # checked before any batch is built: each one is a copy of rows
+        raise PointError(
+            f"--epochs {epochs} with {-(-n // size)} batches each is {epochs * -(-n // size)} steps; "
+            f"the limit is {MAX_STEPS}"
+        )
     rng = np.random.default_rng(seed)
     batches = []
     for _ in range(epochs):

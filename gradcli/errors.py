@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     INVALID_INPUT = 2  # usage, syntax, unknown name, rejected expression, bad point
     NOT_DIFFERENTIABLE = 3  # not differentiable or not finite at a requested point
     INTERNAL_ERROR = 4  # a bug in gradcli, reported in one line
+    OUTPUT_FAILED = 5  # the output could not be written: disk full, file too large, stdout closed
+    INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143, the shell's 128 + signal number
 
 
 class GradcliError(Exception):
@@ -45,3 +47,9 @@ class LimitError(GradcliError):
 
 class PointError(GradcliError):
     """A --at / --const assignment is malformed or does not match the expression."""
+
+
+class OutputError(GradcliError):
+    """The output (stdout or an output file) could not be written: the environment, not the input."""
+
+    exit_code = ExitCode.OUTPUT_FAILED

@@ -1,6 +1,12 @@
-"""Plain-English notes for points where the derivative does not exist or is not finite."""
+"""The one place where English is made from the judge's notes (gradcli.judge.Note): message(note).
+
+Nothing reads this prose back: verdicts, `differentiable` and the renderer's choices follow from the
+notes' kinds and severities.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from gradcli.numeric import ROUNDED, Event
 
@@ -45,9 +51,24 @@ def kink(event: Event, name: str, left, right, tape, exact) -> str:
     return f"{text} GradientTape returns {fmt(tape)} ({convention}); the symbolic derivative gives {fmt(exact)}."
 
 
+_AT_ZERO = {  # where the functions that notation added have no derivative
+    "sec": "has a pole where cos({a}) = 0",
+    "csc": "has a pole where sin({a}) = 0",
+    "cot": "has a pole where sin({a}) = 0",
+    "csch": "has a pole at {a} = 0",
+    "coth": "has a pole at {a} = 0",
+    "acot": "jumps from -pi/2 to pi/2 at {a} = 0",
+    "sign": "jumps from -1 to 1 at {a} = 0",
+    "atanh": "has poles at {a} = ±1 and is not real beyond",
+    "asec": "has an infinite slope at {a} = ±1 and is not real between",
+    "acsc": "has an infinite slope at {a} = ±1 and is not real between",
+    "acosh": "has an infinite slope at {a} = 1 and is not real below",
+}
+
+
 def singular(event: Event) -> str:
     arg = event.arg
-    if event.kind == "pole" and event.func != "tan":
+    if event.kind == "pole" and event.func not in ("tan", *_AT_ZERO):
         near = f"{arg} is 0 here to float64 precision (its exact zero is not a float; this is the nearest one)"
         if event.func == "division":
             return f"division by {arg}: {near}, so in exact arithmetic the function has a pole here."
@@ -61,6 +82,10 @@ def singular(event: Event) -> str:
         return f"tan({arg}) has a pole where cos({arg}) = 0, and {arg} is at one here (to float64 precision)."
     if event.func in ("asin", "acos"):
         return f"{event.func}({arg}) has an infinite slope where {arg} = ±1 and is not real beyond."
+    if event.func in _AT_ZERO:
+        where = _AT_ZERO[event.func].format(a=arg)
+        precision = " (to float64 precision)" if event.kind == "pole" else ""
+        return f"{event.func}({arg}) {where}, which is where this point is{precision}."
     if event.func == "division":
         return f"division by {arg}, which is 0 here."
     if event.detail == "exponent":
@@ -77,15 +102,23 @@ def unexplained_not_finite(value) -> str:
     )
 
 
-def methods_say(partials) -> str:
+def methods_say(rows) -> str:
+    """rows: (name, tape or None when not watched, exact, finite difference)."""
     parts = []
-    for p in partials:
-        tape = fmt(p.tape) if p.watched else "nothing (not watched)"
+    for name, tape, exact, fd in rows:
+        said = fmt(_plain(tape)) if tape is not None else "nothing (not watched)"
         parts.append(
-            f"d/d{p.name}: GradientTape gives {tape}, the symbolic derivative {fmt(p.exact)}, "
-            f"finite differences {fmt(p.finite_difference)}"
+            f"d/d{name}: GradientTape gives {said}, the symbolic derivative {fmt(_plain(exact))}, "
+            f"finite differences {fmt(_plain(fd))}"
         )
     return "; ".join(parts) + "."
+
+
+def _plain(value):
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=np.float64)
+    return array.tolist() if array.shape else float(array)
 
 
 def higher_order_kink(event: Event, name: str, k: int, order: int, left, right) -> str:
@@ -104,9 +137,6 @@ def kink_too_noisy(event: Event, name: str, k: int, order: int, noise) -> str:
         f"whether the one-sided derivatives of order {k} with respect to {name} agree (rounding alone is "
         f"about {fmt(noise)}), so the {nth} may not exist here."
     )
-
-
-SYMBOLIC_AT_KINK = "The symbolic value"
 
 
 def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> str:
@@ -130,7 +160,7 @@ def smooth_at_kink(event: Event, name: str, order: int, sides, tape, exact) -> s
     )
     if not exact_agrees:
         text += (
-            f" {SYMBOLIC_AT_KINK} {fmt(exact)} is not the derivative here: sympy's expression, evaluated exactly "
+            f" The symbolic value {fmt(exact)} is not the derivative here: sympy's expression, evaluated exactly "
             "at the kink, uses conventions such as Heaviside(0) = 1/2 or sign(0) = 0, which hold for neither side."
         )
     if not tape_agrees:
@@ -147,12 +177,119 @@ def hessian_kink(event: Event) -> str:
     )
 
 
-CUSTOM_RULE = "the custom gradient rule"
-
-
 def custom_rule(names: str, name: str, rule, truth) -> str:
     return (
-        f"{CUSTOM_RULE} of {names} gives d/d{name} = {fmt(rule)} here, but the true derivative is "
+        f"the custom gradient rule of {names} gives d/d{name} = {fmt(rule)} here, but the true derivative is "
         f"{fmt(truth)}: GradientTape follows the rule, as @tf.custom_gradient tells it to "
         "(finite differences follow the truth)."
     )
+
+
+def overflow(value, value64, dtype: str) -> str:
+    return (
+        f"f overflows {dtype} here (f = {fmt(_plain(value))} in {dtype}, {fmt(_plain(value64))} in float64); "
+        "that is the function's size, not its derivative, which is finite."
+    )
+
+
+WHY = {
+    "float32 rounding": "float32 rounding: the same tape in float64 gives {tape64}, which agrees with the exact value",
+    "overflow": "f overflows the dtype, so the tape's intermediate values are infinite; the same tape in float64 "
+    "gives {tape64}",
+    "finite-difference noise": "finite-difference noise: the estimate's own error bar is ±{fd_error}, wider than "
+    "the tolerance (rounding in f swamps the step)",
+    "exact value not evaluated": "sympy could not evaluate the exact value to a finite real number here",
+    "cancellation in f": "f itself loses digits to cancellation here (its float64 rounding error is {cancellation} "
+    "times eps·|f|, measured against extended precision); the tape's arithmetic inherits that loss, the exact "
+    "value does not",
+}
+WITNESS = {"tape": "GradientTape", "exact": "the exact (symbolic) value", "finite_difference": "finite differences"}
+
+
+def odd_witness(name: str, data: dict) -> str:
+    witness, reason = data["witness"], data["reason"]
+    if witness is None:
+        return (
+            f"d/d{name}: no two methods agree (GradientTape {fmt(_plain(data['tape']))}, exact "
+            f"{fmt(_plain(data['exact']))}, finite differences {fmt(_plain(data['fd']))})."
+        )
+    others = {"tape": "the exact value and finite differences", "exact": "GradientTape and finite differences",
+              "finite_difference": "GradientTape and the exact value"}[witness]  # fmt: skip
+    text = f"d/d{name}: {WITNESS[witness]} is the odd one out ({others} agree)"
+    if reason in WHY:
+        numbers = {
+            "tape64": fmt(_plain(data.get("tape64"))),
+            "fd_error": fmt(float(np.max(data["fd_error"]))),
+            "cancellation": f"{data.get('cancellation', 0):.2g}",
+        }
+        return f"{text}; why: {WHY[reason].format(**numbers)}."
+    return f"{text}; gradcli cannot tell why."
+
+
+def message(note) -> str:
+    """The English for one judge.Note."""
+    d, name = note.data, note.variable
+    kind = note.kind
+    if kind == "kink":
+        return kink(d["event"], name, d["left"], d["right"], _plain(d["tape"]), _plain(d["exact"]))
+    if kind == "kink_higher_order":
+        return higher_order_kink(d["event"], name, d["k"], d["order"], d["left"], d["right"])
+    if kind == "kink_cannot_tell":
+        return kink_too_noisy(d["event"], name, d["k"], d["order"], d["noise"])
+    if kind == "smooth_kink":
+        sides, tape, exact = (d["left"], d["right"]), (d["tape"], d["tape_ok"]), (d["exact"], d["exact_ok"])
+        return smooth_at_kink(d["event"], name, d["order"], sides, tape, exact)
+    if kind == "hessian_kink":
+        return hessian_kink(d["event"])
+    if kind in ("singular", "pole"):
+        return singular(d["event"])
+    if kind in ("kink_mixed", "smooth_kink_mixed"):
+        a, b = d["names"]
+        values = ", ".join(fmt(v) for v in d["quadrants"])
+        head = f"{_kink_place(d['event'])}, as it is here: d2f/d{a}d{b} from the four quadrants around the point is"
+        if kind == "kink_mixed":
+            return f"{head} {values}, so this mixed partial does not exist."
+        text = f"{head} {values} (they agree), so it exists; the finite difference shown is their mean."
+        if not d["exact_ok"]:
+            text += f" The symbolic value {fmt(_plain(d['exact']))} is a convention at the kink, not the derivative."
+        if not d["tape_ok"]:
+            text += (
+                f" GradientTape's {fmt(_plain(d['tape']))} is wrong here (nested tapes apply TensorFlow's convention)."
+            )
+        return text
+    if kind == "sample_disagrees":
+        where = ", ".join(f"{n} = {fmt(v)}" for n, v in d["at"].items())
+        rows = d["rows"]
+        said = methods_say(rows) if rows else "GradientTape, sympy and finite differences give different matrices."
+        return f"at {where}: {said}"
+    if kind == "unchecked":
+        if d["why"] == "no sample point":
+            return "no sample point found where f is real and smooth, so the formula was not checked"
+        return "the derivative is not finite at any sample point, so the formula was not checked"
+    if kind == "kink_in_constant":
+        return (
+            f"{_kink_place(d['event'])}, as it is here, but only through names the tape does not watch "
+            f"({', '.join(sorted(d['event'].names))}): the tape's derivatives are not affected, though the "
+            "derivative along those names may not exist here."
+        )
+    if kind == "removable":
+        return (
+            f"{d['event'].arg} is 0 here to float64 precision, but f does not feel it (f is continuous here and "
+            "all three methods agree): the zero is removable, not a pole."
+        )
+    if kind == "not_finite":
+        return unexplained_not_finite(_plain(d["value"]))
+    if kind == "witnesses":
+        return methods_say(d["rows"])
+    if kind == "custom_rule":
+        return custom_rule(d["names"], name, _plain(d["rule"]), _plain(d["truth"]))
+    if kind == "overflow":
+        return overflow(d["value"], d["value64"], d["dtype"])
+    if kind == "odd_witness":
+        return odd_witness(name, d)
+    if kind == "fd_within_error":
+        return (
+            f"d/d{name}: finite differences match only within their own error bar (±{fmt(float(d['error']))}), "
+            "not within the fixed tolerance: rounding in f limits them here."
+        )
+    raise ValueError(f"no message for note kind {kind!r}")

@@ -20,10 +20,12 @@ import re
 import tokenize
 from dataclasses import dataclass, field, replace
 
-from gradcli.errors import LimitError, ParseError
+from gradcli import latex, notation
+from gradcli.errors import GradcliError, LimitError, ParseError
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 200
+MAX_CALL_DEPTH = 100  # nested functions: sympy's derivative and its exact value grow with them (150 took >10 s)
 MAX_NODES = 500
 VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
 VALUE_MAX_NODES = 5000
@@ -37,7 +39,11 @@ FUNCTIONS: dict[str, tuple[int, ...]] = {
     "sin": (1,), "cos": (1,), "tan": (1,),
     "asin": (1,), "acos": (1,), "atan": (1,),
     "sinh": (1,), "cosh": (1,), "tanh": (1,),
-    "exp": (1,), "log": (1, 2), "log2": (1,), "log10": (1,),
+    "sec": (1,), "csc": (1,), "cot": (1,),
+    "asec": (1,), "acsc": (1,), "acot": (1,),
+    "sech": (1,), "csch": (1,), "coth": (1,),
+    "asinh": (1,), "acosh": (1,), "atanh": (1,),
+    "sign": (1,), "exp": (1,), "log": (1, 2), "log2": (1,), "log10": (1,),
     "sqrt": (1,), "abs": (1,),
     "sigmoid": (1,), "relu": (1,), "softplus": (1,),
     "max": (2,), "min": (2,),
@@ -46,8 +52,7 @@ FUNCTIONS: dict[str, tuple[int, ...]] = {
 }  # fmt: skip
 REDUCTIONS = frozenset({"sum", "mean"})
 CONSTANTS = {"pi": math.pi, "e": math.e}
-ALIASES = {
-    "ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+ALIASES = {  # hints only: names gradcli reads as other functions are in notation.ALIASES
     "pow": "the ** operator", "power": "the ** operator", "fabs": "abs",
     "maximum": "max", "minimum": "min", "reduce_sum": "sum", "reduce_mean": "mean",
 }  # fmt: skip
@@ -147,6 +152,23 @@ def walk(node: Node):
         stack.extend(children(current))
 
 
+def call_depth(node: Node) -> int:
+    """How deeply function calls nest (sin(sin(x)) is 2): what sympy's work grows with."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        depth += isinstance(current, Call | Custom)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children(current))
+    return deepest
+
+
+def _check_call_depth(node: Node, what: str) -> None:
+    depth = call_depth(node)
+    if depth > MAX_CALL_DEPTH:
+        raise LimitError(f"{what} nests functions {depth} deep; the limit is {MAX_CALL_DEPTH}")
+
+
 def free_names(node: Node) -> frozenset[str]:
     """Names of variables in the tree (not functions, not pi or e)."""
     return frozenset(n.id for n in walk(node) if isinstance(n, Name) and n.id not in CONSTANTS)
@@ -185,8 +207,7 @@ def _tokens(text: str) -> list[tokenize.TokenInfo]:
     return [t for t in tokens if t.type not in meaningful and t not in blank_error]
 
 
-def _check_token(tok: tokenize.TokenInfo) -> None:
-    col = tok.start[1]
+def _check_token(tok: tokenize.TokenInfo, col: int) -> None:
     if tok.type == tokenize.STRING:
         raise ParseError("strings are not allowed", col)
     if tok.type == tokenize.COMMENT:
@@ -194,45 +215,51 @@ def _check_token(tok: tokenize.TokenInfo) -> None:
     if tok.type == tokenize.ERRORTOKEN or tok.type not in (tokenize.NAME, tokenize.NUMBER, tokenize.OP):
         shown = tok.string.strip() or repr(tok.string)
         raise ParseError(f"unexpected character '{shown}'", col)
-    if tok.type == tokenize.NAME:
-        name = tok.string
-        if not name.isascii():
-            raise ParseError(f"name '{name}' is not plain ASCII", col)
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-            raise ParseError(f"Python keyword '{name}' is not allowed", col)
-        if name.startswith("_"):
-            raise ParseError(f"names may not start with '_' ('{name}')", col)
-    if tok.type == tokenize.NUMBER and not _DECIMAL.match(tok.string):
-        raise ParseError(f"'{tok.string}' is not a plain decimal number", col)
-    if tok.type == tokenize.NUMBER and float(tok.string) == 0 and re.search(r"[1-9]", re.split("[eE]", tok.string)[0]):
+    if tok.type in _KINDS:
+        check_word(_KINDS[tok.type], tok.string, col)
+
+
+def check_word(kind: str, text: str, col: int) -> None:
+    """The rules every name and number obeys, from typed text or from LaTeX."""
+    if kind == notation.NAME:
+        if not text.isascii():
+            raise ParseError(f"name '{text}' is not plain ASCII", col)
+        if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+            raise ParseError(f"Python keyword '{text}' is not allowed", col)
+        if text.startswith("_"):
+            raise ParseError(f"names may not start with '_' ('{text}')", col)
+    if kind == notation.NUMBER and not _DECIMAL.match(text):
+        raise ParseError(f"'{text}' is not a plain decimal number", col)
+    if kind == notation.NUMBER and float(text) == 0 and re.search(r"[1-9]", re.split("[eE]", text)[0]):
         raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
 
 
-def _implicit_product(prev: tokenize.TokenInfo | None, tok: tokenize.TokenInfo) -> bool:
-    if prev is None:
-        return False
-    starts_factor = tok.type in (tokenize.NAME, tokenize.NUMBER) or tok.string == "("
-    if prev.type == tokenize.NUMBER:
-        return tok.type == tokenize.NAME or tok.string == "("
-    return prev.string == ")" and starts_factor
+_KINDS = {tokenize.NAME: notation.NAME, tokenize.NUMBER: notation.NUMBER, tokenize.OP: notation.OP}
 
 
-def _rewrite(text: str) -> _Rewritten:
+def read_tokens(text: str) -> list[notation.Tok]:
+    """The user's text as checked tokens, Unicode read as ASCII, each with its column in `text`."""
+    ascii_text, columns = notation.normalize(text)
+    out = []
+    for tok in _tokens(ascii_text):
+        col = columns[min(tok.start[1], len(columns) - 1)]
+        _check_token(tok, col)
+        out.append(notation.Tok(_KINDS[tok.type], tok.string, col))
+    return out
+
+
+def read(tokens: list[notation.Tok]) -> tuple[_Rewritten, list[str]]:
+    """Tokens in any notation, as Python text for ast.parse, with the notes on surprising readings."""
+    reading = notation.group(tokens, FUNCTIONS, MAX_DEPTH)
     pieces: list[str] = []
     starts: list[tuple[int, int]] = []
     offset = 0
-    prev = None
-    for tok in _tokens(text):
-        _check_token(tok)
-        if _implicit_product(prev, tok):
-            pieces.append("* ")
-            offset += 2
-        string = "**" if tok.string == "^" else tok.string
-        starts.append((offset, tok.start[1]))
+    for tok in reading.tokens:
+        string = "**" if tok.text == "^" else tok.text
+        starts.append((offset, tok.col))
         pieces.append(string + " ")
         offset += len(string) + 1
-        prev = tok
-    return _Rewritten("".join(pieces), starts)
+    return _Rewritten("".join(pieces), starts), reading.notes + notation.juxtaposition_notes(reading.tokens)
 
 
 # ---------------------------------------------------------------- parsing
@@ -243,6 +270,21 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
 
     value=True is for point values: lists allowed, and longer text.
     """
+    return parse_reading(text, allow_lists, value, customs)[0]
+
+
+def reading_notes(text: str) -> list[str]:
+    """Notes on readings that often surprise (1/2x, sin x^2) in text that parses; [] otherwise."""
+    try:
+        return parse_reading(text)[1]
+    except GradcliError:
+        return []
+
+
+def parse_reading(
+    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None
+) -> tuple[Node, list[str]]:
+    """parse(), and the notes on how the text was read."""
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
     max_length = VALUE_MAX_LENGTH if value else MAX_LENGTH
@@ -254,10 +296,21 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
         raise ParseError("unexpected character '\\x00'", text.index("\x00"))
     if not text.strip():
         raise ParseError("the expression is empty")
-    rewritten = _rewrite(text)
+    head = _DEFINITION.match(text)
+    if head:  # f(x) = x^2, f'(x) = 2x, dy/dx = 2x: what was pasted is the right-hand side
+        return _parse_rest(text, head.end(), allow_lists, value, customs)
+    if latex.is_latex(text):
+        tokens = latex.tokens(text)
+        for tok in tokens:
+            check_word(tok.kind, tok.text, tok.col)
+    else:
+        tokens = read_tokens(text)
+    rewritten, notes = read(tokens)
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")
     except SyntaxError as exc:
+        if "too many nested parentheses" in (exc.msg or ""):  # Python's parser stops at 200 open brackets
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
         stripped = text.rstrip()
         if stripped[-1] in "+-*/^@(,":
             raise ParseError(
@@ -269,8 +322,23 @@ def parse(text: str, allow_lists: bool = False, value: bool = False, customs: di
         raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
     converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES, customs)
     node = converter.convert(tree.body, depth=0)
+    _check_call_depth(node, "the expression")
     _check_constants(node)
-    return node
+    return node, notes
+
+
+_DEFINITION = re.compile(
+    r"^\s*(?:[A-Za-z]\w*'*\s*\(\s*[A-Za-z]\w*(?:\s*,\s*[A-Za-z]\w*)*\s*\)|[A-Za-z]\w*'+|d\w*/d[A-Za-z]\w*)\s*=(?!=)"
+)
+
+
+def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs) -> tuple[Node, list[str]]:
+    try:
+        node, notes = parse_reading(text[start:], allow_lists, value, customs)
+    except GradcliError as exc:
+        column = None if exc.column is None else exc.column + start
+        raise type(exc)(exc.message, column, exc.hint) from exc
+    return _shift(node, start), notes
 
 
 def _syntax_hint(text: str) -> str | None:
@@ -479,6 +547,11 @@ def _fold_call(func: str, v: list[float]) -> float:
         "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
         "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp,
         "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
+        "sec": lambda u: 1 / math.cos(u), "csc": lambda u: 1 / math.sin(u), "cot": lambda u: math.cos(u) / math.sin(u),
+        "asec": lambda u: math.acos(1 / u), "acsc": lambda u: math.asin(1 / u), "acot": lambda u: math.atan(1 / u),
+        "sech": lambda u: 1 / math.cosh(u), "csch": lambda u: 1 / math.sinh(u), "coth": lambda u: 1 / math.tanh(u),
+        "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
+        "sign": lambda u: float((u > 0) - (u < 0)),
         "sum": float, "mean": float, "stop_gradient": float,
     }  # fmt: skip
     if func in simple:
@@ -615,6 +688,7 @@ def _fmt(shape: tuple[int, ...]) -> str:
 
 MAX_INLINED_NODES = 5000
 _STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+_UNDERSCORE_STEP = re.compile(r"^(\s*)(_\w*)(\s*=)(?!=)")
 
 
 @dataclass(frozen=True)
@@ -649,6 +723,11 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         match = _STEP.match(part)
         last = i == len(parts) - 1
         if match is None and not last:
+            named = _UNDERSCORE_STEP.match(part)
+            if named:
+                raise ParseError(
+                    f"bad step name '{named.group(2)}': names start with a letter", start + len(named.group(1))
+                )
             raise ParseError("each step before the last must be named: write name = expression", start)
         name = match.group(2) if match else "f"
         body_start = start + (match.end() if match else 0)
@@ -712,6 +791,7 @@ def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, N
         full = substitute(tree, seen)
         if sum(1 for _ in walk(full)) > MAX_INLINED_NODES:
             raise LimitError(f"step '{name}' expands to more than {MAX_INLINED_NODES} parts")
+        _check_call_depth(full, f"step '{name}' (with the steps it uses)")
         done[name] = full
         seen[name] = Call("stop_gradient", (full,), tree.col) if name in stops else full
     return done

@@ -3,7 +3,7 @@
 This process answers problems itself from the first line on; when many problems wait, it starts the helpers
 (`python -m gradcli.jobs`), which import TensorFlow and sympy and get work once they say they are ready. So a
 short batch, or one run by a warm worker, costs what --jobs 1 costs, and a long one uses every core. Each
-problem is answered by the same function whichever process runs it (`answer(number, line)`), so each line's
+problem is answered by the same function whichever process runs it (`answer(number, line, shared)`), so each line's
 answer is the same as with --jobs 1. A helper that dies has its problems answered here instead.
 """
 
@@ -53,9 +53,10 @@ class Helper:
             events.put((self, json.loads(text)))
         events.put((self, None))
 
-    def give(self, index: int, number: int, line: str) -> bool:
+    def give(self, index: int, number: int, line: str, shared: dict) -> bool:
         try:
-            self.process.stdin.write(json.dumps({"index": index, "number": number, "line": line}) + "\n")
+            task = {"index": index, "number": number, "line": line, "shared": shared}
+            self.process.stdin.write(json.dumps(task) + "\n")
             self.process.stdin.flush()
         except OSError:
             return False
@@ -71,10 +72,9 @@ class Helper:
                 stream.close()
 
 
-def run(
-    lines: Iterable[tuple[int, str]], jobs: int, answer: Callable[[int, str], tuple[int, str]], write: Callable
-) -> int:
-    """Answer every (number, line), writing each answer in input order; the highest exit code."""
+def run(lines: Iterable[tuple[int, str]], jobs: int, answer: Callable, write: Callable, shared: dict) -> int:
+    """Answer every (number, line) with answer(number, line, shared), writing each answer in input order; the
+    highest exit code. A line that is not text (a line the reader could not decode) is answered here."""
     events: queue.Queue = queue.Queue()
     slots = threading.BoundedSemaphore(SPAWN_AFTER + 8 * jobs)  # lines read, not yet written: bounded memory
     threading.Thread(target=_feed, args=(lines, events, slots), daemon=True).start()
@@ -88,16 +88,18 @@ def run(
             _events(events, state, todo, done, block=not todo)
             if not helpers and len(todo) > SPAWN_AFTER:
                 helpers = [Helper(events) for _ in range(jobs - 1)]
-            _hand_out(helpers, todo)
+            _hand_out(helpers, todo, shared)
             if todo:
                 index, number, line = todo.popleft()
-                done[index] = answer(number, line)
+                done[index] = answer(number, line, shared)
             while next_out in done:
                 code, text = done.pop(next_out)
                 write(text)
                 slots.release()
                 worst = max(worst, code)
                 next_out += 1
+        if "failed" in state:
+            raise state["failed"]
     finally:
         for helper in helpers:
             helper.close()
@@ -129,8 +131,8 @@ def _events(events: queue.Queue, state: dict, todo: deque, done: dict, block: bo
             state["count"] += 1
         elif source is END:
             state["more"] = False
-        elif source is FAILED:
-            raise message
+        elif source is FAILED:  # raised once every line read before it is answered, as --jobs 1 would
+            state["more"], state["failed"] = False, message
         elif message is None:  # the helper ended: its unanswered problems come back here
             source.alive = False
             todo.extendleft(sorted(((i, *task) for i, task in source.outstanding.items()), reverse=True))
@@ -142,10 +144,11 @@ def _events(events: queue.Queue, state: dict, todo: deque, done: dict, block: bo
             done[message["index"]] = (message["code"], message["text"])
 
 
-def _hand_out(helpers: list[Helper], todo: deque) -> None:
+def _hand_out(helpers: list[Helper], todo: deque, shared: dict) -> None:
     for helper in helpers:
-        while todo and helper.ready and helper.alive and len(helper.outstanding) < AHEAD:
-            if not helper.give(*todo[0]):
+        room = helper.ready and helper.alive
+        while todo and isinstance(todo[0][2], str) and room and len(helper.outstanding) < AHEAD:
+            if not helper.give(*todo[0], shared):
                 helper.alive = False
                 break
             todo.popleft()
@@ -163,7 +166,7 @@ def serve() -> None:
     print(json.dumps({"ready": True}), flush=True)
     for text in sys.stdin:
         task = json.loads(text)
-        code, answer = answer_line(task["number"], task["line"])
+        code, answer = answer_line(task["number"], task["line"], task["shared"])
         print(json.dumps({"index": task["index"], "code": code, "text": answer}), flush=True)
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli import numeric
-from gradcli.api import FD_TOLERANCE, TAPE_TOLERANCE, Problem, close_each, prepare
+from gradcli import judge, numeric
+from gradcli.api import Problem, prepare
 from gradcli.errors import ExitCode, PointError
 
 DEFAULT_CHUNK = 10_000
+MAX_CHUNK = 100_000  # points per tensor: a few tens of MB per chunk at most
+MAX_DATA_ROWS = 1_000_000  # descend --data holds its whole table in memory
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,19 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     rows = [name for name in problem.rows if name in problem.watched]
     fn = numeric.function(problem.tree, env)
     with np.errstate(all="ignore"):
-        fd = {name: numeric.central_difference(fn, env, name, batched=True) for name in rows}
+        fd = {name: numeric.derivative(fn, env, name, batched=True) for name in rows}
         exact = _exact(problem, symbolic, evaluators, env, rows)
-    status = _status(problem, env, fn, values, {n_: grads[n_] for n_ in rows}, exact, fd)
-    return Chunk(block.lines, coords, values, {r: grads[r] for r in rows}, exact, fd, status)
+    tape = {name: grads[name] for name in rows}
+    columns = _judge(problem, env, fn, values, tape, exact, fd)
+    value64 = values if problem.dtype == "float64" else fn(env)
+    poles = np.zeros(n, dtype=bool)
+    for event, mask in numeric.event_masks(problem.tree, env, frozenset(rows)).items():
+        if event.kind == "pole":
+            poles |= np.broadcast_to(mask, (n,))
+    continuous = numeric.continuous(fn, env, rows) if np.any(poles) else False
+    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous)
+    shown = {c.name: c.fd for c in columns}
+    return Chunk(block.lines, coords, values, tape, exact, shown, status)
 
 
 def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
@@ -210,37 +221,21 @@ def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
     return out
 
 
-def _status(problem, env, fn, values, tape, exact, fd) -> np.ndarray:
+def _judge(problem, env, fn, values, tape, exact, fd) -> list:
+    """One judge.column per variable, every point at once (the rules a single point gets from api)."""
     scale = np.where(np.isfinite(values), np.abs(values), 1.0)
-    tape_tol = TAPE_TOLERANCE[problem.dtype]
-    agree = np.ones(len(values), dtype=bool)
-    finite = np.isfinite(values)
-    for name in tape:
-        agree &= close_each(tape[name], exact[name], tape_tol, scale)
-        agree &= close_each(fd[name], exact[name], FD_TOLERANCE, scale)
-        finite &= np.isfinite(tape[name]) & np.isfinite(exact[name]) & np.isfinite(fd[name])
-    broken = np.zeros(len(values), dtype=bool)
     masks = numeric.event_masks(problem.tree, env, frozenset(tape))
-    kinks = [np.broadcast_to(mask, values.shape) for event, mask in masks.items() if event.kind == "kink"]
-    for event, mask in masks.items():
-        if event.kind == "pole":
-            broken |= np.broadcast_to(mask, values.shape)
-    if kinks:
-        at_kink = np.logical_or.reduce(kinks)
-        for name in tape:
-            left, right = numeric.one_sided(fn, env, name, batched=True)
-            broken |= at_kink & numeric.sides_differ(left, right, scale)
-        smooth = at_kink & ~broken
-        if np.any(smooth):  # as for one point (api._smooth_at_kink): the one-sided mean is the witness there
-            agree_smooth = np.ones(len(values), dtype=bool)
-            for name in tape:
-                left, right, error, _ = numeric.one_sided_order(fn, env, name, 1)
-                mean = (left + right) / 2
-                fd[name] = np.where(smooth, mean, fd[name])  # the caller's fd: the chunk shows this witness
-                agree_smooth &= close_each(tape[name], exact[name], tape_tol, scale)
-                agree_smooth &= numeric.within_one_sided_error(exact[name], mean, error, 1)
-            agree = np.where(smooth, agree_smooth, agree)
-    return np.where(broken | ~finite, "not differentiable", np.where(agree, "agree", "disagree"))
+    columns = []
+    for name in tape:
+        kinks = [np.broadcast_to(m, values.shape) for e, m in masks.items() if e.kind == "kink" and name in e.names]
+        at_kink = np.logical_or.reduce(kinks) if kinks else False
+        columns.append(
+            judge.column(
+                name, tape[name], exact[name], fd[name].value, fd[name].error, scale=scale, dtype=problem.dtype,
+                at_kink=at_kink, sides=lambda k, name=name: numeric.one_sided_order(fn, env, name, k),
+            )
+        )  # fmt: skip
+    return columns
 
 
 def exit_code(bad_rows: int, statuses: Iterable[str]) -> ExitCode:

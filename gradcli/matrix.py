@@ -6,11 +6,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from gradcli import explain, numeric
-from gradcli.api import TAPE_TOLERANCE, Assignment, Problem, _close, _env, _plain, _stack, fd_tolerance, prepare
+from gradcli import judge, numeric, tolerance
+from gradcli.api import Assignment, Problem, _env, _plain, _stack, prepare
 from gradcli.errors import LimitError, PointError
 from gradcli.expr import ListOf, to_text
 from gradcli.result import MatrixPoint, MatrixResult
+
+FD_SECONDS = 30
 
 MAX_HESSIAN_COLUMNS = 50
 
@@ -67,7 +69,7 @@ def _output_labels(problem: Problem) -> list[str]:
 
 
 def _solve(problem: Problem, kind: str) -> MatrixResult:
-    from gradcli.symbolic import Symbolic
+    from gradcli.symbolic import Symbolic, time_limit
 
     names = problem.differentiated
     if not names:
@@ -80,7 +82,9 @@ def _solve(problem: Problem, kind: str) -> MatrixResult:
     envs = [_env(problem, point) for point in problem.points]
     batched = problem.batchable and len(envs) > 1
     values, tapes = _tape(problem, kind, envs, names, batched)
-    fds = _finite_differences(problem, kind, envs, names, batched)
+    # near kinks the stencils are checked entry by entry in Python: 40 variables took minutes
+    with time_limit(FD_SECONDS, "finite differences"):
+        fds = _finite_differences(problem, kind, envs, names, batched)
     results = []
     for point, env, value, tape, fd in zip(problem.points, envs, values, tapes, fds, strict=True):
         exact = symbolic.evaluate_matrix(matrix, symbolic.substitutions({**point, **problem.constants}))
@@ -94,8 +98,8 @@ def _solve(problem: Problem, kind: str) -> MatrixResult:
         columns=tuple(columns),
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
-        tape_tolerance=TAPE_TOLERANCE[problem.dtype],
-        fd_tolerance=fd_tolerance(1 if kind == "jacobian" else 2),
+        tape_tolerance=tolerance.tape(problem.dtype),
+        fd_tolerance=tolerance.finite_difference(1 if kind == "jacobian" else 2),
         results=tuple(results),
     )
 
@@ -136,90 +140,91 @@ def _finite_differences(problem: Problem, kind: str, envs, names, batched: bool)
     return out
 
 
-def _smooth_jacobian(fn, env, names, name, event, matrices, tolerances, info) -> None:
-    """At a kink whose one-sided slopes agree, replace name's finite-difference columns by one-sided means
-    and judge them; tape, exact, fd and agree are (outputs, input elements) and updated in place."""
-    tape, exact, fd, agree = matrices
-    tape_tol, scale = tolerances
-    left, right, error, noise = numeric.one_sided_elements(fn, env, name)
-    if np.any(numeric.order_sides_differ(left, right, error, 1)) or np.any(numeric.too_noisy(left, right, noise, 1)):
-        return  # the coarser one-sided check saw no kink, this one cannot confirm smoothness: keep the central one
-    start = sum(int(np.prod(np.shape(env[n]))) for n in names[: names.index(name)])
-    size = int(np.prod(np.shape(env[name])))
-    estimate = np.reshape((left + right) / 2, (size, -1)).T
-    bound = np.reshape(error, (size, -1)).T
-    for row in range(fd.shape[0]):
-        for column in range(size):
-            j = start + column
-            fd[row, j] = estimate[row, column]
-            exact_ok = bool(numeric.within_one_sided_error(exact[row, j], fd[row, j], bound[row, column], 1))
-            if exact_ok:
-                tape_ok = _close(tape[row, j], exact[row, j], tape_tol, scale)
-            else:
-                tape_ok = bool(numeric.within_one_sided_error(tape[row, j], fd[row, j], bound[row, column], 1))
-            agree[row][j] = tape_ok
-    sides = (_plain(np.reshape(left, -1)), _plain(np.reshape(right, -1)))
-    info.append(explain.smooth_at_kink(event, name, 1, sides, (None, True), (None, True)))
-
-
 def _judge(problem, kind, point, env, value, tape, exact, fd, shown, names) -> MatrixPoint:
-    tape, exact, fd = (np.asarray(m, dtype=np.float64) for m in (tape, exact, fd))
+    """Judged by judge.column: a Jacobian block by block (one input variable's columns each, one-sided
+    at a kink); a Hessian as a whole, and at a kink its diagonal entries one-sidedly at order 2."""
+    tape, exact, fd = (np.array(m, dtype=np.float64) for m in (tape, exact, fd))
     finite_value = np.asarray(value)[np.isfinite(value)]
     scale = float(np.max(np.abs(finite_value))) if finite_value.size else 1.0
-    tape_tol, fd_tol = TAPE_TOLERANCE[problem.dtype], fd_tolerance(1 if kind == "jacobian" else 2)
-    agree = [
-        [_close(t, e, tape_tol, scale) and _close(f, e, fd_tol, scale) for t, e, f in zip(tr, er, fr, strict=True)]
-        for tr, er, fr in zip(tape, exact, fd, strict=True)
-    ]
-    notes, info = [], []  # info: notes that explain without making the point non-differentiable
+    order = 1 if kind == "jacobian" else 2
     events = numeric.events_at(problem.tree, env, frozenset(names))
     kinks = [e for e in events if e.kind == "kink"]
-    if kinks:
-        fn = numeric.function(problem.tree, env)
-        for name in names:
-            left, right = numeric.one_sided(fn, env, name)
-            differ = numeric.sides_differ(left, right, scale)
-            event = next((e for e in kinks if name in e.names), kinks[0])
-            if np.any(differ):
-                first = tuple(np.argwhere(differ)[0])
-                notes.append(explain.kink(event, name, left[first], right[first], None, None))
-            elif kind == "jacobian" and any(
-                name in e.names for e in kinks
-            ):  # slopes agree: the one-sided means are the witness (see api._smooth_at_kink)
-                _smooth_jacobian(fn, env, names, name, event, (tape, exact, fd, agree), (tape_tol, scale), info)
-            elif kind == "hessian" and not problem.shapes.get(name):
-                left, right, error, noise = (float(v) for v in numeric.one_sided_order(fn, env, name, 2))
-                if numeric.order_sides_differ(left, right, error, 2):
-                    notes.append(explain.higher_order_kink(event, name, 2, 2, left, right))
-                elif numeric.too_noisy(left, right, noise, 2):
-                    notes.append(explain.kink_too_noisy(event, name, 2, 2, noise))
-                elif len(names) == 1:  # the 1x1 Hessian exists; judged as grad --order 2 is (api._smooth_at_kink)
-                    fd[0, 0] = (left + right) / 2
-                    exact_ok = bool(numeric.within_one_sided_error(exact[0, 0], fd[0, 0], error, 2))
-                    if exact_ok:
-                        tape_ok = _close(tape[0, 0], exact[0, 0], tape_tol, scale)
-                    else:
-                        tape_ok = bool(numeric.within_one_sided_error(tape[0, 0], fd[0, 0], error, 2))
-                    agree[0][0] = tape_ok
-                    info.append(
-                        explain.smooth_at_kink(
-                            event, name, 2, (left, right), (tape[0, 0], tape_ok), (exact[0, 0], exact_ok)
-                        )
-                    )
-        if kind == "hessian" and not notes and (len(names) > 1 or any(problem.shapes.get(n) for n in names)):
-            notes.append(explain.hessian_kink(kinks[0]))
-    poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
-    if poles or not all(np.all(np.isfinite(m)) for m in (np.asarray(value), tape, exact, fd)):
-        singular = [explain.singular(e) for e in events if e.kind in ("singular", "pole")]
-        notes.extend(singular or ([] if notes else [explain.unexplained_not_finite(value)]))
+    fn = numeric.function(problem.tree, env) if kinks else None
+    options = {"scale": scale, "order": order, "dtype": problem.dtype}
+    scalars = not any(problem.shapes.get(n) for n in names)
+    whole = judge.column("f", tape, exact, fd, 0.0, **options)
+    notes, smooth = [], np.zeros(tape.shape, dtype=bool)
+    start = 0
+    for j, name in enumerate(names):
+        size = int(np.prod(problem.shapes[name]))
+        block, start = slice(start, start + size), start + size
+        kink = next((e for e in kinks if name in e.names), None)
+        if kink is None:
+            continue
+        if kind == "jacobian":
+            sides = _jacobian_sides(fn, env, name, size)
+            c = judge.column(name, tape[:, block], exact[:, block], fd[:, block], 0.0, kink=kink, at_kink=True,
+                             sides=sides, **options)  # fmt: skip
+            whole.fd[:, block], whole.agree[:, block], smooth[:, block] = c.fd, c.agree, c.smooth
+        elif scalars:  # a diagonal entry, judged as grad --order 2 is
+            along = _along(fn, env, name)
+            c = judge.column(name, tape[j, j], exact[j, j], fd[j, j], 0.0, kink=kink, at_kink=True,
+                             sides=along, **options)  # fmt: skip
+            whole.fd[j, j], whole.agree[j, j], smooth[j, j] = c.fd, c.agree, c.smooth
+        else:
+            continue
+        notes += c.notes
+    if kind == "hessian" and kinks and scalars:
+        notes += _mixed(problem, fn, env, names, kinks, (tape, exact, whole, smooth), scale)
+    elif kind == "hessian" and kinks and judge.differentiable(notes):  # tensor variables: not checked one-sidedly
+        notes.append(judge.Note("hessian_kink", judge.UNDEFINED, None, {"event": kinks[0]}))
+    whole.smooth, whole.notes = smooth, notes
+    notes = judge.conclude(value, value, problem.dtype, [whole], {"f": (tape, exact)}, events, say_witnesses=False)
     return MatrixPoint(
         at={name: v.as_list() for name, v in point.items()},
         value=_plain(value),
         tape=tape.tolist(),
         symbolic=shown,
         exact=exact.tolist(),
-        finite_difference=fd.tolist(),
-        agree_each=agree,
-        notes=tuple(notes + info),
-        differentiable=not notes,
+        finite_difference=whole.fd.tolist(),
+        agree_each=whole.agree.tolist(),
+        notes=tuple(notes),
+        differentiable=judge.differentiable(notes),
     )
+
+
+def _mixed(problem, fn, env, names, kinks, matrices, scale) -> list:
+    """Every mixed partial whose variables meet a kink, judged from its four quadrants (judge.mixed)."""
+    tape, exact, whole, smooth = matrices
+    notes = []
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            b = names[j]
+            kink = next((e for e in kinks if {a, b} & e.names), None)
+            if kink is None:
+                continue
+            quadrants = numeric.mixed_quadrants(fn, env, a, b)
+            c = judge.mixed((a, b), tape[i, j], exact[i, j], whole.fd[i, j], quadrants, scale=scale,
+                            dtype=problem.dtype, kink=kink)  # fmt: skip
+            for r, s in ((i, j), (j, i)):
+                whole.fd[r, s], whole.agree[r, s], smooth[r, s] = c.fd, c.agree, c.smooth
+                if c.broken:
+                    whole.agree[r, s] = True  # undefined, not a disagreement
+            notes += c.notes
+    return notes
+
+
+def _along(fn, env, name):
+    def sides(k):
+        return numeric.one_sided_order(fn, env, name, k)
+
+    return sides
+
+
+def _jacobian_sides(fn, env, name, size):
+    """One-sided first derivatives along each element of name, as (outputs, elements) blocks."""
+
+    def sides(k):
+        return tuple(np.reshape(p, (size, -1)).T for p in numeric.one_sided_elements(fn, env, name, k))
+
+    return sides

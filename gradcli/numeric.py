@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcli import tolerance
 from gradcli.expr import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, to_text, walk
 
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
 STENCIL_STEP = EPS ** (1 / 5)
-ONE_SIDED_STEP = 1e-6
 LADDER_STEPS = 18  # down to ~1e-14 of the first step, for points very near a pole or domain edge
 AGREEMENT = 1e-8  # two successive estimates this close (relative) are taken as converged
 NOISE = 4  # rounding-noise allowance, in units of eps * max|f| / h (the stencil's weights sum to 18/12)
@@ -35,10 +35,17 @@ _UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
     "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "sec": lambda u: 1 / np.cos(u), "csc": lambda u: 1 / np.sin(u), "cot": lambda u: np.cos(u) / np.sin(u),
+    "asec": lambda u: np.arccos(1 / u), "acsc": lambda u: np.arcsin(1 / u), "acot": lambda u: np.arctan(1 / u),
+    "sech": lambda u: 1 / np.cosh(u), "csch": lambda u: 1 / np.sinh(u), "coth": lambda u: 1 / np.tanh(u),
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "sign": np.sign,
     "sigmoid": lambda u: 0.5 * (1 + np.tanh(0.5 * u)),
     "relu": lambda u: np.maximum(u, 0.0),
     "softplus": lambda u: np.logaddexp(0.0, u),
 }  # fmt: skip
+
+
+_KINKS = ("abs", "relu", "max", "min", "sign", "acot")  # where f or its slope changes across a point
 
 
 class NumpyBackend:
@@ -71,10 +78,11 @@ class NumpyBackend:
 
     def binop(self, node: BinOp, a, b):
         with np.errstate(all="ignore"):
-            if node.op == "+":
-                return a + b
-            if node.op == "-":
-                return a - b
+            if node.op in "+-":
+                result = a + b if node.op == "+" else a - b
+                if self.record and free_names(node):  # a sum that cancels to within rounding of 0
+                    self.rounded[id(node)] = _cancels(a, b, result)
+                return result
             if node.op == "*":
                 return a * b
             if node.op == "/":
@@ -106,8 +114,8 @@ class NumpyBackend:
         with np.errstate(all="ignore"):
             if self.record:  # only the evaluation at the point itself looks for events, not the stencils
                 self._check_call(node, args)
-            if self.branches is not None and func in ("abs", "relu", "max", "min"):
-                self.branches.append(np.sign(u if func in ("abs", "relu") else args[0] - args[1]))
+            if self.branches is not None and func in _KINKS:
+                self.branches.append(np.sign(args[0] - args[1] if func in ("max", "min") else u))
             if func in ("max", "min"):
                 result = np.maximum(*args) if func == "max" else np.minimum(*args)
                 if self.record:  # a rounded zero passes through when its side is the one chosen
@@ -139,15 +147,24 @@ class NumpyBackend:
         if func in ("sqrt", "log", "log2", "log10"):
             self._check(arg, u <= 0, func, "singular", arg)
             self._check(arg, self._near_zero(arg) & (u > 0), func, "pole", arg)
-        if func == "tan":  # a pole where cos(u) = 0; in floats pi/2 is only near it
+        if func in ("tan", "sec"):  # a pole where cos(u) = 0; in floats pi/2 is only near it
             self._check(arg, _rounded_zero("cos", u, np.cos(u)), func, "pole", arg)
-        if func in ("asin", "acos"):
+        if func in ("csc", "cot"):  # a pole where sin(u) = 0: exactly at 0, only near it at pi, 2pi, ...
+            self._check(arg, _rounded_zero("sin", u, np.sin(u)), func, "pole", arg)
+        if func in ("asin", "acos", "atanh"):
             self._check(arg, np.abs(u) >= 1, func, "singular", arg)
+        if func in ("asec", "acsc"):
+            self._check(arg, np.abs(u) <= 1, func, "singular", arg)
+        if func in ("csc", "cot", "csch", "coth", "acot", "sign"):  # a pole, or a jump (acot, sign), at 0
+            self._check(arg, u == 0, func, "singular", arg)
+        if func == "acosh":
+            self._check(arg, u <= 1, func, "singular", arg)
 
     def _near_zero(self, node: Node):
-        """Where the node's value is a zero of sin, cos or tan that float64 can only come near (cos(pi/2) =
-        6e-17), seen through signs, products, quotients and positive powers: -cos(x), 2*cos(x)**2."""
-        if isinstance(node, Call):
+        """Where the node's value is a zero that float64 can only come near: of sin, cos or tan (cos(pi/2) =
+        6e-17) or a sum that cancels (sin(x) + cos(x) at 3*pi/4), seen through signs, products, quotients
+        and positive powers: -cos(x), 2*cos(x)**2."""
+        if isinstance(node, Call) or (isinstance(node, BinOp) and node.op in "+-"):
             return self.rounded.get(id(node), False)
         if isinstance(node, Neg):
             return self._near_zero(node.operand)
@@ -169,6 +186,14 @@ class NumpyBackend:
         if event not in self.events:
             self.events.append(event)
         self.masks[event] = self.masks.get(event, False) | np.asarray(hit)
+
+
+def _cancels(a, b, result):
+    """Where a sum is 0 only up to rounding: nonzero, and within two spacings of its larger term (sin(x) +
+    cos(x) at the float nearest 3*pi/4 is 1.1e-16)."""
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(a), np.abs(b))
+        return (result != 0) & (np.abs(result) <= ROUNDING_ULPS * np.spacing(size)) & (size > 0)
 
 
 def _rounded_zero(func: str, u, result):
@@ -194,14 +219,30 @@ class Function:
 
     def __init__(self, tree: Node, base: dict[str, np.ndarray]):
         self.tree, self.frozen, self._center = tree, {}, None
-        value(tree, base, self.frozen)
+        self.base = value(tree, base, self.frozen)
+        self._noise = None
         self.kinky = any(  # custom bodies are not walked: a custom function may hide a kink
-            isinstance(n, Custom) or (isinstance(n, Call) and n.func in ("abs", "relu", "max", "min"))
-            for n in walk(tree)
+            isinstance(n, Custom) or (isinstance(n, Call) and n.func in _KINKS) for n in walk(tree)
         )
+        self.analytic = analytic(tree)
 
     def __call__(self, env: dict) -> np.ndarray:
         return value(self.tree, env, self.frozen)
+
+    def noise(self, env: dict) -> np.ndarray:
+        """f's own rounding error at the base point, measured: |f in float64 - f in extended precision|,
+        at least eps |f|. Where f is a cancellation ((1 - cos(x))/x**2 at 1e-3 loses ten digits), eps |f|
+        alone would promise finite differences far more than float64 can give."""
+        if self._noise is None:
+            wide = {k: np.asarray(v, dtype=np.longdouble) for k, v in env.items()}
+            with np.errstate(all="ignore"):
+                try:
+                    measured = np.abs(np.asarray(self.base, dtype=np.longdouble) - value(self.tree, wide, self.frozen))
+                except TypeError:  # an operation with no extended-precision loop
+                    measured = np.zeros(np.shape(self.base))
+                measured = np.where(np.isfinite(measured), measured, 0).astype(np.float64)
+            self._noise = np.maximum(EPS * np.abs(np.asarray(self.base, dtype=np.float64)), measured)
+        return self._noise
 
     def center_branches(self, env: dict) -> list[np.ndarray]:
         """branches(env), remembered for the last env: every stencil of a ladder compares with the same point."""
@@ -216,6 +257,20 @@ class Function:
         with np.errstate(all="ignore"):
             evaluate(self.tree, env, backend)
         return backend.branches
+
+
+NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus", "sign"})
+
+
+def analytic(tree: Node) -> bool:
+    """Whether numpy evaluates the tree at complex points as the analytic continuation of f (custom
+    functions' bodies included), so that the complex-step derivative applies."""
+    for node in walk(tree):
+        if isinstance(node, Custom) and not analytic(node.body):
+            return False
+        if isinstance(node, Call) and node.func in NOT_ANALYTIC:
+            return False
+    return True
 
 
 def function(tree: Node, base: dict[str, np.ndarray]) -> Function:
@@ -263,17 +318,86 @@ def _shifted(env: dict, name: str, index, step) -> dict:
 
 
 def central_difference(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False) -> np.ndarray:
-    """d tree / d name by the five-point stencil, element by element: shape x.shape + f.shape.
+    """d tree / d name, element by element: shape x.shape + f.shape (the value of derivative())."""
+    return derivative(fn, env, name, batched).value
 
-    With batched=True every element of `name` is an independent point (the
-    expression is elementwise), so all of them are shifted at once and the
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numeric derivative with its error bound and, per element, whether the complex step gave it."""
+
+    value: np.ndarray
+    error: np.ndarray
+    complex_step: np.ndarray  # bool; False: the five-point ladder (or a one-sided estimate near a kink)
+
+    @property
+    def method(self) -> str:
+        """One name for the whole array (JSON's finite_difference_method)."""
+        if np.all(self.complex_step):
+            return "complex step"
+        return "central difference" if not np.any(self.complex_step) else "mixed"
+
+
+def derivative(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False) -> Estimate:
+    """d tree / d name with an error bound, element by element: shape x.shape + f.shape.
+
+    Where the expression is analytic (no abs, relu, max, min or softplus anywhere), the complex step
+    Im f(x + ih) / h has no subtraction and is good to a few eps; it is kept where it is finite and two
+    steps agree, and the five-point ladder answers elsewhere. With batched=True every element of `name`
+    is an independent point (the expression is elementwise), so all are shifted at once and the
     result has f's shape.
     """
     x = np.asarray(env[name], dtype=np.float64)
     if batched:
-        return _ladder(fn, env, name, None, x)
-    columns = [_ladder(fn, env, name, index, x[index]) for index in np.ndindex(x.shape)]
-    return np.reshape(np.array(columns, dtype=np.float64), x.shape + np.shape(columns[0]))
+        return _estimate(fn, env, name, None, x)
+    parts = [_estimate(fn, env, name, index, x[index]) for index in np.ndindex(x.shape)]
+    shape = x.shape + np.shape(parts[0].value)
+
+    def join(field):
+        return np.reshape(np.array([getattr(p, field) for p in parts]), shape)
+
+    return Estimate(join("value").astype(np.float64), join("error").astype(np.float64), join("complex_step"))
+
+
+def _estimate(fn: Function, env, name, index, x) -> Estimate:
+    if fn.analytic:
+        value, error = complex_step(fn, env, name, index, x)
+        good = np.isfinite(value) & np.isfinite(error)
+        if np.all(good):
+            return Estimate(value, error, np.ones(np.shape(value), dtype=bool))
+        ladder, gap = _ladder(fn, env, name, index, x)
+        return Estimate(np.where(good, value, ladder), np.where(good, error, gap), good)
+    ladder, gap = _ladder(fn, env, name, index, x)
+    return Estimate(ladder, gap, np.zeros(np.shape(ladder), dtype=bool))
+
+
+COMPLEX_STEP = 1e-20
+
+
+def complex_step(fn: Function, env, name, index, x):
+    """(estimate, error): Im f(x + ih) / h with h = 1e-20 max(1, |x|) (1e-20 |x| below 1, as near the pole
+    of 1/x at 0). No subtraction, so the only error is rounding in the terms that make the derivative,
+    about eps (|f'| + |f| / scale); truncation is (h / distance to the nearest singularity)**2, far
+    below it; where f itself is a cancellation, its measured rounding error over the scale of x bounds
+    what any numeric derivative can give. One evaluation per point. NaN where f or the estimate is not
+    finite (the caller falls back to the ladder there)."""
+    x = np.asarray(x, dtype=np.float64)
+    scale = np.where((np.abs(x) > 0) & (np.abs(x) < 1), np.abs(x), np.maximum(1.0, np.abs(x)))
+    h = COMPLEX_STEP * scale
+    array = np.array(env[name], dtype=np.complex128, copy=True)
+    if index is None:
+        array = array + 1j * h
+    else:
+        array[index] += 1j * h
+    with np.errstate(all="ignore"):
+        shifted = fn({**env, name: array})
+        estimate = np.imag(shifted) / h
+        terms = np.abs(np.real(shifted)) / scale
+        good = np.isfinite(estimate) & np.isfinite(terms)
+        rounding = EPS * (np.abs(estimate) + terms)
+        if np.shape(fn.base) == np.shape(estimate):  # f's own measured rounding (a cancellation), carried over
+            rounding = np.maximum(rounding, fn.noise(env) / scale)
+    return np.where(good, estimate, np.nan), np.where(good, NOISE * rounding, np.nan)
 
 
 def hessian_difference(fn: Function, env: dict[str, np.ndarray], names: list[str], batched: bool = False) -> np.ndarray:
@@ -361,7 +485,8 @@ def _stencil(fn, env, name, index, h):
     """The five-point estimate and its rounding-noise bound, (18/12) eps max|f| / h (f's own rounding included)."""
     f = [fn(_shifted(env, name, index, k * h)) for k in (-2, -1, 1, 2)]
     size = np.maximum(np.maximum(np.abs(f[0]), np.abs(f[1])), np.maximum(np.abs(f[2]), np.abs(f[3])))
-    noise = NOISE * EPS * size / np.abs(h)
+    rounding = np.maximum(EPS * size, fn.noise(env)) if fn.base.shape == np.shape(size) else EPS * size
+    noise = NOISE * rounding / np.abs(h)
     return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h), noise
 
 
@@ -388,8 +513,8 @@ def _ladder(fn, env, name, index, x):
         shape = np.shape(best)
         near = crosses_kink(fn, env, [_shifted(env, name, index, k * first) for k in (-2, 2)], shape)
         if np.any(near):
-            best = _one_sided_instead(fn, env, name, index, 1, best, near, shape, gap)
-    return best
+            best, gap = _one_sided_instead(fn, env, name, index, 1, best, near, shape, gap)
+    return best, gap
 
 
 def _rungs(fn, env, name, index, h):
@@ -466,13 +591,14 @@ def higher_difference(fn: Function, env: dict[str, np.ndarray], name: str, order
         # near: the largest stencil crosses a kink that x is not on (max(x, y) at x = 0, y = 1e-8)
         best, _, near = _closest_pair(candidates, settle=fd_relative(order) / 10)
     if np.any(near):
-        best = _one_sided_instead(fn, env, name, None, order, best, near, shape)
+        best, _ = _one_sided_instead(fn, env, name, None, order, best, near, shape)
     return best
 
 
 def _one_sided_instead(fn: Function, env: dict, name: str, index, order: int, best, near, shape, gap=np.inf):
     """Where a kink is within the central stencil's reach (but not at the point), a one-sided estimate
-    from a side with no kink in reach, unless the central estimate's own gap is already smaller."""
+    from a side with no kink in reach, unless the central estimate's own gap is already smaller.
+    Returns the estimates and their error bounds."""
     x = np.asarray(env[name], dtype=np.float64)
     reach = _one_sided_base(x if index is None else x[index], order)
     left, right, error, _ = one_sided_order(fn, env, name, order, index)
@@ -482,7 +608,8 @@ def _one_sided_instead(fn: Function, env: dict, name: str, index, order: int, be
         points = [_shifted(env, name, index, side * j * m * reach) for j in range(1, order + 1) for m in (1, 2, 4)]
         clean.append(near & ~crosses_kink(fn, env, points, shape))
     best = np.where(clean[1], right, best)
-    return np.where(clean[0], left, best)  # the sides share one error bound; the left is as good as the right
+    bound = np.where(clean[0] | clean[1], error, gap)
+    return np.where(clean[0], left, best), bound  # the sides share one error bound
 
 
 # Two step scales: 1 (or |x| when larger), right for functions of order-one scale; and |x| for 0 < |x| < 1,
@@ -550,24 +677,19 @@ def _closest_pair(candidates, settle: float = 0.0):
     return best, best_crossed, first_crossed
 
 
-def one_sided(fn: Function, env: dict[str, np.ndarray], name: str, batched: bool = False):
-    """(left, right) derivative estimates, shape x.shape + f.shape: where they differ the derivative does not exist.
-
-    With batched=True each element of `name` is an independent point and all are shifted at once.
-    """
-    x = np.asarray(env[name], dtype=np.float64)
+def continuous(fn: Function, env: dict[str, np.ndarray], names) -> np.ndarray:
+    """Where f stays within 1e-3 (relative) of f(x) a step of 1e-6 (relative) away along every name (every
+    element of a tensor at once; with many points, each its own): a zero in a denominator that f does not
+    feel (cos(x)/cos(x) at pi/2) is removable, not a pole."""
+    base = np.asarray(fn.base, dtype=np.float64)
+    ok = np.isfinite(base)
     with np.errstate(all="ignore"):
-        f0 = fn(env)
-        if batched:
-            h = ONE_SIDED_STEP * np.maximum(1.0, np.abs(x))
-            return (f0 - fn(_shifted(env, name, None, -h))) / h, (fn(_shifted(env, name, None, h)) - f0) / h
-        lefts, rights = [], []
-        for index in np.ndindex(x.shape):
-            h = ONE_SIDED_STEP * max(1.0, abs(float(x[index])))
-            lefts.append((f0 - fn(_shifted(env, name, index, -h))) / h)
-            rights.append((fn(_shifted(env, name, index, h)) - f0) / h)
-    shape = x.shape + np.shape(f0)
-    return np.reshape(np.array(lefts, dtype=np.float64), shape), np.reshape(np.array(rights, dtype=np.float64), shape)
+        for name in names:
+            h = 1e-6 * np.maximum(1.0, np.abs(np.asarray(env[name], dtype=np.float64)))
+            for side in (-1, 1):
+                near = np.asarray(fn(_shifted(env, name, None, side * h)), dtype=np.float64)
+                ok &= np.isfinite(near) & (np.abs(near - base) <= 1e-3 * (1 + np.abs(base)))
+    return ok
 
 
 def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: int, index=None):
@@ -603,6 +725,46 @@ def one_sided_order(fn: Function, env: dict[str, np.ndarray], name: str, order: 
             error = np.fmax(error, np.abs(near - far))
         noise = EPS * size * sum(abs(w) for w in weights) * 3 / base**order
     return estimates[0], estimates[1], error + noise, noise
+
+
+def mixed_quadrants(fn: Function, env: dict[str, np.ndarray], a: str, b: str):
+    """(estimates, error, noise) for d2f/da db at a kink, from each of the four quadrants around the point.
+
+    In quadrant (sa, sb), [f(a + sa h, b + sb k) - f(a + sa h, b) - f(a, b + sb k) + f] / (sa h sb k) never
+    straddles a kink through the point; one Richardson step removes its O(h + k) error, and |R(h) - R(2h)|
+    plus rounding bounds what is left. Where the four agree, the mixed partial exists; where they differ,
+    it does not (abs(x)*y at x = 0: 1 on the right, -1 on the left).
+    """
+    xa, xb = (np.asarray(env[n], dtype=np.float64) for n in (a, b))
+    ha, hb = _one_sided_base(xa, 2), _one_sided_base(xb, 2)
+    f0 = np.asarray(fn(env), dtype=np.float64)
+    size = np.abs(f0)
+
+    def at(da, db):
+        nonlocal size
+        shifted = env
+        if np.any(da):
+            shifted = _shifted(shifted, a, None, da)
+        if np.any(db):
+            shifted = _shifted(shifted, b, None, db)
+        value = np.asarray(fn(shifted), dtype=np.float64)
+        size = np.fmax(size, np.abs(value))
+        return value
+
+    def difference(sa, sb, m):
+        da, db = sa * m * ha, sb * m * hb
+        return (at(da, db) - at(da, 0) - at(0, db) + f0) / (da * db)
+
+    estimates, error = [], 0.0
+    with np.errstate(all="ignore"):
+        for sa in (-1, 1):
+            for sb in (-1, 1):
+                d1, d2, d4 = (difference(sa, sb, m) for m in (1, 2, 4))
+                near, far = 2 * d1 - d2, 2 * d2 - d4
+                estimates.append(near)
+                error = np.fmax(error, np.abs(near - far))
+        noise = 4 * EPS * size * 3 / (ha * hb)
+    return np.array(estimates), error + noise, noise
 
 
 def one_sided_elements(fn: Function, env: dict[str, np.ndarray], name: str, order: int = 1):
@@ -641,12 +803,4 @@ def within_one_sided_error(estimate, truth, error, order: int):
 
 
 def fd_relative(order: int) -> float:
-    """Finite differences of order n in float64 are good to about eps**(2/(n+2)); allow 100 times that."""
-    return 100 * EPS ** (2 / (order + 2))
-
-
-def sides_differ(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
-    """True where one-sided slopes disagree by far more than the O(h) curvature term."""
-    finite = np.isfinite(left) & np.isfinite(right)
-    tolerance = 1e-3 * np.maximum(np.abs(left), np.abs(right)) + 1e-4 * np.maximum(1.0, scale)
-    return ~finite | (np.abs(left - right) > tolerance)
+    return tolerance.fd_relative(order)

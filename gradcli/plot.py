@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,9 @@ ARROWS = 15
 PNG_SIZE = (8, 5)  # inches, at 100 dpi: 800 x 500 pixels
 DPI = 100
 TERMINAL_SIZE = (80, 20)
+RANGE_LIMIT = 1e15  # x**2 over it stays within what a terminal plot can draw
+TERMINAL_LIMIT = 1e30  # plotext draws an empty frame past about 1e40
+RANGE_RESOLUTION = 1e-9  # the samples of a range must be distinct floats, with room for finite differences
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,14 @@ class Curve:
 
     expression: str
     variable: str
-    x: np.ndarray
-    f: np.ndarray
-    tape: np.ndarray
-    symbolic: np.ndarray
-    marks: tuple[Mark, ...]
+    x: np.ndarray = field(repr=False)  # hundreds of samples: a notebook shows the picture instead
+    f: np.ndarray = field(repr=False)
+    tape: np.ndarray = field(repr=False)
+    symbolic: np.ndarray = field(repr=False)
+    marks: tuple[Mark, ...] = ()
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -56,6 +62,13 @@ def parse_range(text: str) -> tuple[float, float]:
         raise PointError(f"--range {text!r}: write LOW:HIGH, for example -6:6") from None
     if not sep or not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise PointError(f"--range {text!r}: write LOW:HIGH with LOW < HIGH, for example -6:6")
+    if max(abs(lo), abs(hi)) > RANGE_LIMIT:
+        raise PointError(f"--range {text!r}: LOW and HIGH must be between {-RANGE_LIMIT:g} and {RANGE_LIMIT:g}")
+    if hi - lo < max(1 / RANGE_LIMIT, RANGE_RESOLUTION * max(abs(lo), abs(hi))):
+        raise PointError(
+            f"--range {text!r} is too narrow to sample: make it at least {1 / RANGE_LIMIT:g} wide "
+            f"and {RANGE_RESOLUTION:g} times its largest bound"
+        )
     return lo, hi
 
 
@@ -94,14 +107,17 @@ def _one_variable(expression: str, const):
 def _watch_points(tree: Node):
     """(subtree whose sign change matters, kind, description) for every kink or singularity in the tree."""
     for node in walk(tree):
-        if isinstance(node, Call) and node.func in ("abs", "relu"):
+        if isinstance(node, Call) and node.func in ("abs", "relu", "sign"):
             yield node.args[0], "kink", f"{node.func}({to_text(node.args[0])})"
         elif isinstance(node, Call) and node.func in ("max", "min"):
             yield BinOp("-", *node.args), "kink", to_text(node)
         elif isinstance(node, Call) and node.func in ("sqrt", "log", "log2", "log10"):
             yield node.args[0], "singular", f"{node.func}({to_text(node.args[0])})"
-        elif isinstance(node, Call) and node.func == "tan":
-            yield Call("cos", node.args), "singular", f"tan({to_text(node.args[0])})"
+        elif isinstance(node, Call) and node.func in ("tan", "sec", "csc", "cot"):
+            zero = "cos" if node.func in ("tan", "sec") else "sin"
+            yield Call(zero, node.args), "singular", f"{node.func}({to_text(node.args[0])})"
+        elif isinstance(node, Call) and node.func in ("csch", "coth", "acot"):
+            yield node.args[0], "singular", f"{node.func}({to_text(node.args[0])})"
         elif isinstance(node, BinOp) and node.op == "/" and free_names(node.right):
             yield node.right, "singular", f"division by {to_text(node.right)}"
 
@@ -144,8 +160,26 @@ def _limits(*arrays) -> tuple[float, float] | None:
 
 
 def png_curve(c: Curve, out: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=PNG_SIZE, dpi=DPI)
+    _save(_curve_figure(c), out)
+
+
+def png_bytes(c: Curve) -> bytes:
+    """The same picture as PNG bytes, for a notebook (no pyplot state touched, no backend chosen)."""
+    import io
+
+    fig = _curve_figure(c)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _curve_figure(c: Curve):
+    _quiet_matplotlib()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=PNG_SIZE, dpi=DPI)
+    ax = fig.subplots()
     ax.plot(c.x, c.f, label=f"f({c.variable}) = {c.expression}", color="tab:blue", linewidth=2)
     ax.plot(c.x, c.tape, label="GradientTape gradient", color="tab:orange", linewidth=2)
     ax.plot(c.x, c.symbolic, label="sympy derivative", color="black", linestyle="--", linewidth=1)
@@ -165,7 +199,7 @@ def png_curve(c: Curve, out: str) -> None:
     ax.set_title(f"f = {c.expression} and its gradient")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
-    _save(fig, out)
+    return fig
 
 
 def png_landscape(expression: str, lo: float, hi: float, out: str, const=None) -> None:
@@ -203,16 +237,23 @@ def free_names_of(expression: str) -> list[str]:
     return sorted(frozenset().union(*map(free_names, inline(parse_program(expression)).values())))
 
 
-def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1]) -> str:
+# Each curve has its own marker always (a pipe or a monochrome terminal still tells them apart) and its own
+# colour where the terminal has colours. The legend is printed under the frame, so it never covers data.
+TERMINAL_STYLES = (("braille", "blue", "f"), ("•", "red", "GradientTape gradient"))
+
+
+def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMINAL_SIZE[1], color: bool = False) -> str:
     import plotext as plx
 
+    largest = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0)) for a in (c.f, c.tape)), default=0)
+    if largest > TERMINAL_LIMIT:
+        raise PointError(f"values reach {largest:.3g}, too large to draw in a terminal: add --out FILE.png")
     plx.clear_figure()
     plx.plotsize(width, height)
     plx.theme("clear")
-    finite = np.isfinite(c.f)
-    plx.plot(c.x[finite].tolist(), c.f[finite].tolist(), label="f", marker="braille")
-    finite = np.isfinite(c.tape)
-    plx.plot(c.x[finite].tolist(), c.tape[finite].tolist(), label="GradientTape gradient", marker="braille")
+    for values, (marker, colour, _label) in zip((c.f, c.tape), TERMINAL_STYLES, strict=True):
+        finite = np.isfinite(values)
+        plx.plot(c.x[finite].tolist(), values[finite].tolist(), marker=marker, color=colour)
     for mark in c.marks:
         plx.vline(mark.x)
     limits = _limits(c.f, c.tape)
@@ -220,9 +261,20 @@ def terminal_curve(c: Curve, width: int = TERMINAL_SIZE[0], height: int = TERMIN
         plx.ylim(*limits)
     plx.title(f"f = {c.expression} and its gradient")
     plx.xlabel(c.variable)
-    text = _ANSI.sub("", plx.build())
+    text = plx.build()
+    legend = "   ".join(f"{_paint(_SAMPLE.get(m, m * 2), k, color)} {label}" for m, k, label in TERMINAL_STYLES)
+    if not color:
+        text = _ANSI.sub("", text)
     notes = "".join(f"\n{m.kind} at {c.variable} = {m.x:.6g}: {m.what}" for m in c.marks)
-    return text + notes + "\n"
+    return text.rstrip("\n") + "\n" + legend + notes + "\n"
+
+
+_SAMPLE = {"braille": "⠤⠤"}  # what a marker looks like, for the legend
+_COLOURS = {"blue": 4, "red": 1}  # plotext's own 256-colour numbers, so the legend matches the curves
+
+
+def _paint(text: str, colour: str, color: bool) -> str:
+    return f"\x1b[38;5;{_COLOURS[colour]}m{text}\x1b[0m" if color else text
 
 
 def png_descent(runs, out: str, data=None) -> None:
@@ -300,7 +352,21 @@ def _fit_panel(ax, run, data) -> None:
     ax.set_title(f"fitted: {to_text(model)} with " + ", ".join(f"{n} = {v:.4g}" for n, v in params.items()))
 
 
+def _quiet_matplotlib() -> None:
+    """Before matplotlib is first imported: a cache directory it can write, and no notices on stderr."""
+    import logging
+    import os
+    import tempfile
+
+    if "MPLCONFIGDIR" not in os.environ and not _writable(_matplotlib_config()):
+        # a read-only HOME: matplotlib would warn on stderr and rebuild its font cache in a new temporary
+        # directory on every run; one per user under the temporary directory keeps it quiet and fast
+        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
+
+
 def _pyplot():
+    _quiet_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a window
@@ -309,12 +375,36 @@ def _pyplot():
     return plt
 
 
+def _matplotlib_config() -> str:
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "matplotlib")
+
+
+def _writable(directory: str) -> bool:
+    """Can a file be made there? Tried, not asked: os.access says yes to root on a read-only file system."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
 def _save(fig, out: str) -> None:
+    """Whole or not at all: drawn into a temporary file beside `out`, renamed onto it when complete."""
+    from gradcli.files import atomic_write
+
     plt = _pyplot()
     try:
         fig.tight_layout()
-        fig.savefig(out)
-    except (OSError, ValueError) as exc:
+        with atomic_write(out, binary=True) as handle:
+            fig.savefig(handle, format=out.rsplit(".", 1)[-1].lower())
+    except ValueError as exc:
         raise GradcliError(f"cannot write {out}: {exc}") from exc
     finally:
         plt.close(fig)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from gradcli.errors import ExitCode
+from gradcli.tolerance import Tolerance
 
 Number = float | list  # a float, or nested lists of floats for tensors
 
@@ -25,15 +26,6 @@ def json_number(value):
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    rtol: float
-    atol: float
-
-    def to_dict(self) -> dict:
-        return {"rtol": self.rtol, "atol": self.atol}
-
-
-@dataclass(frozen=True)
 class Partial:
     """One row: the derivative with respect to one name at one point, three ways."""
 
@@ -50,6 +42,9 @@ class Partial:
     without_stop: Number | None = None  # the tape's gradient with every stop_gradient removed
     true_symbolic: str | None = None  # with custom gradients: the derivative of the true function
     true_exact: Number | None = None
+    finite_difference_error: Number | None = None  # the estimate's error bound
+    finite_difference_method: str = "central difference"  # or "complex step", "one-sided", "mixed"
+    odd: str | None = None  # when the witnesses disagree: "tape", "exact" or "finite_difference", if one is odd
 
     def to_dict(self) -> dict:
         out = {
@@ -57,6 +52,8 @@ class Partial:
             "symbolic": self.symbolic,
             "exact": json_number(self.exact),
             "finite_difference": json_number(self.finite_difference),
+            "finite_difference_error": json_number(self.finite_difference_error),
+            "finite_difference_method": self.finite_difference_method,
             "agree": self.agree,
             "watched": self.watched,
         }
@@ -76,13 +73,20 @@ class PointResult:
     at: dict[str, Number]
     value: float
     gradient: tuple[Partial, ...]
-    notes: tuple[str, ...]
+    notes: tuple  # of judge.Note
     differentiable: bool
     of: str | None = None  # the target step, with --of
 
     @property
     def agree(self) -> bool:
         return all(p.agree for p in self.gradient)
+
+    @property
+    def status(self) -> str:
+        """This point's verdict, in the words of the whole result's `status` and of --points' status column."""
+        if not self.differentiable:
+            return "not differentiable"
+        return "agree" if self.agree else "disagree"
 
     def to_dict(self) -> dict:
         target = {"of": self.of} if self.of else {}
@@ -91,7 +95,7 @@ class PointResult:
             "at": {name: json_number(v) for name, v in self.at.items()},
             "value": json_number(self.value),
             "gradient": {p.name: p.to_dict() for p in self.gradient},
-            "notes": list(self.notes),
+            "notes": [n.to_dict() for n in self.notes],
             "differentiable": self.differentiable,
         }
 
@@ -137,6 +141,16 @@ class GradResult(Verdict):
     steps: dict[str, list] = field(default_factory=dict)  # with --steps: name -> derivation steps
     latex: dict = field(default_factory=dict)  # with --latex
 
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import grad_html
+
+        return grad_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import grad_latex
+
+        return grad_latex(self)
+
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
         return {
@@ -169,7 +183,7 @@ class MatrixPoint:
     exact: list[list[float]]
     finite_difference: list[list[float]]
     agree_each: list[list[bool]]
-    notes: tuple[str, ...]
+    notes: tuple  # of judge.Note
     differentiable: bool
 
     @property
@@ -187,7 +201,7 @@ class MatrixPoint:
                 "finite_difference": json_number(self.finite_difference),
                 "agree": self.agree,
             },
-            "notes": list(self.notes),
+            "notes": [n.to_dict() for n in self.notes],
             "differentiable": self.differentiable,
         }
 
@@ -205,6 +219,16 @@ class MatrixResult(Verdict):
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[MatrixPoint, ...]
+
+    def _repr_html_(self) -> str:
+        from gradcli.notebook import matrix_html
+
+        return matrix_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.notebook import matrix_latex
+
+        return matrix_latex(self)
 
     def to_dict(self) -> dict:
         return {

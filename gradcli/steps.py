@@ -34,6 +34,19 @@ _OUTER = {  # f'(u) for f(u), as a function of the sympy argument u
     "asin": ("inverse trig", lambda u: 1 / sympy.sqrt(1 - u**2)),
     "acos": ("inverse trig", lambda u: -1 / sympy.sqrt(1 - u**2)),
     "atan": ("inverse trig", lambda u: 1 / (1 + u**2)),
+    "sec": ("trig", lambda u: sympy.sec(u) * sympy.tan(u)),
+    "csc": ("trig", lambda u: -sympy.csc(u) * sympy.cot(u)),
+    "cot": ("trig", lambda u: -1 - sympy.cot(u) ** 2),
+    "asec": ("inverse trig", lambda u: 1 / (u**2 * sympy.sqrt(1 - 1 / u**2))),
+    "acsc": ("inverse trig", lambda u: -1 / (u**2 * sympy.sqrt(1 - 1 / u**2))),
+    "acot": ("inverse trig", lambda u: -1 / (1 + u**2)),
+    "sech": ("hyperbolic", lambda u: -sympy.sech(u) * sympy.tanh(u)),
+    "csch": ("hyperbolic", lambda u: -sympy.csch(u) * sympy.coth(u)),
+    "coth": ("hyperbolic", lambda u: 1 - sympy.coth(u) ** 2),
+    "asinh": ("inverse hyperbolic", lambda u: 1 / sympy.sqrt(u**2 + 1)),
+    "acosh": ("inverse hyperbolic", lambda u: 1 / sympy.sqrt(u**2 - 1)),
+    "atanh": ("inverse hyperbolic", lambda u: 1 / (1 - u**2)),
+    "sign": ("sign (0; it jumps where u = 0, and has no derivative there)", lambda u: sympy.Integer(0)),
     "sinh": ("hyperbolic", lambda u: sympy.cosh(u)),
     "cosh": ("hyperbolic", lambda u: sympy.sinh(u)),
     "tanh": ("hyperbolic", lambda u: 1 - sympy.tanh(u) ** 2),
@@ -130,13 +143,14 @@ class _Derivation:
 
 def derive(tree: Node, name: str) -> tuple[list[Step], object]:
     """The steps for d tree / d name, and the simplified derivative (a sympy expression)."""
-    from gradcli.symbolic import SIMPLIFY_SECONDS, symbols_for, time_limit
+    from gradcli.symbolic import SIMPLIFY_SECONDS, SYMPY_SECONDS, symbols_for, time_limit
 
     if any(isinstance(n, ListOf | Custom) for n in walk(tree)):
         raise PointError("steps are available for scalar expressions without custom functions")
     symbols = {n: symbols_for(n, ()) for n in free_names(tree) | {name}}
     derivation = _Derivation(name, symbols)
-    result = derivation.d(tree)
+    with time_limit(SYMPY_SECONDS, "deriving the steps"):  # a 71-factor product has thousands of steps
+        result = derivation.d(tree)
     rule = "simplify"
     try:
         with time_limit(SIMPLIFY_SECONDS, "simplifying the derivative"):
@@ -150,10 +164,8 @@ def derive(tree: Node, name: str) -> tuple[list[Step], object]:
 
 
 def latex(tree: Node, derivatives: dict) -> dict:
-    """LaTeX of the function and of each derivative, by sympy's printer."""
-    from gradcli.expr import evaluate
-    from gradcli.symbolic import SympyBackend, symbols_for
+    """LaTeX of the function as gradcli read it (it reads back to the same tree), and of each derivative
+    (sympy's printer)."""
+    from gradcli.latex import to_latex
 
-    symbols = {n: symbols_for(n, ()) for n in free_names(tree)}
-    f = evaluate(tree, symbols, SympyBackend())
-    return {"function": sympy.latex(f), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}
+    return {"function": to_latex(tree), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -28,6 +29,10 @@ SIMPLIFY_SECONDS = 5
 EVAL_SECONDS = 2  # one exact value; past it the value is reported as not available (nan)
 DIGITS = 30
 _SHOW_ELEMENTS = 16
+# sympy recurses about 8 frames per level of an expression (diff, free_symbols, evalf, printing):
+# the parser's 200 levels (expr.MAX_DEPTH) need about 2,000 frames, past Python's default of 1,000
+RECURSION_LIMIT = 10_000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @contextlib.contextmanager
@@ -84,6 +89,10 @@ _FUNCS = {
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
+    "asec": sympy.asec, "acsc": sympy.acsc, "acot": sympy.acot,
+    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
+    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh, "sign": sympy.sign,
     "exp": sympy.exp, "sqrt": sympy.sqrt, "abs": sympy.Abs,
     "log2": lambda u: sympy.log(u, 2), "log10": lambda u: sympy.log(u, 10),
     "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
@@ -118,7 +127,15 @@ class SympyBackend:
             def _eval_evalf(self, prec):
                 return evaluate(node.body, {node.param: self.args[0]}, backend).evalf(prec_to_dps(prec))
 
-            self.functions[node.name] = type(node.name, (sympy.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf})
+            def _sympystr(self, printer):
+                return f"{node.name}({printer._print(self.args[0])})"
+
+            def _latex(self, printer):
+                return rf"\operatorname{{{node.name}}}\left({printer._print(self.args[0])}\right)"
+
+            # sympy dispatches on class names (_print_Pow, ...): a user's "Pow" must not be taken for sympy's
+            methods = {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "_sympystr": _sympystr, "_latex": _latex}
+            self.functions[node.name] = type(f"custom_{node.name}", (sympy.Function,), methods)
         return self.functions[node.name]
 
     def _stop(self, u):
@@ -368,6 +385,9 @@ _NUMPY = {
     sympy.sinh: np.sinh, sympy.cosh: np.cosh, sympy.tanh: np.tanh,
     sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
     sympy.DiracDelta: _dirac,
+    sympy.sec: lambda u: 1 / np.cos(u), sympy.csc: lambda u: 1 / np.sin(u), sympy.cot: lambda u: np.cos(u) / np.sin(u),
+    sympy.sech: lambda u: 1 / np.cosh(u), sympy.csch: lambda u: 1 / np.sinh(u), sympy.coth: lambda u: 1 / np.tanh(u),
+    sympy.asinh: np.arcsinh, sympy.acosh: np.arccosh, sympy.atanh: np.arctanh,
 }  # fmt: skip
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+import tempfile
 import warnings
-from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -35,7 +36,7 @@ def tensorflow():
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with warnings.catch_warnings(), _stderr_silenced():
+        with warnings.catch_warnings(), _quiet_stderr():
             warnings.simplefilter("ignore")
             import tensorflow as tf
     finally:
@@ -49,20 +50,32 @@ def tensorflow():
     return tf
 
 
-@contextmanager
-def _stderr_silenced():
-    """File descriptor 2 to /dev/null: TensorFlow 2.21's C++ start-up notices (absl's "before InitializeLog"
-    warning, oneDNN's note) ignore TF_CPP_MIN_LOG_LEVEL. Import errors still raise after it is restored."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to a temporary file while TensorFlow's C++ libraries load.
+
+    TensorFlow 2.21 logs through absl before TF_CPP_MIN_LOG_LEVEL is read ("All log messages before
+    absl::InitializeLog() ...", "oneDNN custom operations are on"), straight to the descriptor, not
+    through sys.stderr. What was written is shown only if the import fails.
+    """
     try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # stderr closed: nothing to keep quiet
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 class TapeBackend:
@@ -73,6 +86,10 @@ class TapeBackend:
             "sin": tf.sin, "cos": tf.cos, "tan": tf.tan,
             "asin": tf.asin, "acos": tf.acos, "atan": tf.atan,
             "sinh": tf.sinh, "cosh": tf.cosh, "tanh": tf.tanh,
+            "sec": lambda u: 1 / tf.cos(u), "csc": lambda u: 1 / tf.sin(u), "cot": lambda u: tf.cos(u) / tf.sin(u),
+            "asec": lambda u: tf.acos(1 / u), "acsc": lambda u: tf.asin(1 / u), "acot": lambda u: tf.atan(1 / u),
+            "sech": lambda u: 1 / tf.cosh(u), "csch": lambda u: 1 / tf.sinh(u), "coth": lambda u: 1 / tf.tanh(u),
+            "asinh": tf.math.asinh, "acosh": tf.math.acosh, "atanh": tf.math.atanh, "sign": tf.math.sign,
             "exp": tf.exp, "sqrt": tf.sqrt, "abs": tf.abs,
             "log2": lambda u: tf.math.log(u) / tf.math.log(tf.constant(2.0, dtype)),
             "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),
@@ -287,20 +304,25 @@ class descent_session:  # noqa: N801 - reads as a function call at the call site
         self.env, self.sources, self.dtype = _environment(tf, values, frozenset(self.variables), problem.dtype)
         self.backend = TapeBackend(tf, self.dtype)
         self.tree, self.clip, self.dtype_name = problem.tree, clip_spec, problem.dtype
+        # one graph per step instead of one Python dispatch per op: eager dispatch was 85% of a step
+        self.record = tf.function(self._record, reduce_retracing=True)
 
-    def evaluate(self, batch: dict[str, np.ndarray] | None = None):
-        """One recording at the current parameters; with a data batch, the loss is the batch mean."""
+    def _record(self, batch: dict):
         tf = self.tf
-        env = dict(self.env)
-        if batch is not None:
-            env.update({name: tf.constant(column, dtype=self.dtype) for name, column in batch.items()})
         with tf.GradientTape() as tape:
-            loss = evaluate(self.tree, env, self.backend)
-            if batch is not None:
+            loss = evaluate(self.tree, {**self.env, **batch}, self.backend)
+            if batch:
                 loss = tf.reduce_mean(loss)
         grads = tape.gradient(
             loss, [self.sources[n] for n in self.variables], unconnected_gradients=tf.UnconnectedGradients.ZERO
         )
+        return loss, grads
+
+    def evaluate(self, batch: dict[str, np.ndarray] | None = None):
+        """One recording at the current parameters; with a data batch, the loss is the batch mean."""
+        tf = self.tf
+        columns = {name: tf.constant(column, dtype=self.dtype) for name, column in (batch or {}).items()}
+        loss, grads = self.record(columns)
         gradient = {n: _number(g) for n, g in zip(self.variables, grads, strict=True)}
         clipped = clip(self.clip, gradient, self.dtype_name) if self.clip else gradient
         params = {n: _number(self.sources[n]) for n in self.variables}

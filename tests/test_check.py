@@ -1,7 +1,5 @@
 """gradcli check: homework-style pairs, judged soundly, with counterexamples and exit codes."""
 
-import json
-
 import pytest
 
 CORRECT = [
@@ -86,10 +84,23 @@ def test_table_output_shows_the_counterexample(cli):
 
 def test_json_keys(cli):
     doc = cli("check", "x**2", "--answer", "2*x", "--format", "json").json
-    assert list(doc) == [
-        "correct", "verdict", "expression", "wrt", "derivative", "answer", "method", "reason", "counterexample", "at",
-    ]  # fmt: skip
-    assert doc["method"] == "symbolic"
+    assert doc == {
+        "correct": True,
+        "verdict": "correct",
+        "expression": "x**2",
+        "kind": "derivative",
+        "order": 1,
+        "wrt": ["x"],
+        "derivative": "2*x",
+        "answer": "2*x",
+        "method": "symbolic",
+        "reason": "sympy simplifies the difference to 0",
+        "tolerance": {"rule": "exact", "rtol": 1e-10, "atol": None, "decimals": None, "sig_figs": None},
+        "counterexample": None,
+        "mistake": None,
+        "at": {},
+        "exit_code": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,17 +131,22 @@ def test_grading_a_class_file(cli, tmp_path):
     )
     run = cli("check", "--file", str(answers), "--format", "json")
     doc = run.json
-    assert doc["summary"] == {"correct": 3, "wrong": 1, "undecided": 0, "invalid": 1}
+    assert doc["summary"] == {
+        "correct": 3, "wrong": 1, "undecided": 0, "not differentiable": 0, "invalid": 1, "mistakes": {"chain rule": 1},
+    }  # fmt: skip
     assert [r.get("verdict", "invalid") for r in doc["rows"]] == ["correct", "wrong", "correct", "invalid", "correct"]
     assert doc["rows"][3]["line"] == 5 and "sqr" in doc["rows"][3]["error"]
     assert run.code == 2  # the highest: an invalid row; wrong alone would be 1
-    text = cli("check", "--file", str(answers)).stdout
-    assert text.splitlines()[-1] == "summary: 3 correct, 1 wrong, 0 undecided, 1 invalid"
+    text = cli("check", "--file", str(answers)).stdout.splitlines()
+    assert text[-2:] == [
+        "summary: 3 correct, 1 wrong, 0 undecided, 0 not differentiable, 1 invalid",
+        "mistakes: 1 answer got wrong the chain rule",
+    ]
 
 
 def test_grading_file_all_correct_is_exit_0(cli, tmp_path):
     answers = tmp_path / "answers.csv"
     answers.write_text("expression,wrt,answer\nx**2,,2*x\nsin(x),x,cos(x)\n")
     run = cli("check", "--file", str(answers), "--format", "csv")
-    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,expression,answer,derivative,detail"
-    assert json.dumps(run.stdout).count("correct") == 2
+    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,mistake,expression,answer,derivative,reason"
+    assert [line.split(",")[1] for line in run.stdout.splitlines()[1:]] == ["correct", "correct"]

@@ -180,7 +180,7 @@ def test_custom_gradient_seed_example(cli):
     assert partial["finite_difference"] == pytest.approx(48.0, rel=1e-9)
     assert (
         "the custom gradient rule of cube gives d/dx = 8 here, but the true derivative is 48"
-        in (doc["results"][0]["notes"][0])
+        in (doc["results"][0]["notes"][0]["message"])
     )
 
 
@@ -275,7 +275,7 @@ def test_persistent_and_separate_recordings_agree(x):
 
 def test_csv_with_several_targets_names_the_target(cli):
     run = cli("grad", "y = x**2; z = y**2", "--at", "x=3", "--of", "y,z", "--format", "csv")
-    assert run.stdout == "of,x,df/dx\ny,3,6\nz,3,108\n"
+    assert run.stdout == "of,x,df/dx,status\ny,3,6,agree\nz,3,108,agree\n"
 
 
 def test_nested_time_limits_keep_the_outer_alarm():

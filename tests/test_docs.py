@@ -1,11 +1,14 @@
-"""The documentation keeps up: every command shows an example, every JSON key is in the README."""
+"""The documentation keeps up: every command shows an example, every JSON key is in docs/json.md, and the
+README's examples are real runs."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+JSON_DOC = (ROOT / "docs" / "json.md").read_text()
 
 
 @pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "worker"])
@@ -38,13 +41,34 @@ def test_every_json_key_is_documented(cli):
         ["check", "exp(2*x)", "--answer", "exp(2*x)", "--steps", "--latex"],
         ["descend", "(w - 3)**2", "--from", "w=0", "--steps", "3", "--clip-norm", "1"],
         ["grad", "(3*x + 2)**2", "--at", "x=1", "--steps", "--latex"],
+        ["grad", "(3*x + 2)**2", "--steps", "--latex"],
+        ["hessian", "x**2*y"],
+        ["jacobian", "[x*y, x]"],
     ]
-    names = {"x", "y", "c", "w", "z"}  # variable names are data, not keys
+    names = {"x", "y", "c", "w", "z", "cube"}  # variable and function names are data, not keys
     for args in runs:
         for key in _keys(cli(*args, "--format", "json").json) - names:
-            assert re.search(rf"`[^`]*\b{re.escape(key)}\b[^`]*`", README), f"JSON key {key!r} is not in the README"
+            assert re.search(rf"`[^`]*\b{re.escape(key)}\b[^`]*`", JSON_DOC), f"JSON key {key!r} is not in docs/json.md"
 
 
 def test_readme_opens_with_the_two_commands():
     head = README[:600]
     assert "make demo" in head and "make test" in head
+
+
+def test_the_readme_is_a_five_minute_read():
+    assert len(README.splitlines()) <= 200
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/guide.md", "docs/kinks.md"])
+def test_every_console_example_is_a_real_run(page):
+    from gradcli.examples import refresh
+
+    _, stale = refresh((ROOT / page).read_text())
+    assert stale == [], f"{page}: examples out of date (make docs): {stale}"
+
+
+def test_readme_links_point_at_files_that_exist():
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
+        if "://" not in target:
+            assert (ROOT / target).exists(), target

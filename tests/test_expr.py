@@ -47,7 +47,7 @@ def test_free_names_exclude_constants_and_functions():
     ("text", "column", "fragment"),
     [
         ("sqr(x)", 1, "did you mean 'sqrt'"),
-        ("x + ln(x)", 5, "did you mean log"),
+        ("x + fabs(x)", 5, "did you mean abs"),
         ("x.real", 1, "attribute access"),
         ("x[0]", 1, "indexing"),
         ("x // 2", 3, "'//'"),

@@ -36,6 +36,8 @@ def test_json_is_one_object_with_the_documented_keys(cli):
                             "symbolic": "2*x",
                             "exact": 6.0,
                             "finite_difference": 6.0,
+                            "finite_difference_error": pytest.approx(0, abs=1e-13),
+                            "finite_difference_method": "complex step",
                             "agree": True,
                             "watched": True,
                         }
@@ -103,12 +105,12 @@ def test_wrt_selects_partials(cli):
 
 def test_csv_header_and_rows(cli):
     run = cli("grad", "x**3+2*x", "--at", "x=1", "--at", "x=2", "--at", "x=3", "--format", "csv")
-    assert run.stdout == "x,df/dx\n1,5\n2,14\n3,29\n"
+    assert run.stdout == "x,df/dx,status\n1,5,agree\n2,14,agree\n3,29,agree\n"
 
 
 def test_csv_tensor_columns(cli):
     run = cli("grad", "sum(x*x) + z", "--at", "x=[1,2]", "--at", "z=5", "--format", "csv")
-    assert run.stdout.splitlines() == ["x[0],x[1],z,df/dx[0],df/dx[1],df/dz", "1,2,5,2,4,1"]
+    assert run.stdout.splitlines() == ["x[0],x[1],z,df/dx[0],df/dx[1],df/dz,status", "1,2,5,2,4,1,agree"]
 
 
 def test_linear_model_example(cli):
@@ -206,7 +208,7 @@ def test_order_at_a_kink_where_the_derivative_does_not_exist_is_exit_3(cli):
     assert run.code == 3
     assert (
         "order 2 with respect to x is 0 from the left and 2 from the right, so the derivative of order 3"
-        in (run.json["results"][0]["notes"][0])
+        in (run.json["results"][0]["notes"][0]["message"])
     )
 
 
@@ -216,7 +218,7 @@ def test_order_at_a_kink_where_the_derivative_exists_is_judged_not_refused(cli):
     partial = run.json["results"][0]["gradient"]["x"]
     assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 0.0, 0.0)
     assert run.json["results"][0]["differentiable"] is True
-    assert "agree at every order up to 2" in run.json["results"][0]["notes"][0]
+    assert "agree at every order up to 2" in run.json["results"][0]["notes"][0]["message"]
 
 
 def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
@@ -225,7 +227,7 @@ def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
     assert run.code == 1
     partial = run.json["results"][0]["gradient"]["x"]
     assert (partial["tape"], partial["exact"], partial["finite_difference"]) == (0.0, 2.0, pytest.approx(2.0))
-    assert "GradientTape's 0 is wrong here" in run.json["results"][0]["notes"][0]
+    assert "GradientTape's 0 is wrong here" in run.json["results"][0]["notes"][0]["message"]
     run = cli("grad", "abs(x)**2", "--at", "x=0", "--order", "3", "--format", "json")  # the tape gives nan
     assert run.code == 1 and run.json["results"][0]["gradient"]["x"]["exact"] == 0.0
 
@@ -234,3 +236,45 @@ def test_order_at_a_kink_the_tapes_convention_can_be_wrong(cli):
 def test_order_out_of_range_is_invalid(cli, order):
     run = cli("grad", "x**2", "--at", "x=1", "--order", order)
     assert run.code == 2 and "--order must be between 1 and 6" in run.stderr
+
+
+def test_csv_at_points_carries_the_status_column_that_points_has(cli):
+    run = cli("grad", "abs(x)*y", "--at", "x=0,y=1", "--at", "x=1,y=2", "--format", "csv")
+    assert run.code == 3 and run.stderr == ""
+    assert run.stdout == "x,y,df/dx,df/dy,status\n0,1,0,0,not differentiable\n1,2,2,1,agree\n"
+
+
+def test_csv_status_says_disagree_at_a_disagreeing_point(cli):
+    run = cli("grad", "(1 - cos(x))/x^2", "--at", "x=1e-3", "--at", "x=1", "--dtype", "float32", "--format", "csv")
+    assert run.code == 1
+    assert [line.rsplit(",", 1)[1] for line in run.stdout.splitlines()] == ["status", "disagree", "agree"]
+
+
+def test_plain_prints_each_note_on_stderr_and_only_numbers_on_stdout(cli):
+    run = cli("grad", "abs(x)*y", "--at", "x=0,y=1", "--at", "x=1,y=2", "--format", "plain")
+    assert (run.code, run.stdout) == (3, "0 0\n2 1\n")
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: at x = 0, y = 1: abs has a kink where its argument x is 0")
+    json_notes = cli("grad", "abs(x)*y", "--at", "x=0,y=1", "--format", "json").json["results"][0]["notes"]
+    assert lines[0] == f"note: at x = 0, y = 1: {json_notes[0]['message']}"
+
+
+def test_plain_prints_one_line_per_note_for_a_disagreement_too(cli):
+    args = ["(1 - cos(x))/x^2", "--at", "x=1e-3", "--dtype", "float32"]
+    notes = cli("grad", *args, "--format", "json").json["results"][0]["notes"]
+    run = cli("grad", *args, "--format", "plain")
+    assert run.code == 1 and len(run.stdout.split()) == 1
+    assert run.stderr.splitlines() == [f"note: at x = 0.001: {n['message']}" for n in notes]
+
+
+def test_plain_without_notes_keeps_stderr_empty(cli):
+    run = cli("grad", "x**2 + y", "--at", "x=3,y=1", "--format", "plain")
+    assert (run.code, run.stdout, run.stderr) == (0, "6 1\n", "")
+
+
+def test_matrix_plain_prints_its_notes_on_stderr(cli):
+    run = cli("hessian", "abs(x)*y", "--at", "x=0,y=1", "--format", "plain")
+    assert run.code == 3 and len(run.stdout.splitlines()) == 1
+    assert run.stderr.startswith("note: at x = 0, y = 1: ") and all(
+        line.startswith("note: ") for line in run.stderr.splitlines()
+    )

@@ -82,6 +82,29 @@ HOSTILE_EXPRESSIONS = [
     "x $ 2",
     "yield x",
     "await x",
+    # textbook notation and LaTeX (issue 9)
+    "ｅｘｐ(x)",
+    "ｓｉｎ(x) + x",
+    "x + ０",
+    "|" * 1000 + "x" + "|" * 1000,
+    "|" * 999,
+    "|" * 400 + "x" + "|" * 400,
+    "\\frac{{1}}{{" * 150 + "x" + "}}" * 150,
+    "|x|y|z|",
+    "sin^99999(x)",
+    "sin^(-99999) x",
+    "sin " * 300 + "x",
+    "\\def\\a{{\\a\\a}}\\a",
+    "\\newcommand{{\\f}}{{\\f\\f}}\\f",
+    "\\input{{{s}}}",
+    "\\write18{{touch {s}}}",
+    "\\csname sin\\endcsname(x)",
+    "\\begin{{verbatim}}x\\end{{verbatim}}",
+    "\\frac{{" * 300 + "1" + "}}{{x}}" * 300,
+    "\\frac" * 600 + "12",
+    "\\sqrt[" * 300 + "x",
+    "\\left(" * 400 + "x",
+    "{{" * 900,
 ]
 
 
@@ -126,7 +149,7 @@ HOSTILE_POINTS = [
     ["--at", "x=1", "--dtype", "float16"],
     ["--at", "x=1", "--format", "xml"],
     ["--at", "x=1", "--no-such-option"],
-    [],
+    ["--const", "c=1"],  # without --at, grad prints the derivative, which takes no constants
 ]
 
 

@@ -27,7 +27,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
         (["--version"], 0),
         (["grad", "--help"], 0),
         (["grad"], 2),
-        (["grad", "x**2"], 2),
+        (["grad", "x**2", "--const", "c=1"], 2),
         (["grad", "x**2", "--at", "x=1", "--format", "xml"], 2),
         (["nope"], 2),
         (["grad", "sqr(x)", "--at", "x=1"], 2),
@@ -76,3 +76,35 @@ def test_tensorflow_is_imported_without_its_optional_packages_which_still_import
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok ")
+
+
+def _completion(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # Typer's switch for naming the shell instead of detecting it (tests run under no particular shell).
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1", **env}
+    return subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [
+        ("bash", "complete -o default -F _gradcli_completion gradcli"),
+        ("zsh", "#compdef gradcli"),
+        ("fish", "complete --command gradcli"),
+    ],
+)
+def test_show_completion_prints_the_shell_script(shell, marker):
+    proc = _completion("--show-completion", shell)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert marker in proc.stdout and "_GRADCLI_COMPLETE" in proc.stdout
+
+
+def test_completion_completes_commands_and_options_without_heavy_imports(tmp_path, monkeypatch):
+    words = {"COMP_WORDS": "gradcli gr", "COMP_CWORD": "1", "_GRADCLI_COMPLETE": "complete_bash"}
+    assert _completion(**words).stdout.split() == ["grad"]
+    words.update(COMP_WORDS="gradcli grad x --ord", COMP_CWORD="3")
+    assert _completion(**words).stdout.split() == ["--order"]
+    out = tmp_path / "modules.json"
+    monkeypatch.setenv("GRADCLI_MODULES_OUT", str(out))
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    assert run_module("--show-completion", "bash").returncode == 0
+    assert out.read_text().strip() == "[]"

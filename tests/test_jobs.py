@@ -51,3 +51,12 @@ def test_jobs_must_be_at_least_one(cli, value):
 
 def test_the_default_is_the_machines_cores():
     assert jobs.default_jobs() >= 1
+
+
+def test_an_unreadable_line_stops_the_batch_after_the_lines_before_it_as_with_one_job(cli, tmp_path):
+    path = tmp_path / "problems.txt"
+    path.write_bytes(b'grad "x**2" --at x=1\ngrad "x**3" --at x=2\n\x00\x01\x02\ngrad "x**4" --at x=1\n')
+    one = cli("batch", str(path), "--jobs", "1")
+    two = cli("batch", str(path), "--jobs", "2")
+    assert (two.code, two.stdout, two.stderr) == (one.code, one.stdout, one.stderr)
+    assert one.code == 2 and one.stdout.count("\n") == 2

@@ -98,7 +98,7 @@ def test_points_kinks_and_singularities_are_flagged_per_row(cli):
         ("x,z\n1,2\n", [], "z not in the expression"),
         ("x\n1\n", ["--format", "table"], "csv, jsonl or plain"),
         ("x\n1\n", ["--at", "x=1"], "--points works with"),
-        ("x\n1\n", ["--chunk-size", "0"], "at least 1"),
+        ("x\n1\n", ["--chunk-size", "0"], "between 1 and 100000"),
     ],
 )
 def test_points_input_errors(cli, stdin, options, message):
@@ -240,17 +240,36 @@ def test_points_on_a_tan_pole_are_not_differentiable(cli):
 
 def test_input_files_are_closed_when_the_command_ends(cli, tmp_path):
     from gradcli import cli as cli_module
+    from gradcli import files
 
     points = tmp_path / "p.csv"
     points.write_text("x\n1\n")
     problems = tmp_path / "problems.txt"
     problems.write_text(f'grad "x**2" --points {points} --format plain\n')
     opened = []
-    real_open = cli_module._open
-    cli_module._open = lambda path: opened.append(real_open(path)) or opened[-1]
+    real_open = files.open_input
+    files.open_input = lambda path: opened.append(real_open(path)) or opened[-1]
     try:
         run = cli("batch", str(problems))
     finally:
-        cli_module._open = real_open
+        files.open_input = real_open
     assert run.code == 2  # --format inside a batch line is refused, so only the problems file is opened
     assert opened and all(handle.closed for handle in opened) and cli_module._OPENED == []
+
+
+def test_points_plain_names_each_point_that_does_not_agree_on_stderr(cli):
+    run = cli("grad", "abs(x)*y + 1/y", "--points", "-", "--format", "plain", stdin="x,y\n1,2\n0,1\n3,0\n2,2\n")
+    statuses = [
+        json.loads(line)["status"]
+        for line in cli(
+            "grad", "abs(x)*y + 1/y", "--points", "-", "--format", "jsonl", stdin="x,y\n1,2\n0,1\n3,0\n2,2\n"
+        ).stdout.splitlines()
+    ]
+    assert run.code == 3 and len(run.stdout.splitlines()) == 4
+    expected = [f"note: stdin line {i + 2}: {s}" for i, s in enumerate(statuses) if s != "agree"]
+    assert run.stderr.splitlines() == expected and len(expected) == 2
+
+
+def test_points_plain_that_all_agree_keeps_stderr_empty(cli):
+    run = cli("grad", "x*y", "--points", "-", "--format", "plain", stdin="x,y\n1,2\n3,4\n")
+    assert (run.code, run.stdout, run.stderr) == (0, "2 1\n4 3\n", "")

@@ -79,10 +79,30 @@ def test_hessian_at_a_kink_is_exit_3():
 def test_hessian_of_one_variable_at_a_kink_checks_one_sided_second_derivatives():
     assert hessian("abs(x)**3", at={"x": 0}).exit_code == 0  # f'' = 6|x| exists
     result = hessian("relu(x)**2", at={"x": 0})
-    assert result.exit_code == 3 and "0 from the left and 2 from the right" in result.results[0].notes[0]
-    # with two variables, mixed partials are not checked at the kink: a hedged note, exit 3
+    assert result.exit_code == 3 and "0 from the left and 2 from the right" in result.results[0].notes[0].message
+    # with two variables, each mixed partial is checked from the four quadrants around the kink
     result = hessian("abs(x)**3 + y**2", at={"x": 0, "y": 1})
-    assert result.exit_code == 3 and "may not exist" in result.results[0].notes[0]
+    assert result.exit_code == 0
+    assert [n.kind for n in result.results[0].notes] == ["smooth_kink", "smooth_kink_mixed"]
+
+
+def test_a_mixed_partial_that_differs_between_quadrants_does_not_exist():
+    result = hessian("abs(x)*y", at={"x": 0, "y": 1})
+    notes = result.results[0].notes
+    assert result.exit_code == 3 and "kink_mixed" in [n.kind for n in notes]
+    assert (
+        "-1, -1, 1, 1, so this mixed partial does not exist" in next(n for n in notes if n.kind == "kink_mixed").message
+    )
+
+
+def test_a_kink_through_the_quadrants_cannot_be_decided():
+    result = hessian("max(x, y)**2", at={"x": 1, "y": 1})
+    assert result.exit_code == 3 and "kink_cannot_tell" in [n.kind for n in result.results[0].notes]
+
+
+def test_tensor_hessians_at_a_kink_keep_the_hedged_note():
+    result = hessian("sum(abs(x)**3)", at={"x": [0.0, 1.0]})
+    assert result.exit_code == 3 and [n.kind for n in result.results[0].notes] == ["hessian_kink"]
 
 
 def test_jacobian_csv_and_table(cli):

@@ -84,3 +84,53 @@ def test_descent_plots(cli, tmp_path):
 def test_tan_poles_are_marked():
     c = plot.curve("tan(x)", -3, 3)
     assert [(m.kind, round(m.x, 4)) for m in c.marks] == [("singular", -1.5708), ("singular", 1.5708)]
+
+
+def _frame(text: str) -> list[str]:
+    """The lines inside the plot's frame, from its top edge to its bottom edge."""
+    lines = text.splitlines()
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return lines[top + 1 : bottom]
+
+
+def test_terminal_curves_have_different_markers_and_a_legend_under_the_frame():
+    text = plot.terminal_curve(plot.curve("sigmoid(x)", -6, 6))
+    inside = "".join(_frame(text))
+    braille = {ch for ch in inside if 0x2801 <= ord(ch) <= 0x28FF}
+    assert braille and "•" in inside  # f in braille, the gradient in dots
+    legend = text.splitlines()[text.splitlines().index(next(ln for ln in text.splitlines() if "└" in ln)) + 3]
+    assert legend == "⠤⠤ f   •• GradientTape gradient"
+
+
+@pytest.mark.parametrize("expression", ["-3*x", "x**2", "exp(-x)"])
+def test_the_legend_never_covers_data_even_where_the_curves_fill_the_top_left(expression):
+    text = plot.terminal_curve(plot.curve(expression, -3, 3))
+    inside = "\n".join(_frame(text))
+    assert "GradientTape" not in inside and " f " not in inside.replace("│", " ")
+    assert text.count("GradientTape gradient") == 1
+
+
+def test_terminal_plot_has_colours_only_when_asked():
+    c = plot.curve("sin(x)", -3, 3)
+    coloured, plain = plot.terminal_curve(c, color=True), plot.terminal_curve(c, color=False)
+    assert "\x1b[38;5;4m" in coloured and "\x1b[38;5;1m" in coloured  # blue f, red gradient, legend too
+    assert "\x1b[38;5;1m••\x1b[0m GradientTape gradient" in coloured
+    assert "\x1b" not in plain
+    assert plot._ANSI.sub("", coloured) == plain
+
+
+def test_the_cli_colours_a_terminal_but_not_a_pipe_or_no_color(monkeypatch):
+    import io
+
+    from gradcli.cli import _has_colour
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert _has_colour(Terminal()) and not _has_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not _has_colour(Terminal())

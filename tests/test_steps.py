@@ -56,7 +56,7 @@ def test_steps_in_json_and_table(cli):
     assert doc["steps"]["x"][-1] == {
         "rule": "simplify", "expression": "d/dx (3*x + 2)**2", "derivative": "18*x + 12", "latex": "18 x + 12",
     }  # fmt: skip
-    assert doc["latex"] == {"function": "\\left(3 x + 2\\right)^{2}", "derivatives": {"x": "18 x + 12"}}
+    assert doc["latex"] == {"function": "\\left(3 \\cdot x + 2\\right)^{2}", "derivatives": {"x": "18 x + 12"}}
     table = cli("grad", "(3*x + 2)**2", "--at", "x=1", "--steps").stdout
     assert "d/dx [(3*x + 2)**2] = 18*x + 12   (power + chain)" in table
 
