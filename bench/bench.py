@@ -10,7 +10,11 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 6. an invalid batch line, and 2,000 descent steps;
 7. peak memory (max RSS) of each;
 8. one cold `gradcli grad` with JAX made unimportable, as without the jax extra (TensorFlow imports JAX
-   for TFLite when it is installed; gradcli hides it during that import).
+   for TFLite when it is installed; gradcli hides it during that import);
+9. the warm worker (docs/worker.md), in a private XDG_RUNTIME_DIR: a warm call against a cold one, where a
+   warm call's time goes, the README's 20-call shell loop with and without a worker, the worker's memory
+   at rest, `batch --jobs 2` against `--jobs 1`, and a cold call through the new entry point against the
+   old one (gradcli.cli:main called directly).
 Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
 GRADCLI_BENCH_POINTS make it shorter for a quick look.
 """
@@ -35,6 +39,9 @@ ANSWERS = 200
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 GRADCLI = [PY, "-m", "gradcli"]
+SCRIPT = str(Path(PY).with_name("gradcli"))  # the console script a user runs
+OLD_ENTRY = [PY, "-c", "import sys; from gradcli.cli import main; sys.exit(main())"]
+LOOP_EXPRESSION = "sin(x)*exp(-x/5)"
 EXPRESSION = "x**2*y + sin(x*y)"
 
 # Runs a command and reports its wall time and the child's peak RSS, measured from outside.
@@ -98,13 +105,14 @@ print(time.perf_counter() - t)
 """
 
 
-def timed(cmd: list[str], stdin: str = "-") -> tuple[float, float]:
-    out = subprocess.run([PY, "-c", WRAPPER, stdin, *cmd], capture_output=True, text=True, check=True).stdout.split()
+def timed(cmd: list[str], stdin: str = "-", env: dict | None = None) -> tuple[float, float]:
+    wrapper = [PY, "-c", WRAPPER, stdin, *cmd]
+    out = subprocess.run(wrapper, capture_output=True, text=True, check=True, env=env).stdout.split()
     return float(out[0]), float(out[1])
 
 
-def series(cmd: list[str], stdin: str = "-", runs: int = RUNS) -> dict:
-    walls, rss = zip(*(timed(cmd, stdin) for _ in range(runs)), strict=True)
+def series(cmd: list[str], stdin: str = "-", runs: int = RUNS, env: dict | None = None) -> dict:
+    walls, rss = zip(*(timed(cmd, stdin, env) for _ in range(runs)), strict=True)
     return {"median": statistics.median(walls), "min": min(walls), "max": max(walls), "rss": max(rss)}
 
 
@@ -202,7 +210,8 @@ def main() -> None:
         "no_jax": series([PY, "-c", WITHOUT_JAX, *single]),
     }
     r["separate"] = series([*GRADCLI, *single[:1], "x**2*y + sin(x*y)", "--at", "x=0.5,y=1"], runs=20)
-    r["batch"] = series([*GRADCLI, "batch", str(problems)])
+    r["batch"] = series([*GRADCLI, "batch", str(problems), "--jobs", "1"])
+    r["batch2"] = series([*GRADCLI, "batch", str(problems), "--jobs", "2"])
     r["class"] = series([*GRADCLI, "check", "--file", str(answers), "--format", "csv"])
     r["points"] = series([*GRADCLI, "grad", EXPRESSION, "--points", str(points), "--format", "csv"])
     r["in_memory"] = inner(IN_MEMORY, str(POINTS))
@@ -216,6 +225,7 @@ def main() -> None:
     r["parse_ms"] = inner(PARSE, "500")
 
     jax_state = "JAX installed" if importlib.util.find_spec("jax") else "JAX not installed"
+    w = warm_figures(work)
     batch_per_problem = (r["batch"]["median"] - r["single"]["median"]) / PROBLEMS  # less one call's start-up
     invalid_per_line = (r["invalid"]["median"] - r["help"]["median"]) / PROBLEMS
     separate_total = r["separate"]["median"] * PROBLEMS
@@ -235,7 +245,8 @@ def main() -> None:
         row(f"`gradcli grad 'x**2+2*x-1' --at x=2` ({jax_state})", r["single"]),
         row("the same, JAX unimportable (as without the jax extra)", r["no_jax"]),
         row("one `gradcli grad` invocation (20 runs)", r["separate"]),
-        row(f"`gradcli batch` of {PROBLEMS:,} mixed problems", r["batch"]),
+        row(f"`gradcli batch --jobs 1` of {PROBLEMS:,} mixed problems", r["batch"]),
+        row(f"`gradcli batch --jobs 2` of {PROBLEMS:,} mixed problems", r["batch2"]),
         row(f"`gradcli grad --points` {POINTS:,} points, CSV in and out", r["points"]),
         row(f"`gradcli check --file`: a class file of {ANSWERS} answers", r["class"]),
         row(f"the same {POINTS:,} points in memory (library, after imports)", r["in_memory"]),
@@ -273,11 +284,110 @@ def main() -> None:
         ),
         f"| peak RSS: one grad vs bare import | {r['single']['rss']:.0f} vs {r['bare']['rss']:.0f} MiB | |",
         f"| peak RSS: --points {POINTS:,} (chunks of 10,000) | {r['points']['rss']:.0f} MiB | |",
+        _ratio_row("batch --jobs 2 vs --jobs 1 >= 1.7x", r["batch"]["median"] / r["batch2"]["median"], 1.7, ">="),
         "",
+        *warm_lines(w),
     ]
     text = "\n".join(lines)
     (HERE / "RESULTS.md").write_text(text)
     print(text)
+
+
+# Where a warm call's time goes, seen from a client in one process: start-up and import of the client,
+# connecting (and checking the peer), the worker handing the request to a warm child, and the command.
+PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+from gradcli import client
+t1 = time.perf_counter()
+sock = client.connect(client.socket_path(client.runtime_dir(False)))
+t2 = time.perf_counter()
+reply = client._send_run(sock, sys.argv[1:])
+t3 = time.perf_counter()
+code = client._follow(sock, reply)
+t4 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "connect": t2 - t1, "handed": t3 - t2, "command": t4 - t3}), file=sys.stderr)
+"""
+
+
+def warm_figures(work: Path) -> dict:
+    """Start a worker in a private runtime directory, measure it, stop it."""
+    import json
+    import time
+
+    runtime = work / "runtime"
+    runtime.mkdir(mode=0o700)
+    warm = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    warm.pop("GRADCLI_WORKER", None)
+    cold = {**warm, "GRADCLI_WORKER": "off"}
+    call = [SCRIPT, "grad", LOOP_EXPRESSION, "--at", "x=2", "--format", "plain"]
+    loop = f'for x in $(seq 1 20); do {SCRIPT} grad "{LOOP_EXPRESSION}" --at x=$x --format plain; done'
+    r = {"cold": series(call, runs=max(RUNS, 5), env=cold), "old_entry": series(OLD_ENTRY + call[1:], env=cold)}
+    r["cold_new_entry"] = series(call, env=cold)  # beside old_entry, same number of runs
+    r["cold_loop"] = series(["bash", "-c", loop], runs=1, env=cold)
+    started = time.perf_counter()
+    subprocess.run([SCRIPT, "worker", "start"], env=warm, check=True, capture_output=True)
+    r["start"] = time.perf_counter() - started
+    try:
+        time.sleep(5)  # the pool's children warm up
+        r["rest"] = _status(warm)
+        r["warm"] = series(call, runs=30, env=warm)
+        r["warm_loop"] = series(["bash", "-c", loop], runs=max(RUNS, 3), env=warm)
+        phases = []
+        for _ in range(15):
+            proc = subprocess.run([PY, "-c", PHASES, *call[1:]], env=warm, capture_output=True, text=True, check=True)
+            phases.append(json.loads(proc.stderr.strip().splitlines()[-1]))
+            time.sleep(0.3)
+        r["phases"] = {k: statistics.median(p[k] for p in phases) for k in phases[0]}
+        r["after"] = _status(warm)
+    finally:
+        subprocess.run([SCRIPT, "worker", "stop"], env=warm, capture_output=True)
+    return r
+
+
+def _status(env: dict) -> dict:
+    import json
+
+    code = "import json; from gradcli import client; print(json.dumps(client.worker_status()))"
+    return json.loads(subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
+
+
+def warm_lines(w: dict) -> list[str]:
+    rest, phases = w["rest"], w["phases"]
+    speedup = w["cold"]["median"] / w["warm"]["median"]
+    loop_speedup = w["cold_loop"]["median"] / w["warm_loop"]["median"]
+    return [
+        "## The warm worker",
+        "",
+        "| what | median s | min s | max s | peak RSS MiB |",
+        "|---|---|---|---|---|",
+        row(f"cold `gradcli grad '{LOOP_EXPRESSION}' --at x=2 --format plain`", w["cold"]),
+        row("the same call, warm (30 calls in a row)", w["warm"]),
+        row("the same call, cold, through the old entry point (gradcli.cli:main)", w["old_entry"]),
+        row("the same call, cold, through the new entry point (gradcli.client:main)", w["cold_new_entry"]),
+        row("README's 20-call shell loop, no worker (1 run)", w["cold_loop"]),
+        row("README's 20-call shell loop, with a worker", w["warm_loop"]),
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| warm call median <= 0.25 s | {w['warm']['median']:.3f} s | {_yes(w['warm']['median'] <= 0.25)} |",
+        _ratio_row("warm call >= 10x faster than cold", speedup, 10, ">="),
+        _ratio_row("20-call loop with a worker >= 8x faster", loop_speedup, 8, ">="),
+        _ratio_row(
+            "cold call, new entry / old entry <= 1.05",
+            w["cold_new_entry"]["median"] / w["old_entry"]["median"],
+            1.05,
+            "<=",
+        ),
+        f"| `gradcli worker start` until it answers | {w['start']:.2f} s | |",
+        "| warm call, where the time goes (medians of 15, in-process client) | "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items())
+        + " | |",
+        f"| worker at rest: parent + {rest['ready']} warm children, proportional set size (PSS) | "
+        f"{rest['memory_mib']['pss']:.0f} MiB (RSS summed: {rest['memory_mib']['rss']:.0f} MiB) | |",
+        f"| worker after {w['after']['requests']} requests | {w['after']['memory_mib']['pss']:.0f} MiB PSS | |",
+        "",
+    ]
 
 
 def _yes(ok: bool) -> str:

@@ -1,5 +1,3 @@
-import sys
+from gradcli.client import main
 
-from gradcli.cli import main
-
-sys.exit(main())
+main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, LimitError
 
 COMMANDS = ("grad", "jacobian", "hessian", "check", "descend", "jvp", "vjp")
 # JSON keys that are repeatable or list-valued options, and the flag each becomes
@@ -27,6 +27,24 @@ SCALAR_OPTIONS = {
     "upstream": "--upstream", "unconnected": "--unconnected",
 }  # fmt: skip
 FLAGS = ("persistent", "frameworks")
+
+
+MAX_STDIN_EXPRESSION = 100_000  # characters read for `-`; the parser's own length limit applies after
+
+
+def expression_from(stream) -> str:
+    """The one expression on stdin (`gradcli grad - --at x=3`): a single non-empty line."""
+    text = stream.read(MAX_STDIN_EXPRESSION + 1)
+    if len(text) > MAX_STDIN_EXPRESSION:
+        raise LimitError(f"stdin holds more than {MAX_STDIN_EXPRESSION:,} characters; give one expression")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise GradcliError("no expression on stdin (- reads one expression from stdin)")
+    if len(lines) > 1:
+        raise GradcliError(
+            f"stdin holds {len(lines)} lines; - reads one expression (for many problems use gradcli batch -)"
+        )
+    return lines[0]
 
 
 def arguments(line: str) -> list[str]:

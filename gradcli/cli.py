@@ -67,6 +67,7 @@ class Environment:
     output_dir: str | None = None
     data_dir: str | None = None
     inputs: tuple[str, ...] = ()  # files no output may overwrite (the batch file itself)
+    stdin_used: bool = False  # EXPRESSION was read from stdin (-)
 
 
 def _version(value: bool) -> None:
@@ -89,6 +90,18 @@ def main_options(
     Expressions may be typed as in textbooks (sin^2 x, |x|, ln x, x²) or pasted as LaTeX
     (read when the text has a backslash command or braces, or with --from-latex on any command).
     """
+
+
+def _stdin_expression(text: str | None) -> str | None:
+    """`-` in place of EXPRESSION: the one expression on stdin."""
+    if text != "-":
+        return text
+    from gradcli.batch import expression_from
+
+    if ENV.stdin is None:
+        raise GradcliError("- reads the expression from stdin, which a batch line does not have")
+    ENV.stdin_used = True
+    return expression_from(ENV.stdin)
 
 
 def _split_names(options: list[str]) -> list[str]:
@@ -122,7 +135,12 @@ DTypeOption = Annotated[DType, typer.Option("--dtype", help="float64 (default) o
 
 @app.command()
 def jacobian(
-    expression: Annotated[str, typer.Argument(help='A list of expressions, "[x*y, x + y]", or a tensor expression.')],
+    expression: Annotated[
+        str,
+        typer.Argument(
+            callback=_stdin_expression, help='A list of expressions, "[x*y, x + y]", or a tensor expression.'
+        ),
+    ],
     at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
@@ -141,7 +159,9 @@ def jacobian(
 
 @app.command()
 def hessian(
-    expression: Annotated[str, typer.Argument(help='A scalar expression, e.g. "x**2*y + sin(x*y)".')],
+    expression: Annotated[
+        str, typer.Argument(callback=_stdin_expression, help='A scalar expression, e.g. "x**2*y + sin(x*y)".')
+    ],
     at: AtOption = [],  # noqa: B006 - typer reads the default, never mutates it
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     wrt: WrtOption = [],  # noqa: B006
@@ -226,7 +246,7 @@ def _run_matrix(compute, expression, at, const, wrt, watch, output, dtype) -> No
 
 @app.command()
 def descend(
-    expression: Annotated[str, typer.Argument(help='The loss, e.g. "(w*2 - 6)**2".')],
+    expression: Annotated[str, typer.Argument(callback=_stdin_expression, help='The loss, e.g. "(w*2 - 6)**2".')],
     start: Annotated[list[str], typer.Option("--from", help="Starting parameters: name=value[,name=value].")],
     const: ConstOption = [],  # noqa: B006 - typer reads the default, never mutates it
     lr: Annotated[str, typer.Option("--lr", help="Learning rate; several, comma-separated, to compare.")] = "0.1",
@@ -377,7 +397,9 @@ def _rates(text: str) -> list[float]:
 
 @app.command()
 def plot(
-    expression: Annotated[str, typer.Argument(help="One variable: f and its gradient; two: a landscape.")],
+    expression: Annotated[
+        str, typer.Argument(callback=_stdin_expression, help="One variable: f and its gradient; two: a landscape.")
+    ],
     range_: Annotated[str, typer.Option("--range", help="LOW:HIGH for every variable, e.g. -6:6.")] = "-5:5",
     out: Annotated[
         str | None, typer.Option("--out", help="Write a PNG here; without it, draw in the terminal.")
@@ -445,7 +467,10 @@ def data_line(
 
 @app.command()
 def check(
-    expression: Annotated[str | None, typer.Argument(help="The function (or with --implicit, an equation).")] = None,
+    expression: Annotated[
+        str | None,
+        typer.Argument(callback=_stdin_expression, help="The function (or with --implicit, an equation)."),
+    ] = None,
     answer: Annotated[
         str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient, [[...]] a Hessian.")
     ] = None,
@@ -510,6 +535,34 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
+class WorkerAction(StrEnum):
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+@app.command()
+def worker(
+    action: Annotated[WorkerAction, typer.Argument(help="start, stop or status.")],
+    idle: Annotated[float, typer.Option("--idle", help="Minutes without a request before it exits.")] = 15.0,
+) -> None:
+    """A warm background process: later calls answer in a fraction of a second (see docs/worker.md).
+
+    Example: gradcli worker start --idle 30
+    """
+    from gradcli import client
+
+    if action == WorkerAction.start:
+        try:
+            ENV.stdout.write(client.describe(client.start_worker(idle)))
+        except client.Unusable as exc:
+            raise GradcliError(f"cannot start the worker: {exc}") from None
+    elif action == WorkerAction.stop:
+        ENV.stdout.write("stopped the worker\n" if client.stop_worker() else "no worker running\n")
+    else:
+        ENV.stdout.write(client.describe(client.worker_status()))
+
+
 @app.command()
 def batch(
     source: Annotated[str, typer.Argument(help="A file of problems, one per line, or - for stdin.")],
@@ -519,8 +572,11 @@ def batch(
     data_dir: Annotated[
         str | None, typer.Option("--data-dir", help="Lines may read files (descend --data) here, nowhere else.")
     ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Processes to use (default: the machine's cores).")
+    ] = None,
 ) -> None:
-    """Many problems in one process: TensorFlow and sympy are imported once.
+    """Many problems, TensorFlow and sympy imported once per process, answers in input order.
 
     Each line is a JSON object, e.g. {"command": "grad", "expression": "x**2", "at": {"x": 3}},
     or the arguments of a command line, e.g. grad "x**2" --at x=3. The commands it takes:
@@ -530,33 +586,43 @@ def batch(
     A problems file is untrusted: its lines read and write no files unless --data-dir or
     --output-dir allow it, and then only inside those directories.
 
-    Example: gradcli batch problems.jsonl > answers.jsonl
+    Example: gradcli batch problems.jsonl --jobs 2 > answers.jsonl
     """
-    from gradcli.batch import arguments
-    from gradcli.files import BadLine
+    from gradcli import jobs as parallel
 
+    if jobs is not None and jobs < 1:
+        raise GradcliError("--jobs must be at least 1")
     for option, directory in (("--output-dir", output_dir), ("--data-dir", data_dir)):
         if directory is not None and not os.path.isdir(directory):
             raise GradcliError(f"{option} {directory}: not a directory")
-    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": (source,)}
-    worst = 0
-    for number, line in enumerate(_open(source, keep_going=True), start=1):
-        if isinstance(line, BadLine):
-            code, out, err = int(line.error.exit_code), "", f"error: {line.error.describe()}\n"
-        elif not line.strip() or line.lstrip().startswith("#"):
-            continue
-        else:
-            try:
-                argv = _given_options(arguments(line))
-            except GradcliError as exc:
-                code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
-            else:
-                code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]], policy)
+    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": [source]}
+    lines = enumerate(_open(source, keep_going=True), start=1)
+    problems = ((n, text) for n, text in lines if not isinstance(text, str) or text.strip()[:1] not in ("", "#"))
+
+    def write(text: str) -> None:
         with streams.whole():
-            ENV.stdout.write(_answer(number, code, out, err) + "\n")
+            ENV.stdout.write(text + "\n")
             ENV.stdout.flush()
-        worst = max(worst, code)
-    raise typer.Exit(worst)
+
+    raise typer.Exit(parallel.run(problems, jobs or parallel.default_jobs(), answer_line, write, policy))
+
+
+def answer_line(number: int, line, policy: dict) -> tuple[int, str]:
+    """One batch problem's exit code and JSON answer line; the same in whichever process answers it."""
+    from gradcli.batch import arguments
+    from gradcli.files import BadLine
+
+    if isinstance(line, BadLine):
+        code, out, err = int(line.error.exit_code), "", f"error: {line.error.describe()}\n"
+    else:
+        try:
+            argv = _given_options(arguments(line))
+        except GradcliError as exc:
+            code, out, err = int(exc.exit_code), "", f"error: {exc.describe()}\n"
+        else:
+            nested = {**policy, "inputs": tuple(policy["inputs"])}
+            code, out, err = _run_nested([argv[0], "--format", "json", *argv[1:]], nested)
+    return code, _answer(number, code, out, err)
 
 
 def _given_options(argv: list[str]) -> list[str]:
@@ -598,7 +664,7 @@ def _answer(number: int, code: int, out: str, err: str) -> str:
 
 @app.command()
 def grad(
-    expression: Annotated[str, typer.Argument(help='The function, e.g. "x**2 + 2*x - 1".')],
+    expression: Annotated[str, typer.Argument(callback=_stdin_expression, help='The function, e.g. "x**2 + 2*x - 1".')],
     at: Annotated[
         list[str],
         typer.Option(
@@ -758,6 +824,8 @@ def _grad_points(expression, source, const, wrt, watch, output, dtype, on_error,
         raise GradcliError("--points writes csv, jsonl or plain: add --format csv (or jsonl, plain)")
     if not 1 <= chunk_size <= many.MAX_CHUNK:
         raise GradcliError(f"--chunk-size must be between 1 and {many.MAX_CHUNK}")
+    if source == "-" and ENV.stdin_used:
+        raise GradcliError("the expression and --points cannot both come from stdin: give one of them as a file")
     label = "stdin" if source == "-" else source
     header, blocks = many.read_points(_open(source), chunk_size)
     problem = many.prepare_points(

@@ -17,6 +17,12 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None, 
 settings.register_profile("fuzz", derandomize=False, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Subprocess tests run cold unless they start their own worker (tests/test_worker.py), never a user's.
+os.environ["GRADCLI_WORKER"] = "off"
+
+# Every CLI call the suite makes, replayed through a worker by tests/test_worker.py (which runs last).
+CALLS: list[tuple[tuple[str, ...], str]] = []
+
 
 @dataclass
 class Run:
@@ -30,6 +36,8 @@ class Run:
 
 
 def run_cli(*args: str, stdin: str = "") -> Run:
+    if "test_properties.py" not in os.environ.get("PYTEST_CURRENT_TEST", ""):  # generated inputs, not the matrix
+        CALLS.append((args, stdin))
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), Environment(stdout=out, stderr=err, stdin=io.StringIO(stdin)))
     return Run(code, out.getvalue(), err.getvalue())

@@ -11,7 +11,9 @@ README = (ROOT / "README.md").read_text()
 JSON_DOC = (ROOT / "docs" / "json.md").read_text()
 
 
-@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "jvp", "vjp"])
+@pytest.mark.parametrize(
+    "command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "jvp", "vjp", "worker"]
+)
 def test_every_command_has_help_with_an_example(command, capsys):
     from gradcli.cli import main
 
