@@ -199,7 +199,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
             if partial.clipped and partial.watched:
                 tape = f"{tape} (raw {fmt(partial.unclipped)})"
                 exact = f"{exact} (raw {fmt(partial.exact_unclipped)})"
-            mark = Text("yes", style="green") if partial.agree else Text(_odd(partial), style="bold red")
+            mark = _mark(point, partial)
             where = _point_text(point) + (f"; {point.of}" if point.of else "")
             beside = [fmt(partial.frameworks[f]) if partial.frameworks else "" for f in others]
             cells = (
@@ -236,6 +236,16 @@ def write_table(result: GradResult, out: TextIO) -> None:
         )
         console.print(Text(how))
     _footer(console, result)
+
+
+def _mark(point, partial):
+    """yes, NO (naming the odd witness), or "no derivative" where a note says it does not exist here."""
+    from rich.text import Text
+
+    undefined = any(n.severity == "undefined" and n.variable in (partial.name, None) for n in point.notes)
+    if undefined and partial.watched:
+        return Text("no derivative", style="yellow")
+    return Text("yes", style="green") if partial.agree else Text(_odd(partial), style="bold red")
 
 
 def _odd(partial) -> str:
