@@ -18,6 +18,10 @@ ACCEPT_TIMEOUT = 30.0  # seconds a request may wait for a free warm child before
 # Environment variables read while Python, TensorFlow or numpy start: a worker serves only clients that agree.
 IMPORT_ENV_PREFIXES = ("TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "CUDA_", "LC_", "LANG")
 
+# errors.ExitCode.OUTPUT_FAILED (the client imports only the standard library): a child killed mid-command
+# (an out-of-memory kill, say) is the environment, and exit 4 is kept for gradcli's own bugs.
+OUTPUT_INCOMPLETE = 5
+
 
 class Unusable(Exception):
     """The worker cannot take this call; the client runs it cold."""
@@ -286,7 +290,7 @@ def _follow(sock, reply: dict) -> int:
                     "error: the gradcli worker stopped in the middle of this command; its output is incomplete "
                     "(run it again, or with GRADCLI_WORKER=off)\n"
                 )
-                return 4
+                return OUTPUT_INCOMPLETE
             if message.get("event") == "io":
                 touched = True
             elif message.get("event") == "exit":
