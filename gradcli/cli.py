@@ -449,7 +449,9 @@ def data_line(
     intercept: Annotated[float, typer.Option("--intercept", help="True intercept.")] = 1.0,
     noise: Annotated[float, typer.Option("--noise", help="Standard deviation of Gaussian noise on y.")] = 0.1,
     n: Annotated[int, typer.Option("-n", help="Number of points.")] = 100,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same file.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed: the same seed gives the same file.")
+    ] = 0,
 ) -> None:
     """Points near the line y = slope*x + intercept, x uniform in [-2, 2]: columns x,y.
 

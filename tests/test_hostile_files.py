@@ -608,3 +608,9 @@ def test_read_only_home_gives_no_matplotlib_warnings(tmp_path):
     env.pop("MPLCONFIGDIR", None)
     result = run("plot", "x**2", "--out", str(tmp_path / "p.png"), env=env)
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+def test_negative_seed_for_synthetic_data(cli):
+    run = cli("data", "line", "--seed", "-1", "-n", "3")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1 and "--seed" in run.stderr
