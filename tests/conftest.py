@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import settings
 
-from gradcli.cli import Environment, main
+from gradcli.app.main import Environment, main
+from tests import corpus
 
 # See tests/budget.py: CI is derandomized; `make fuzz` explores.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
@@ -40,6 +41,7 @@ def run_cli(*args: str, stdin: str = "") -> Run:
         CALLS.append((args, stdin))
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), Environment(stdout=out, stderr=err, stdin=io.StringIO(stdin)))
+    corpus.record(args, stdin, code, out.getvalue(), err.getvalue())
     return Run(code, out.getvalue(), err.getvalue())
 
 
