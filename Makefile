@@ -36,11 +36,11 @@ bench: $(STAMP)
 # rerun after adding a command or an option or changing an output.
 # docs/tour.ipynb is run again so that the outputs it shows on GitHub are today's.
 docs: $(STAMP)
-	$(BIN)/python -m gradcli.reference docs/cli.md
-	$(BIN)/python -m gradcli.examples README.md docs/guide.md docs/kinks.md docs/tape.md
+	$(BIN)/python -m gradcli.devtools.reference docs/cli.md
+	$(BIN)/python -m gradcli.devtools.examples README.md docs/guide.md docs/kinks.md docs/tape.md
 	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('docs/tour.ipynb', 4); \
 		nbclient.NotebookClient(nb, timeout=300, record_timing=False).execute(); nbformat.write(nb, 'docs/tour.ipynb')"
-	$(BIN)/python -m gradcli.frameworks docs/frameworks.md
+	$(BIN)/python -m gradcli.witnesses.frameworks docs/frameworks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

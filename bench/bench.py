@@ -14,7 +14,7 @@ Measures, on this machine in one run, and writes bench/RESULTS.md:
 9. the warm worker (docs/worker.md), in a private XDG_RUNTIME_DIR: a warm call against a cold one, where a
    warm call's time goes, the README's 20-call shell loop with and without a worker, the worker's memory
    at rest, `batch --jobs 2` against `--jobs 1`, and a cold call through the new entry point against the
-   old one (gradcli.cli:main called directly).
+   old one (gradcli.app.main:main called directly).
 Each figure is the median of RUNS runs, with min and max. GRADCLI_BENCH_RUNS and
 GRADCLI_BENCH_POINTS make it shorter for a quick look.
 """
@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 GRADCLI = [PY, "-m", "gradcli"]
 SCRIPT = str(Path(PY).with_name("gradcli"))  # the console script a user runs
-OLD_ENTRY = [PY, "-c", "import sys; from gradcli.cli import main; sys.exit(main())"]
+OLD_ENTRY = [PY, "-c", "import sys; from gradcli.app.main import main; sys.exit(main())"]
 LOOP_EXPRESSION = "sin(x)*exp(-x/5)"
 EXPRESSION = "x**2*y + sin(x*y)"
 
@@ -90,8 +90,9 @@ print(time.perf_counter() - t)
 IN_MEMORY = """
 import sys, time
 import numpy as np
-from gradcli import many, symbolic
-from gradcli.tape import tensorflow
+from gradcli.solve import points as many
+from gradcli.witnesses import symbolic
+from gradcli.witnesses.tape import tensorflow
 tensorflow()
 n, chunk = int(sys.argv[1]), 100_000
 rng = np.random.default_rng(0)
@@ -184,7 +185,7 @@ def points_file(path: Path) -> None:
 # The notation and LaTeX readers, in process: textbook text and pasted LaTeX, each parsed n times.
 PARSE = """
 import sys, time
-from gradcli.expr import parse
+from gradcli.lang.parser import parse
 n = int(sys.argv[1])
 texts = ["sin^2 x + |x^2 - 4| + x² ln x - √(x+1)/2x", r"\\frac{1}{2}x^{2}e^{-x^2} + \\sqrt[3]{x}\\sin^{2}(x)"]
 t = time.perf_counter()
@@ -298,7 +299,7 @@ def main() -> None:
 PHASES = """
 import json, sys, time
 t0 = time.perf_counter()
-from gradcli import client
+from gradcli.app import entry as client
 t1 = time.perf_counter()
 sock = client.connect(client.socket_path(client.runtime_dir(False)))
 t2 = time.perf_counter()
@@ -363,8 +364,8 @@ def warm_lines(w: dict) -> list[str]:
         "|---|---|---|---|---|",
         row(f"cold `gradcli grad '{LOOP_EXPRESSION}' --at x=2 --format plain`", w["cold"]),
         row("the same call, warm (30 calls in a row)", w["warm"]),
-        row("the same call, cold, through the old entry point (gradcli.cli:main)", w["old_entry"]),
-        row("the same call, cold, through the new entry point (gradcli.client:main)", w["cold_new_entry"]),
+        row("the same call, cold, through the old entry point (gradcli.app.main:main)", w["old_entry"]),
+        row("the same call, cold, through the new entry point (gradcli.app.entry:main)", w["cold_new_entry"]),
         row("README's 20-call shell loop, no worker (1 run)", w["cold_loop"]),
         row("README's 20-call shell loop, with a worker", w["warm_loop"]),
         "",

@@ -1,3 +1,3 @@
-from gradcli.client import main
+from gradcli.app.entry import main
 
 main()

@@ -8,9 +8,9 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcli.check import check
 from gradcli.errors import GradcliError
-from gradcli.expr import free_names, parse
+from gradcli.grading.check import check
+from gradcli.lang.parser import free_names, parse
 from tests.budget import examples
 
 X = sympy.Symbol("x", real=True)
@@ -47,14 +47,14 @@ def _parsed(text: str):
 
 
 def _sympy(text: str):
-    from gradcli.expr import evaluate
-    from gradcli.symbolic import SympyBackend
+    from gradcli.lang.parser import evaluate
+    from gradcli.witnesses.symbolic import SympyBackend
 
     return evaluate(_parsed(text), {"x": X}, SympyBackend())
 
 
 def _numbers(expr, points):
-    from gradcli import domain
+    from gradcli.grading import domain
 
     with np.errstate(all="ignore"):
         value, _ = domain.evaluate(expr, {X: "x"}, {"x": points})
@@ -80,7 +80,7 @@ def _answer_text(expr) -> str | None:
 @settings(max_examples=examples(12), suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(expressions())
 def test_a_mutated_derivative_is_never_called_correct(text):
-    from gradcli.mistakes import _Mutant, _sites
+    from gradcli.grading.mistakes import _Mutant, _sites
 
     tree = _parsed(text)
     truth = sympy.diff(_sympy(text), X)

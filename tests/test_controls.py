@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradcli
-from gradcli import clip as clipping
-from gradcli.clip import Clip, parse_clip
+from gradcli.witnesses import clip as clipping
+from gradcli.witnesses.clip import Clip, parse_clip
 from tests.budget import examples
 
 # ---------------------------------------------------------------- clipping (seed 000 "Gradient Clipping")
@@ -69,7 +69,7 @@ def test_bad_clipping_options(cli, options, message):
     st.floats(0.1, 100),
 )
 def test_numpy_clipping_matches_tensorflow(values, method, amount):
-    from gradcli.tape import clip as tf_clip
+    from gradcli.witnesses.tape import clip as tf_clip
 
     spec = Clip("value", low=-amount, high=amount) if method == "value" else Clip(method, norm=amount)
     gradients = {f"v{i}": np.float64(v) for i, v in enumerate(values)}
@@ -283,7 +283,7 @@ def test_nested_time_limits_keep_the_outer_alarm():
     import time
 
     from gradcli.errors import LimitError
-    from gradcli.symbolic import time_limit
+    from gradcli.witnesses.symbolic import time_limit
 
     with pytest.raises(LimitError, match="outer"), time_limit(0.3, "outer"):
         with time_limit(5, "inner"):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gradcli.derivative import SAMPLES, sample_points
-from gradcli.expr import parse
+from gradcli.lang.parser import parse
+from gradcli.solve.formula import SAMPLES, sample_points
 
 FIRST_FIVE = [{"x": 0.7}, {"x": -1.3}, {"x": 1.9}, {"x": 0.35}, {"x": -0.55}]
 
@@ -112,7 +112,7 @@ def test_jacobian_without_at(cli):
 def test_a_disagreement_at_a_sample_point_is_exit_1(cli, monkeypatch):
     import sympy
 
-    from gradcli import symbolic
+    from gradcli.witnesses import symbolic
 
     monkeypatch.setitem(symbolic._FUNCS, "sinh", sympy.cosh)  # a wrong symbolic witness
     run = cli("grad", "sinh(x)", "--format", "json")

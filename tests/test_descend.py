@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from gradcli.clip import Clip
-from gradcli.descend import descend
+from gradcli.solve.descent import descend
+from gradcli.witnesses.clip import Clip
 
 
 def test_seed_training_loop_learns_w_3(cli):
@@ -20,7 +20,7 @@ def test_seed_training_loop_learns_w_3(cli):
 
 
 def test_seed_same_numbers_as_the_tensorflow_loop():
-    from gradcli.tape import tensorflow
+    from gradcli.witnesses.tape import tensorflow
 
     tf = tensorflow()
     w = tf.Variable(0.5, dtype=tf.float64)

@@ -15,7 +15,7 @@ JSON_DOC = (ROOT / "docs" / "json.md").read_text()
     "command", ["grad", "jacobian", "hessian", "check", "descend", "plot", "batch", "jvp", "vjp", "worker"]
 )
 def test_every_command_has_help_with_an_example(command, capsys):
-    from gradcli.cli import main
+    from gradcli.app.main import main
 
     assert main([command, "--help"]) == 0
     assert f"Example: gradcli {command}" in " ".join(capsys.readouterr().out.split())
@@ -69,7 +69,7 @@ def test_the_readme_is_a_five_minute_read():
 
 @pytest.mark.parametrize("page", ["README.md", "docs/guide.md", "docs/kinks.md", "docs/tape.md"])
 def test_every_console_example_is_a_real_run(page):
-    from gradcli.examples import refresh
+    from gradcli.devtools.examples import refresh
 
     _, stale = refresh((ROOT / page).read_text())
     assert stale == [], f"{page}: examples out of date (make docs): {stale}"

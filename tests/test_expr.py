@@ -3,7 +3,7 @@
 import pytest
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.expr import BinOp, Call, Name, Num, free_names, infer_shape, parse, to_text
+from gradcli.lang.parser import BinOp, Call, Name, Num, free_names, infer_shape, parse, to_text
 
 
 @pytest.mark.parametrize(

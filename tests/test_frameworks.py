@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.explain import FRAMEWORK_CONVENTIONS, TIE_FIRST, TIE_HALF
-from gradcli.frameworks import conventions_markdown, installed
+from gradcli.judge.explain import FRAMEWORK_CONVENTIONS, TIE_FIRST, TIE_HALF
+from gradcli.witnesses.frameworks import conventions_markdown, installed
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jax = pytest.mark.skipif("jax" not in installed(), reason="JAX is not installed (pip install -e '.[dev]')")
@@ -125,7 +125,7 @@ def test_conventions_named_in_notes_are_the_ones_measured():
 
 def test_docs_frameworks_md_is_fresh():
     text = (ROOT / "docs" / "frameworks.md").read_text()
-    from gradcli.frameworks import LABELS
+    from gradcli.witnesses.frameworks import LABELS
 
     measured = next(line for line in text.splitlines() if line.startswith("Measured with: "))
     here = ", ".join(LABELS[f] for f in ("tensorflow", *installed()))
@@ -144,7 +144,7 @@ def _modules_after(code: str) -> list[str]:
 def test_importing_tensorflow_does_not_pull_in_jax_which_still_imports_later():
     code = (
         "import sys, json\n"
-        "from gradcli.tape import tensorflow\n"
+        "from gradcli.witnesses.tape import tensorflow\n"
         "tensorflow()\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'torch'))\n"
         "import jax\n"
@@ -156,7 +156,7 @@ def test_importing_tensorflow_does_not_pull_in_jax_which_still_imports_later():
 def test_grad_without_frameworks_never_imports_jax_or_torch():
     code = (
         "import sys, json, io\n"
-        "from gradcli.cli import main, Environment\n"
+        "from gradcli.app.main import main, Environment\n"
         "assert main(['grad', 'abs(x)', '--at', 'x=1'], Environment(stdout=io.StringIO())) == 0\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'torch'))))\n"
     )
@@ -188,7 +188,7 @@ def test_a_mask_meeting_an_infinite_slope_is_nan_in_tensorflow_and_named(cli):
     ],
 )
 def test_the_judge_decides_where_frameworks_differ(values, differ):
-    from gradcli import judge
+    from gradcli.judge import verdict as judge
 
     notes = judge.frameworks("x", values, 0.0, [], "float64")
     assert [n.kind for n in notes] == (["frameworks_differ"] if differ else [])
@@ -197,8 +197,8 @@ def test_the_judge_decides_where_frameworks_differ(values, differ):
 
 @needs_jax
 def test_every_function_of_the_language_has_a_jax_twin_that_agrees_with_the_tape(cli):
-    from gradcli.expr import FUNCTIONS
-    from gradcli.frameworks import JaxBackend
+    from gradcli.lang.parser import FUNCTIONS
+    from gradcli.witnesses.frameworks import JaxBackend
 
     assert set(FUNCTIONS) - {"log"} <= set(JaxBackend("float64").funcs)  # log (two arguments) is in call
     inside = {"asec": "2", "acsc": "2", "acosh": "2", "acot": "2", "asin": "0.3", "acos": "0.3", "atanh": "0.3"}

@@ -400,8 +400,8 @@ def test_batch_check_lines_carry_exit_code(cli):
 
 
 def test_batch_help_lists_every_command(capsys):
-    from gradcli.batch import COMMANDS
-    from gradcli.cli import main
+    from gradcli.app.main import main
+    from gradcli.runtime.batchfile import COMMANDS
 
     assert main(["batch", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
-from gradcli.expr import parse
+from gradcli.lang.parser import parse
 from tests.budget import examples
 
 SENTINEL = "/tmp/gradcli-sentinel-{}"

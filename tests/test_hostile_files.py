@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from gradcli import files
+from gradcli.runtime import files
 
 GRADCLI = [sys.executable, "-m", "gradcli"]
 QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -474,7 +474,7 @@ def test_a_matrix_too_big_for_a_table_points_to_json(cli):
 
 
 def test_hessian_of_many_variables_with_kinks_is_bounded(cli, monkeypatch):
-    from gradcli import matrix
+    from gradcli.solve import matrix
 
     monkeypatch.setattr(matrix, "FD_SECONDS", 0.05)  # 40 variables take minutes without the limit
     expression = " + ".join(f"abs(x{i})*x{(i + 1) % 20}" for i in range(20))
@@ -484,7 +484,7 @@ def test_hessian_of_many_variables_with_kinks_is_bounded(cli, monkeypatch):
 
 
 def test_steps_on_a_71_factor_product_is_bounded(cli, monkeypatch):
-    from gradcli import symbolic
+    from gradcli.witnesses import symbolic
 
     monkeypatch.setattr(symbolic, "SYMPY_SECONDS", 0.5)
     product = "*".join(f"(x+{i})" for i in range(71))
@@ -575,7 +575,8 @@ def test_a_signal_stops_the_whole_batch_with_whole_lines(tmp_path, signum, code)
 
 def test_typer_exit_130_inside_a_batch_line_is_an_interrupt(cli, monkeypatch):
     """In-process: a KeyboardInterrupt that Typer turned into Exit(130) stops the batch, not just the line."""
-    from gradcli import api, streams
+    from gradcli.runtime import streams
+    from gradcli.solve import gradient as api
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -589,14 +590,14 @@ def test_typer_exit_130_inside_a_batch_line_is_an_interrupt(cli, monkeypatch):
 
 
 def test_narrow_terminal_keeps_every_cell(cli, monkeypatch):
-    from gradcli import render
+    from gradcli.present import render
 
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
     monkeypatch.setenv("COLUMNS", "20")
-    from gradcli.api import grad
+    from gradcli.solve.gradient import grad
 
     out = Terminal()
     render.write(grad("x**2 + y", at=[{"x": "1", "y": "2"}]), "table", out)

@@ -67,7 +67,7 @@ def test_version_and_help_text():
 def test_tensorflow_is_imported_without_its_optional_packages_which_still_import_later():
     code = (
         "import sys\n"
-        "from gradcli.tape import tensorflow\n"
+        "from gradcli.witnesses.tape import tensorflow\n"
         "tf = tensorflow()\n"
         "assert 'keras' not in sys.modules and 'h5py' not in sys.modules, sorted(sys.modules)\n"
         "import keras\n"

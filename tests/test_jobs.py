@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from gradcli import jobs
+from gradcli.runtime import jobs
 
 PROBLEMS = "\n".join(
     [

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli import judge, tolerance
-from gradcli.numeric import Event
+from gradcli import tolerance
+from gradcli.judge import verdict as judge
+from gradcli.witnesses.numeric import Event
 
 ABS = Event("abs", "kink", "x", "", frozenset({"x"}))
 

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError, LimitError, ParseError
-from gradcli.expr import parse, to_text
-from gradcli.latex import to_latex
-from gradcli.notation import to_textbook
+from gradcli.lang.latex import to_latex
+from gradcli.lang.notation import to_textbook
+from gradcli.lang.parser import parse, to_text
 from tests.budget import examples
 
 

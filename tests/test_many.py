@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.many import grad_points, prepare_points, read_points
+from gradcli.solve.points import grad_points, prepare_points, read_points
 
 EXPRESSION = "x**2*y + sin(x*y)"
 
@@ -186,7 +186,7 @@ def test_batch_all_good_is_exit_0(cli):
 def test_progress_is_drawn_only_on_a_terminal():
     import io
 
-    from gradcli.render import PointsProgress
+    from gradcli.present.render import PointsProgress
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -239,8 +239,8 @@ def test_points_on_a_tan_pole_are_not_differentiable(cli):
 
 
 def test_input_files_are_closed_when_the_command_ends(cli, tmp_path):
-    from gradcli import cli as cli_module
-    from gradcli import files
+    from gradcli.app import main as cli_module
+    from gradcli.runtime import files
 
     points = tmp_path / "p.csv"
     points.write_text("x\n1\n")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcli.matrix import hessian, jacobian
+from gradcli.solve.matrix import hessian, jacobian
 from tests.budget import examples
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.expr import free_names, parse, parse_reading, to_text
+from gradcli.lang.parser import free_names, parse, parse_reading, to_text
 
 
 @pytest.mark.parametrize(

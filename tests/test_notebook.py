@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.check import check
-from gradcli.descend import descend
-from gradcli.explain import fmt
+from gradcli.grading.check import check
+from gradcli.judge.explain import fmt
+from gradcli.solve.descent import descend
 
 TOUR = Path(__file__).resolve().parents[1] / "docs" / "tour.ipynb"
 
@@ -72,7 +72,7 @@ def test_matrix_check_and_descent_render():
 def test_a_curve_shows_inline_as_a_png():
     from PIL import Image
 
-    from gradcli.plot import curve
+    from gradcli.present.pictures import curve
 
     c = curve("sigmoid(x)", -6, 6)
     with Image.open(io.BytesIO(c._repr_png_())) as image:

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from gradcli.expr import parse
-from gradcli.numeric import (
+from gradcli.lang.parser import parse
+from gradcli.witnesses.numeric import (
     central_difference,
     events_at,
     function,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.products import jvp, vjp
+from gradcli.solve.products import jvp, vjp
 
 TOLERANCE = {"tape": {"rtol": 1e-9, "atol": 1e-12}, "finite_difference": {"rtol": 1e-6, "atol": 1e-8}}
 
@@ -121,7 +121,7 @@ def test_jvp_is_the_gradient_dotted_with_the_tangent(expression, at, tangent):
     ],
 )
 def test_vjp_is_the_jacobian_transposed_times_upstream(expression, at, upstream):
-    from gradcli.matrix import jacobian
+    from gradcli.solve.matrix import jacobian
 
     product = vjp(expression, at, upstream)
     assert product.exit_code == 0

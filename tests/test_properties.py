@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcli
-from gradcli.expr import parse, to_text
-from gradcli.numeric import events_at
+from gradcli.lang.parser import parse, to_text
+from gradcli.witnesses.numeric import events_at
 from tests.budget import examples
 
 SMOOTH_UNARY = ["sin", "cos", "tanh", "exp", "sigmoid", "softplus", "atan", "sinh"]
@@ -52,7 +52,7 @@ def _usable(text: str, point: dict) -> dict:
 
 
 def _names(tree):
-    from gradcli.expr import free_names
+    from gradcli.lang.parser import free_names
 
     return free_names(tree)
 
@@ -158,7 +158,7 @@ def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point, c
 
 def free_names_of(text: str) -> frozenset[str]:
     from gradcli.errors import GradcliError
-    from gradcli.expr import free_names
+    from gradcli.lang.parser import free_names
 
     try:
         return free_names(parse(text))
@@ -172,7 +172,7 @@ def free_names_of(text: str) -> frozenset[str]:
 @given(expressions(), expressions(), points, st.sampled_from([(1.0, 0.0), (0.5, -2.0)]))
 def test_list_targets_sum_and_products_agree_with_the_gradient(first, second, point, vector):
     """tape.gradient of [a, b] is grad a + grad b; J·t and Jᵀu are the gradients dotted with t and u."""
-    from gradcli.products import jvp, vjp
+    from gradcli.solve.products import jvp, vjp
 
     both = f"{first} + 0*x*y"  # jvp and vjp take only the names the expression uses
     text = f"[{both}, {second}]"
@@ -204,7 +204,7 @@ def test_list_targets_sum_and_products_agree_with_the_gradient(first, second, po
 @given(expressions(), points)
 def test_jax_equals_the_tape_away_from_kinks(text, point):
     """The JAX backend runs the same tree: away from kinks it must give the tape's gradient."""
-    from gradcli.frameworks import installed
+    from gradcli.witnesses.frameworks import installed
 
     assume("jax" in installed())
     at = _usable(text, point)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from gradcli.cli import app
-from gradcli.reference import markdown, write
+from gradcli.app.main import app
+from gradcli.devtools.reference import markdown, write
 
 CLI_MD = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -59,7 +59,7 @@ def test_write_replaces_the_file_whole(tmp_path):
 
 def test_generating_the_reference_imports_neither_tensorflow_nor_sympy(tmp_path):
     code = (
-        "import sys, json\nfrom gradcli.reference import markdown\nmarkdown()\n"
+        "import sys, json\nfrom gradcli.devtools.reference import markdown\nmarkdown()\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'sympy'))))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())

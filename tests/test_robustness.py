@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.api import prepare
 from gradcli.errors import GradcliError
+from gradcli.solve.gradient import prepare
 
 
 @pytest.mark.parametrize(
@@ -82,12 +82,12 @@ def test_large_tensors_are_refused_before_the_symbolic_engine_runs():
 
 
 def test_an_internal_bug_is_one_line_and_exit_4(cli, monkeypatch):
-    import gradcli.api
+    import gradcli.solve.gradient
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(gradcli.api, "grad", broken)
+    monkeypatch.setattr(gradcli.solve.gradient, "grad", broken)
     run = cli("grad", "x", "--at", "x=1")
     assert run.code == 4 and run.stdout == ""
     assert run.stderr == "error: internal error, a bug in gradcli (please report it): RuntimeError: boom\n"

@@ -256,7 +256,7 @@ def test_batch_lines_and_points_rows_are_closed_too(cli):
 
 
 def test_the_schema_and_docs_list_exactly_the_judges_note_kinds():
-    from gradcli.judge import KINDS, SEVERITIES
+    from gradcli.judge.verdict import KINDS, SEVERITIES
 
     note = SCHEMAS["common.json"]["$defs"]["note"]["properties"]
     assert note["severity"]["enum"] == list(SEVERITIES)

@@ -75,7 +75,7 @@ def test_seed_sigmoid_gradient_over_a_range():
 
 def test_seed_pytorch_exercise_beside_tensorflow(cli):
     # seed 002 exercise 2: x = torch.tensor([2.0], requires_grad=True); y = x**3 + 2*x; y.backward() -> 14
-    from gradcli.frameworks import installed
+    from gradcli.witnesses.frameworks import installed
 
     run = cli("grad", "x**3 + 2*x", "--at", "x=2", "--frameworks", "--format", "json")
     assert run.code == 0

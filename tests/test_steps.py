@@ -4,8 +4,8 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 
-from gradcli.expr import parse
-from gradcli.steps import derive
+from gradcli.grading.steps import derive
+from gradcli.lang.parser import parse
 from tests.budget import examples
 from tests.test_properties import expressions
 
@@ -82,8 +82,8 @@ def test_steps_survive_sympy_simplify_failing():
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
 def test_steps_end_in_sympys_derivative(text):
-    from gradcli.expr import free_names
-    from gradcli.symbolic import Symbolic
+    from gradcli.lang.parser import free_names
+    from gradcli.witnesses.symbolic import Symbolic
 
     tree = parse(text)
     for name in sorted(free_names(tree)):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from gradcli.explain import message
-from gradcli.judge import INFO, Note
+from gradcli.judge.explain import message
+from gradcli.judge.verdict import INFO, Note
 
 
 def approx_fd(document):
@@ -302,7 +302,7 @@ def test_the_integer_warning_is_tensorflows_own_words():
 
     code = (
         "import logging\n"
-        "from gradcli.tape import INTEGER_WARNING, tensorflow\n"
+        "from gradcli.witnesses.tape import INTEGER_WARNING, tensorflow\n"
         "tf = tensorflow()\n"
         "said = []\n"
         "handler = logging.Handler()\n"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli import client
+from gradcli.app import entry as client
 from tests.conftest import CALLS, run_cli
 
 TIMEOUT = 60
@@ -211,7 +211,7 @@ def test_status_names_pid_uptime_version_requests_and_memory(warm):
 
 REPLAY = """
 import json, os, sys, tempfile
-from gradcli import client
+from gradcli.app import entry as client
 calls = json.load(sys.stdin)
 saved = [os.dup(fd) for fd in (0, 1, 2)]
 answers = []
@@ -436,7 +436,7 @@ def test_ctrl_c_stops_the_request_with_exit_130_like_a_cold_call(warm):
 def test_the_worker_drops_a_peer_of_another_uid(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from gradcli import worker
+    from gradcli.runtime import worker
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(tmp_path / "s"))
@@ -460,7 +460,7 @@ def test_the_worker_drops_a_peer_of_another_uid(tmp_path, monkeypatch):
 def test_a_changed_installation_makes_the_worker_refuse_as_stale_and_stop():
     from types import SimpleNamespace
 
-    from gradcli import worker
+    from gradcli.runtime import worker
 
     current = client.fingerprint()
     state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False)

@@ -1,0 +1,1 @@
+"""The command line: argv to exit code. Nothing imports it."""

@@ -1,0 +1,379 @@
+"""The `gradcli` entry point: hand the call to a warm worker when one is usable, else run it cold.
+
+Standard library only, and lazily even of that: a cold call pays one stat() for the worker machinery.
+A request carries the client's argv, cwd, environment, umask and stdio settings, with its stdin, stdout
+and stderr file descriptors passed over the Unix socket (SCM_RIGHTS), so the worker's child writes to
+the very same terminal, pipe or file. Whatever goes wrong before the child touches those streams ends
+in a cold run with the same result; GRADCLI_DEBUG=1 says why on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PROTOCOL = 1
+READY_TIMEOUT = 60.0  # seconds a starting worker may take to import TensorFlow and sympy
+ACCEPT_TIMEOUT = 30.0  # seconds a request may wait for a free warm child before the client runs cold
+# Environment variables read while Python, TensorFlow or numpy start: a worker serves only clients that agree.
+IMPORT_ENV_PREFIXES = ("TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "CUDA_", "LC_", "LANG")
+
+# errors.ExitCode.OUTPUT_FAILED (the client imports only the standard library): a child killed mid-command
+# (an out-of-memory kill, say) is the environment, and exit 4 is kept for gradcli's own bugs.
+OUTPUT_INCOMPLETE = 5
+
+
+class Unusable(Exception):
+    """The worker cannot take this call; the client runs it cold."""
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv[:1] != ["worker"] and _mode() != "off":
+        code = _through_worker(argv)
+        if code is not None:
+            sys.exit(code)
+    from gradcli.app.main import main as cold
+
+    sys.exit(cold(argv))
+
+
+def _mode() -> str:
+    value = os.environ.get("GRADCLI_WORKER", "").strip().lower()
+    return {"0": "off", "no": "off", "false": "off", "1": "auto", "on": "auto", "yes": "auto"}.get(value, value)
+
+
+def _debug(message: str) -> None:
+    if os.environ.get("GRADCLI_DEBUG"):
+        sys.stderr.write(f"gradcli: {message}\n")
+
+
+# --- where the worker lives -------------------------------------------------------------------------
+
+
+def runtime_dir(create: bool) -> str | None:
+    """The per-user 0700 directory of worker sockets, or None when there is none or it is not safe."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and _private(runtime, create=False):
+        path = os.path.join(runtime, "gradcli")
+    else:
+        import tempfile
+
+        path = os.path.join(tempfile.gettempdir(), f"gradcli-{os.getuid()}")
+    return path if _private(path, create) else None
+
+
+def _private(path: str, create: bool) -> bool:
+    """True when path is a real directory (not a symlink) of this user that no one else may enter."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            return False
+        try:
+            os.mkdir(path, 0o700)
+            info = os.lstat(path)
+        except OSError:
+            return False
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077 == 0
+
+
+def install_id() -> str:
+    """Which gradcli this is: the interpreter and the package directory (one worker per installation)."""
+    import hashlib
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return hashlib.sha256(f"{sys.executable}\0{package}".encode()).hexdigest()[:16]
+
+
+def socket_path(directory: str) -> str:
+    return os.path.join(directory, f"worker-{install_id()}.sock")
+
+
+def fingerprint() -> dict:
+    """What a worker must share with its client: the installed gradcli, and the environment read at import."""
+    from gradcli import __version__
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with os.scandir(package) as entries:
+        newest = max(e.stat().st_mtime_ns for e in entries if e.name.endswith(".py"))
+    return {
+        "protocol": PROTOCOL,
+        "version": __version__,
+        "package": package,
+        "python": sys.executable,
+        "mtime": newest,
+        "utf8_mode": sys.flags.utf8_mode,
+        "import_env": {k: v for k, v in os.environ.items() if k.startswith(IMPORT_ENV_PREFIXES)},
+    }
+
+
+# --- framing: a 4-byte length and a JSON object, file descriptors riding on the first byte ------------
+
+
+def send_message(sock, message: dict, fds: list[int] = ()) -> None:
+    import json
+    import socket
+
+    data = json.dumps(message).encode()
+    data = len(data).to_bytes(4, "big") + data
+    sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+    if sent < len(data):
+        sock.sendall(data[sent:])
+
+
+def receive_message(sock, max_fds: int = 0, limit: int = 1 << 22) -> tuple[dict, list[int]]:
+    """One message; raises EOFError when the peer closed before a whole one, ValueError when it is garbled."""
+    import json
+    import socket
+
+    head, fds, _, _ = socket.recv_fds(sock, 4, max_fds) if max_fds else (sock.recv(4), [], 0, None)
+    try:
+        head += _exactly(sock, 4 - len(head)) if head else b""
+        if not head:
+            raise EOFError("connection closed")
+        size = int.from_bytes(head, "big")
+        if size > limit:
+            raise ValueError(f"message of {size} bytes")
+        message = json.loads(_exactly(sock, size))
+        if not isinstance(message, dict):
+            raise ValueError("message is not an object")
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return message, fds
+
+
+def _exactly(sock, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 1 << 16))
+        if not chunk:
+            raise EOFError("connection closed mid-message")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def peer_uid(sock) -> int:
+    import socket
+    import struct
+
+    _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid
+
+
+def connect(path: str, timeout: float = 5.0):
+    """A connection to the worker at path, after checking the socket file and the process behind it are ours."""
+    import socket
+    import stat
+
+    info = os.lstat(path)
+    if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.getuid():
+        raise Unusable(f"{path} is not a socket of this user; ignored")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        if peer_uid(sock) != os.getuid():
+            raise Unusable("the process behind the socket is another user's; ignored")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+# --- a call through the worker ------------------------------------------------------------------------
+
+
+def _through_worker(argv: list[str]) -> int | None:
+    """The exit code of the call run by the worker, or None to run it cold."""
+    auto = _mode() == "auto"
+    directory = runtime_dir(create=auto)
+    if directory is None:
+        return None
+    path = socket_path(directory)
+    if not auto and not os.path.exists(path):
+        return None  # the common cold case: one stat, nothing imported
+    try:
+        return _request(path, argv, auto)
+    except (Unusable, OSError, EOFError, ValueError) as exc:
+        _debug(f"running cold: {exc}")
+        return None
+
+
+def _request(path: str, argv: list[str], auto: bool) -> int:
+    try:
+        sock = connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        if not auto:
+            raise
+        start_worker(idle=None)
+        sock = connect(path)
+    with sock:
+        reply = _send_run(sock, argv)
+        if reply.get("event") == "refused" and reply.get("reason") == "stale":
+            sock.close()
+            start_worker(idle=reply.get("idle"))  # the installed gradcli changed: replace the worker
+            with connect(path) as fresh:
+                return _follow(fresh, _send_run(fresh, argv))
+        return _follow(sock, reply)
+
+
+def _send_run(sock, argv: list[str]) -> dict:
+
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    for fd in (0, 1, 2):
+        os.fstat(fd)  # a closed standard stream: the cold run knows how to behave
+    umask = os.umask(0)
+    os.umask(umask)
+    request = {
+        "op": "run",
+        "fingerprint": fingerprint(),
+        "argv": argv,
+        "argv0": sys.argv[0],
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": umask,
+        "stdio": [_stdio_settings(s) for s in streams],
+    }
+    send_message(sock, request, [0, 1, 2])
+    sock.settimeout(ACCEPT_TIMEOUT)
+    try:
+        reply, _ = receive_message(sock)
+    except TimeoutError as exc:
+        raise Unusable("no warm child became free in time") from exc
+    if reply.get("event") == "refused" and reply.get("reason") != "stale":
+        raise Unusable(f"worker refused: {reply.get('reason')}")
+    return reply
+
+
+def _stdio_settings(stream) -> dict:
+    if stream is None:
+        raise Unusable("a standard stream is missing")
+    return {
+        "encoding": stream.encoding,
+        "errors": stream.errors,
+        "line_buffering": stream.line_buffering,
+        "write_through": getattr(stream, "write_through", False),
+    }
+
+
+def _follow(sock, reply: dict) -> int:
+    """Wait for the child's exit code, forwarding Ctrl-C; cold again only if it failed before any I/O."""
+    import signal
+
+    if reply.get("event") != "started":
+        raise ValueError(f"unexpected reply {reply!r}")
+    sock.settimeout(None)
+    touched = False
+
+    def forward(signum, frame):
+        send_message(sock, {"event": "interrupt"})
+
+    previous = signal.signal(signal.SIGINT, forward)
+    try:
+        while True:
+            try:
+                message, _ = receive_message(sock)
+            except InterruptedError:
+                continue
+            except (EOFError, OSError, ValueError) as exc:
+                if not touched:
+                    raise Unusable(f"the worker's child stopped before any input or output ({exc})") from exc
+                sys.stderr.write(
+                    "error: the gradcli worker stopped in the middle of this command; its output is incomplete "
+                    "(run it again, or with GRADCLI_WORKER=off)\n"
+                )
+                return OUTPUT_INCOMPLETE
+            if message.get("event") == "io":
+                touched = True
+            elif message.get("event") == "exit":
+                return int(message["code"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- gradcli worker start | stop | status ---------------------------------------------------------------
+
+
+def start_worker(idle: float | None) -> dict:
+    """Start a worker in the background (if none is running) and wait until it answers; its status."""
+    import subprocess
+
+    directory = runtime_dir(create=True)
+    if directory is None:
+        raise Unusable("no private directory for the worker's socket (check XDG_RUNTIME_DIR or the temp dir)")
+    path = socket_path(directory)
+    status = worker_status()
+    if status is not None and status.get("current"):
+        return status
+    if status is not None:
+        stop_worker()  # another gradcli version, or started with other import-time variables: replace it
+    command = [sys.executable, "-m", "gradcli.runtime.worker", "--socket", path]
+    if idle is not None:
+        command += ["--idle", str(idle)]
+    log = open(os.path.join(directory, f"worker-{install_id()}.log"), "ab")  # noqa: SIM115 - handed to the child
+    home = os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )  # finds this gradcli, installed or not
+    with log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd=home
+        )
+    import time
+
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        status = worker_status()
+        if status is not None and status.get("current"):
+            return status
+        if process.poll():  # 0: another worker held the lock and is starting; wait for that one
+            raise Unusable(f"the worker exited at start (see {log.name})")
+        time.sleep(0.05)
+    raise Unusable(f"the worker did not start within {READY_TIMEOUT:.0f} s (see {log.name})")
+
+
+def _ask(op: str) -> dict | None:
+    directory = runtime_dir(create=False)
+    if directory is None:
+        return None
+    try:
+        with connect(socket_path(directory)) as sock:
+            send_message(sock, {"op": op, "fingerprint": fingerprint()})
+            return receive_message(sock)[0]
+    except (Unusable, OSError, EOFError, ValueError):
+        return None
+
+
+def worker_status() -> dict | None:
+    """The running worker's status (pid, uptime, version, requests, memory), or None."""
+    return _ask("status")
+
+
+def stop_worker() -> dict | None:
+    """Ask the worker to exit; what it said, or None when none was running."""
+    return _ask("stop")
+
+
+def describe(status: dict | None) -> str:
+    """`gradcli worker status` as lines of text."""
+    if status is None:
+        return "no worker running\n"
+    memory = status["memory_mib"]
+    lines = [
+        f"pid: {status['pid']}",
+        f"uptime: {status['uptime']:.0f} s",
+        f"version: {status['version']}{'' if status['current'] else ' (stale: replaced on the next call)'}",
+        f"requests: {status['requests']}",
+        f"children: {status['ready']} ready, {status['busy']} busy",
+        f"memory: {memory['pss']:.0f} MiB (proportional set size; {memory['rss']:.0f} MiB resident)",
+        f"idle timeout: {status['idle_minutes']:g} min",
+        f"socket: {status['socket']}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""`make docs` generators; never imported by the library."""

@@ -1,0 +1,563 @@
+"""Textbook notation: the token stage between the user's text and Python's ``ast.parse``.
+
+People type ``ln x``, ``sin^2 x``, ``|x| + 1``, ``x²`` and ``√(x+1)``; gradcli's language is
+``log(x)``, ``sin(x)**2``, ``abs(x) + 1``, ``x**2`` and ``sqrt(x + 1)``. This module reads the first
+into the second before anything is parsed:
+
+- :func:`normalize` maps the Unicode that comes from PDFs and web pages (superscripts, ``√``, ``π``,
+  ``·``, ``×``, ``÷``, the minus sign U+2212, non-breaking and thin spaces) to ASCII, keeping for
+  every character the column it came from, and refuses fullwidth letters (``ｅｘｐ``) by name.
+- :func:`group` takes tokens (from Python's tokenizer, or from :mod:`gradcli.lang.latex`) and makes every
+  reading explicit: alias names (``ln``, ``arcsin``, ``sgn``, ``E``), log bases (``log_2``), bars
+  (``|x|``), function powers (``sin^2``, ``sin^-1``), application without parentheses
+  (``sin 2x``, and glued: ``sinx``, ``sin2x``) and multiplication by juxtaposition (``2x``,
+  ``x sin x``, ``x e^x``, ``(x+1)(x-1)``).
+
+The output is still tokens; :mod:`gradcli.lang.parser` joins them and hands them to the same safe parser, so
+every limit and every allow-list applies to all notations alike. Readings that often surprise
+(``1/2x``, ``sin x^2``) are returned as notes.
+
+A bare argument (a function name not followed by ``(``) is one term: an optional sign, then a
+factor, then more factors joined by juxtaposition where gradcli multiplies by juxtaposition (after
+a number: ``2x``, ``2(x+1)``; after a closing parenthesis), each factor with its powers
+(``x^2``). It ends at any operator (``+ - * /``), a comma, a closing parenthesis, or another
+function name: ``sin 2x + 1`` is ``sin(2*x) + 1``, ``sin x cos x`` is ``sin(x)*cos(x)``, and
+``sin x^2`` is ``sin(x**2)``. A function name at the start of a bare argument applies in turn:
+``ln sin x`` is ``log(sin(x))``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from gradcli.errors import LimitError, ParseError
+
+NAME, NUMBER, OP = "name", "number", "op"
+
+# the names people type for gradcli's functions and constants
+ALIASES = {
+    "ln": "log", "lg": "log10",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "arcsec": "asec", "arccsc": "acsc", "arccot": "acot",
+    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh",
+    "tg": "tan", "ctg": "cot", "cosec": "csc", "arctg": "atan", "arcctg": "acot",
+    "sgn": "sign", "E": "e",
+}  # fmt: skip
+# f^-1 is the inverse function, as in textbooks and Wolfram|Alpha
+INVERSES = {
+    "sin": "asin", "cos": "acos", "tan": "atan", "sec": "asec", "csc": "acsc", "cot": "acot",
+    "sinh": "asinh", "cosh": "acosh", "tanh": "atanh",
+    "asin": "sin", "acos": "cos", "atan": "tan", "exp": "log", "log": "exp",
+}  # fmt: skip
+_LOG_BASE = re.compile(r"^log_([0-9]+|[A-Za-z][A-Za-z0-9]*)$")
+_NAMED_LOGS = {"2": "log2", "10": "log10", "e": "log"}
+
+_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿˣʸ", "0123456789+-()nxy", strict=True))
+_REPLACEMENTS = {
+    "π": " pi ", "·": "*", "⋅": "*", "∙": "*", "×": "*", "∗": "*", "÷": "/", "∕": "/",
+    "−": "-", "–": "-", "√": " sqrt ", "ℯ": "e", "\u200b": "", "\ufeff": "",
+}  # fmt: skip
+_GREEK = {  # variables named as in LaTeX (λ is not here: lambda is a reserved word)
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "μ": "mu", "ν": "nu", "ξ": "xi", "ρ": "rho", "σ": "sigma",
+    "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}  # fmt: skip
+_SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # NAME, NUMBER or OP
+    text: str
+    col: int  # column in the user's text
+    glue: bool = False  # LaTeX: a letter written right after another (xy is x*y there)
+
+
+@dataclass
+class Reading:
+    tokens: list[Tok]
+    notes: list[str]
+
+
+# ---------------------------------------------------------------- characters
+
+
+def normalize(text: str) -> tuple[str, list[int]]:
+    """ASCII text and, for each of its characters (and its end), the column in `text` it came from."""
+    pieces: list[str] = []
+    columns: list[int] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in _SUPERSCRIPT:
+            start = i
+            while i < len(text) and text[i] in _SUPERSCRIPT:
+                i += 1
+            run = "^(" + "".join(_SUPERSCRIPT[c] for c in text[start:i]) + ")"
+            pieces.append(run)
+            columns.extend([start] * len(run))
+            continue
+        if "\uff01" <= char <= "\uff5e":
+            raise ParseError(
+                f"'{char}' is a fullwidth character, not plain ASCII",
+                i,
+                f"type it as '{unicodedata.normalize('NFKC', char)}' (the whole expression: "
+                f"{unicodedata.normalize('NFKC', text)})",
+            )
+        out = " " if char in _SPACES else _REPLACEMENTS.get(char, f" {_GREEK[char]} " if char in _GREEK else char)
+        pieces.append(out)
+        columns.extend([i] * len(out))
+        i += 1
+    columns.append(len(text))
+    return "".join(pieces), columns
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def canonical(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def group(tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int) -> Reading:
+    """Tokens with every reading explicit: aliases resolved, bars, powers and applications parenthesized."""
+    _refuse_operator(tokens)
+    tokens, notes = _split_glued(tokens, functions)
+    grouper = _Grouper(tokens, functions, max_depth)
+    out = grouper.sequence(None)
+    return Reading(out, notes + grouper.notes)
+
+
+def _refuse_operator(tokens: list[Tok]) -> None:
+    """d/dx x^2 would be read as d/(d*x)*x^2: say what it is instead."""
+    for a, slash, b in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if a.text == "d" and slash.text == "/" and b.kind == NAME and re.fullmatch("d[A-Za-z]", b.text):
+            raise ParseError(
+                f"'d/{b.text}' is the derivative operator, not part of the function",
+                a.col,
+                "gradcli differentiates it: give only the function",
+            )
+
+
+_NOT_GLUED = {"E", "max", "min", "sum", "mean", "sign", "sgn", "abs", "relu", "sigmoid", "softplus", "stop_gradient"}
+
+
+def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:
+    """sinx, sin2x, lnx, cos3t: a function name glued to a one-letter argument (with an optional number
+    before it) is read as the function applied to it, with a note; longer names (cost, signal) stay names."""
+    names = sorted({*functions, *ALIASES} - _NOT_GLUED, key=len, reverse=True)
+    pattern = re.compile(rf"^({'|'.join(names)})([0-9]+(?:\.[0-9]+)?)?([A-Za-z])$")
+    out, notes = [], []
+    for tok in tokens:
+        match = pattern.match(tok.text) if tok.kind == NAME and canonical(tok.text) not in functions else None
+        if match is None:
+            out.append(tok)
+            continue
+        function, number, letter = match.groups()
+        out.append(Tok(NAME, function, tok.col))
+        if number:
+            out.append(Tok(NUMBER, number, tok.col + len(function)))
+        out.append(Tok(NAME, letter, tok.col + len(tok.text) - 1))
+        notes.append(f"'{tok.text}' is read as {canonical(function)}({number or ''}{letter})")
+    return out, notes
+
+
+_STARTS = (NAME, NUMBER)
+_CONSTANTS = ("pi", "e")
+
+
+class _Grouper:
+    def __init__(self, tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int):
+        self.tokens = tokens
+        self.functions = functions
+        self.max_depth = max_depth
+        self.i = 0
+        self.depth = 0
+        self.prev: Tok | None = None  # the last token emitted, in output order
+        self.notes: list[str] = []
+        self.bars_after = [0] * (len(tokens) + 1)  # bars after each position, to judge a bar's reading
+        for k in range(len(tokens) - 1, -1, -1):
+            self.bars_after[k] = self.bars_after[k + 1] + (tokens[k].text == "|" and tokens[k].kind == OP)
+        self.open_bars = 0
+        self.closed = True  # whether the last parenthesized group found its closing bracket
+
+    # ------------------------------------------------ helpers
+
+    def peek(self, ahead: int = 0) -> Tok | None:
+        k = self.i + ahead
+        return self.tokens[k] if k < len(self.tokens) else None
+
+    def is_op(self, tok: Tok | None, *texts: str) -> bool:
+        return tok is not None and tok.kind == OP and tok.text in texts
+
+    def is_function(self, tok: Tok | None) -> bool:
+        if tok is None or tok.kind != NAME:
+            return False
+        name = canonical(tok.text)
+        return name in self.functions or _LOG_BASE.match(tok.text) is not None
+
+    def enter(self, tok: Tok) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise LimitError(f"expression is nested too deeply; the limit is {self.max_depth} levels", tok.col)
+
+    def ends_operand(self) -> bool:
+        prev = self.prev
+        return prev is not None and (prev.kind in _STARTS or (prev.kind == OP and prev.text in (")", "]")))
+
+    def juxtaposed(self, tok: Tok) -> bool:
+        """Whether `tok`, right after the previous token, multiplies it (2x, (x+1)(x-1), x sin x, 2|x|)."""
+        prev = self.prev
+        if prev is None or not self.ends_operand():
+            return False
+        if tok.glue:
+            return True
+        starts_function = self.is_function(tok)
+        starts_bar = self.is_op(tok, "|")
+        if prev.kind == NUMBER or (prev.kind == NAME and prev.text in _CONSTANTS):  # 2x, 2πx, pi r^2
+            return tok.kind == NAME or self.is_op(tok, "(") or starts_bar
+        if prev.kind == OP:  # ) or ]
+            return tok.kind in _STARTS or self.is_op(tok, "(") or starts_bar
+        constant = tok.kind == NAME and canonical(tok.text) in _CONSTANTS
+        return starts_function or starts_bar or constant  # x sin x, x|y|, x e^x; not x(...) or x y
+
+    def emit(self, out: list[Tok], tokens: list[Tok]) -> None:
+        out.extend(tokens)
+        if tokens:
+            self.prev = tokens[-1]
+
+    def bar_closes(self) -> bool:
+        """A bar right after an operand closes the innermost open bar, unless it could also open one."""
+        if not self.ends_operand():
+            return False
+        bar, after = self.peek(), self.peek(1)
+        operand_follows = after is not None and (after.kind in _STARTS or self.is_op(after, "("))
+        if operand_follows and self.bars_after[self.i + 1] >= self.open_bars + 1:
+            raise ParseError(
+                "the bars '|' here can be read two ways",
+                bar.col,
+                "write the absolute values with abs(), e.g. abs(x)*y*abs(z) or abs(x*abs(y)*z)",
+            )
+        return True
+
+    # ------------------------------------------------ structure
+
+    def sequence(self, closer: str | None) -> list[Tok]:
+        """Tokens up to (not including) `closer` at this level, or to the end."""
+        out: list[Tok] = []
+        while (tok := self.peek()) is not None:
+            if self.is_op(tok, ")", "]") and closer is not None:
+                return out
+            if self.is_op(tok, ",") and closer == "|":
+                return out
+            if self.is_op(tok, "|") and closer == "|" and self.bar_closes():
+                return out
+            if self.juxtaposed(tok):
+                self.emit(out, [Tok(OP, "*", tok.col)])
+            self.emit(out, self.item())
+        return out
+
+    def item(self) -> list[Tok]:
+        tok = self.peek()
+        if self.is_op(tok, "(", "["):
+            return self.parenthesized()
+        if self.is_op(tok, "|"):
+            return self.bars()
+        if self.is_function(tok):
+            return self.application()
+        self.i += 1
+        if tok.kind == NAME:
+            return [replace(tok, text=canonical(tok.text))]
+        return [tok]
+
+    def parenthesized(self) -> list[Tok]:
+        opener = self.peek()
+        self.i += 1
+        self.enter(opener)
+        self.prev = opener
+        inner = self.sequence(")" if opener.text == "(" else "]")
+        self.depth -= 1
+        closer = self.peek()
+        if closer is None or closer.text != (")" if opener.text == "(" else "]"):
+            self.closed = False
+            return [opener, *inner]  # unbalanced: the parser reports it with its column
+        self.i += 1
+        self.prev = closer
+        self.closed = True
+        return [opener, *inner, closer]
+
+    def bars(self) -> list[Tok]:
+        bar = self.peek()
+        self.i += 1
+        self.enter(bar)
+        self.open_bars += 1
+        opener = Tok(OP, "(", bar.col)
+        self.prev = opener
+        inner = self.sequence("|")
+        closer = self.peek()
+        if not self.is_op(closer, "|"):
+            raise ParseError("this '|' is not closed", bar.col, "write the absolute value as abs(...)")
+        self.i += 1
+        self.open_bars -= 1
+        self.depth -= 1
+        out = [Tok(NAME, "abs", bar.col), opener, *inner, Tok(OP, ")", closer.col)]
+        self.prev = out[-1]
+        return out
+
+    def application(self) -> list[Tok]:
+        """A function name and what it applies to: sin(x), sin x, sin^2 x, sin^-1(x), log_2 x."""
+        tok = self.peek()
+        self.i += 1
+        self.enter(tok)
+        name, base = self.function_name(tok)
+        power = self.function_power(tok, name) if self.is_op(self.peek(), "^", "**") else None
+        if power is not None and _value(power) == -1:
+            if name not in INVERSES:
+                raise ParseError(
+                    f"'{tok.text}^-1' has no inverse function in gradcli",
+                    tok.col,
+                    f"write 1/{name}(...) for the reciprocal",
+                )
+            name, power = INVERSES[name], None
+        head = Tok(NAME, name, tok.col)
+        opener = Tok(OP, "(", tok.col)
+        self.prev = opener
+        if self.is_op(self.peek(), "("):
+            group = self.parenthesized()
+            if not self.closed:  # unbalanced: the parser reports it
+                self.depth -= 1
+                return [head, *group]
+            inner, close_col = group[1:-1], group[-1].col
+        else:
+            inner = self.bare(tok, name)
+            close_col = inner[-1].col
+        if base is not None:
+            inner = [*inner, Tok(OP, ",", close_col), *base]
+        call = [head, opener, *inner, Tok(OP, ")", close_col)]
+        if power is not None:
+            call = [Tok(OP, "(", tok.col), *call, Tok(OP, ")", close_col), Tok(OP, "**", tok.col), *power]
+        self.depth -= 1
+        self.prev = call[-1]
+        return call
+
+    def function_name(self, tok: Tok) -> tuple[str, list[Tok] | None]:
+        """The function's canonical name and, for log_b, the base as tokens."""
+        match = _LOG_BASE.match(tok.text)
+        if match:
+            suffix = match.group(1)
+            if suffix in _NAMED_LOGS:
+                return _NAMED_LOGS[suffix], None
+            return "log", [Tok(NUMBER if suffix[0].isdigit() else NAME, suffix, tok.col + 4)]
+        name = canonical(tok.text)
+        if name == "log" and self.is_op(self.peek(), "_"):  # LaTeX: \log_{b}
+            self.i += 1
+            base_tok = self.peek()
+            if base_tok is None:
+                raise ParseError("'log_' needs a base, as in log_2(x)", tok.col)
+            saved = self.prev
+            self.prev = None
+            base = self.factor(power=False)
+            self.prev = saved
+            if len(base) == 3 and base[0].text == "(":  # \log_{2}: the braces are not part of the base
+                base = base[1:2]
+            if len(base) == 1 and base[0].text in _NAMED_LOGS:
+                return _NAMED_LOGS[base[0].text], None
+            return "log", base
+        return name, None
+
+    def function_power(self, tok: Tok, name: str) -> list[Tok]:
+        """sin^2, sin^(2), sin^-1, sin^(-1): the number after the function name, as tokens."""
+        self.i += 1
+        parts: list[Tok] = []
+        wrapped = self.is_op(self.peek(), "(")
+        if wrapped:
+            parts.append(self.peek())
+            self.i += 1
+        if self.is_op(self.peek(), "-", "+"):
+            parts.append(self.peek())
+            self.i += 1
+        number = self.peek()
+        if number is None or number.kind != NUMBER:
+            raise ParseError(
+                f"after '{tok.text}^' gradcli expects a number, as in {tok.text}^2(x) or {tok.text}^-1(x)",
+                tok.col,
+                f"for a power of the result write {name}(x)^(...)",
+            )
+        parts.append(number)
+        self.i += 1
+        if wrapped:
+            if not self.is_op(self.peek(), ")"):
+                raise ParseError(f"'{tok.text}^(' expects a number and ')', as in {tok.text}^(-1)(x)", tok.col)
+            parts.append(self.peek())
+            self.i += 1
+        if parts[0].text == "+":
+            parts = parts[1:]
+        return parts
+
+    def bare(self, tok: Tok, name: str) -> list[Tok]:
+        """The argument of a function written without parentheses: one term (see the module docstring)."""
+        if max(self.functions.get(name, (1,))) > 1 and name != "log":
+            raise ParseError(f"{name}() takes its arguments in parentheses, as in {name}(x, y)", tok.col)
+        out: list[Tok] = []
+        nxt, after = self.peek(), self.peek(1)
+        if self.is_op(nxt, "-", "+") and after is not None and after.col == nxt.col + 1:  # sin -x, not sin - x
+            self.emit(out, [nxt])
+            self.i += 1
+            nxt = self.peek()
+        starts = nxt is not None and (nxt.kind in _STARTS or self.is_op(nxt, "(", "|"))
+        if not starts:
+            raise ParseError(f"'{tok.text}' is a function; call it like {canonical(tok.text)}(x)", tok.col)
+        if self.is_function(nxt):
+            self.emit(out, self.application())
+            return out
+        start = len(out)
+        self.emit(out, self.factor())
+        while (nxt := self.peek()) is not None and not self.is_function(nxt) and self.continues(nxt):
+            self.emit(out, [Tok(OP, "*", nxt.col)])
+            self.emit(out, self.factor())
+        if any(t.text in ("^", "**") for t in out[start:]):
+            shown = _join(out)
+            self.notes.append(
+                f"'{tok.text} {shown}' is read as {name}({shown}); for a power of {name} write {name}(...)^n"
+            )
+        return out
+
+    def continues(self, tok: Tok) -> bool:
+        """Inside a bare argument: juxtaposition that stays in the term (2x, 2(x+1)), not a new bar."""
+        return self.juxtaposed(tok) and not self.is_op(tok, "|")
+
+    def factor(self, power: bool = True) -> list[Tok]:
+        """One atom (number, name, (...), |...|, or a function application) with its powers."""
+        tok = self.peek()
+        if self.is_op(tok, "(", "["):
+            out = self.parenthesized()
+        elif self.is_op(tok, "|"):
+            out = self.bars()
+        elif self.is_function(tok):
+            out = self.application()
+        elif tok is not None and tok.kind in _STARTS:
+            self.i += 1
+            out = [replace(tok, text=canonical(tok.text)) if tok.kind == NAME else tok]
+            self.prev = out[-1]
+        else:
+            shown = "the end" if tok is None else f"'{tok.text}'"
+            col = self.tokens[-1].col if tok is None else tok.col
+            raise ParseError(f"expected a number, a name or '(' here, not {shown}", col)
+        while power and self.is_op(self.peek(), "^", "**"):
+            out.append(self.peek())
+            self.i += 1
+            while self.is_op(self.peek(), "-", "+"):
+                out.append(self.peek())
+                self.i += 1
+            self.prev = None
+            out.extend(self.factor(power=False))
+        self.prev = out[-1]
+        return out
+
+
+def _value(tokens: list[Tok]) -> float:
+    sign = -1.0 if any(t.text == "-" for t in tokens) else 1.0
+    return sign * float(next(t.text for t in tokens if t.kind == NUMBER))
+
+
+def _join(tokens: list[Tok]) -> str:
+    return "".join(t.text for t in tokens)
+
+
+def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
+    """1/2x is (1/2)*x and e^2x is (e^2)*x: a note where '/' or '^' is followed by a number that multiplies
+    by juxtaposition (the '*' gradcli put in has the column of the factor after it)."""
+    notes = []
+    for k in range(1, len(tokens) - 3):
+        left, op, number, times, factor = tokens[k - 1 : k + 4]
+        after = tokens[k + 4].text if k + 4 < len(tokens) else ""
+        implicit = times.text == "*" and times.col == factor.col and factor.col > number.col
+        # e^2x, but not (x+1)^2(x-1) or x^2e^x, where nobody means the exponent to go on
+        plain_factor = factor.kind == NAME and after not in ("^", "**", "(")
+        if op.text in ("^", "**") and not plain_factor:
+            continue
+        if op.text in ("/", "^", "**") and number.kind == NUMBER and implicit and factor.text not in (")", "|"):
+            a = left.text if left.kind in (NAME, NUMBER) else "..."
+            o = "^" if op.text == "**" else op.text
+            b = number.text
+            c = "(...)" if factor.text == "(" else factor.text + ("(...)" if after == "(" else "")
+            notes.append(f"'{a}{o}{b}{c}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})")
+    return notes
+
+
+# ---------------------------------------------------------------- printing in textbook notation
+
+_TEXTBOOK = {"log": "ln", "asin": "arcsin", "acos": "arccos", "atan": "arctan", "sign": "sgn", "log2": "log_2"}
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
+
+
+def to_textbook(node) -> str:
+    """A tree as a textbook would write it (|x|, sin^2(x), 2x, √(x), ln, π, ·, −); group() reads it back
+    to the same tree. gradcli's own form is expr.to_text."""
+    return _textbook(node, 0)
+
+
+def _textbook(node, parent: int) -> str:
+    from gradcli.lang.parser import Call, Custom, ListOf, Name, Neg, Num
+
+    if isinstance(node, Num):
+        return node.text
+    if isinstance(node, Name):
+        return "π" if node.id == "pi" else node.id
+    if isinstance(node, Custom | ListOf):
+        from gradcli.lang.parser import to_text
+
+        return to_text(node)
+    if isinstance(node, Call):
+        args = ", ".join(_textbook(a, 0) for a in node.args)
+        if node.func == "abs":
+            return f"|{args}|"
+        if node.func == "sqrt":
+            return f"√({args})"
+        return f"{_TEXTBOOK.get(node.func, node.func)}({args})"
+    if isinstance(node, Neg):
+        text = "-" + _textbook(node.operand, _PREC["neg"])
+        return f"({text})" if parent >= _PREC["*"] else text
+    mine = _PREC[node.op]
+    if node.op == "**" and _function_power(node):
+        call = node.left
+        text = f"{_TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
+        return f"({text})" if mine <= parent else text
+    if node.op == "**":
+        text = f"{_textbook(node.left, mine + 1)}^{_textbook(node.right, mine)}"
+        return f"({text})" if mine <= parent else text
+    if node.op == "*" and _juxtaposable(node.left, node.right):
+        joiner = ""  # 2x
+    else:
+        joiner = {"+": " + ", "-": " − ", "*": "·", "/": "/", "@": "@"}[node.op]
+    text = f"{_textbook(node.left, mine)}{joiner}{_textbook(node.right, mine + 1)}"
+    return f"({text})" if mine < parent else text
+
+
+def _function_power(node) -> bool:
+    """sin(x)**2 is printed sin^2(x): a one-argument function (not abs or sqrt) to a whole power."""
+    from gradcli.lang.parser import Call, Num
+
+    call, power = node.left, node.right
+    return (
+        isinstance(call, Call)
+        and len(call.args) == 1
+        and call.func not in ("abs", "sqrt")
+        and isinstance(power, Num)
+        and power.text.isdigit()
+    )
+
+
+def _juxtaposable(left, right) -> bool:
+    """2x, but not 2e3 (a number), 2j (imaginary) or 0x1 (hex) when the name is e3, j or x1."""
+    from gradcli.lang.parser import Name, Num
+
+    return (
+        isinstance(left, Num)
+        and isinstance(right, Name)
+        and right.id[0] not in "eEjJ"
+        and not (left.text.startswith("0") and "." not in left.text)
+    )

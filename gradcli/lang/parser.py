@@ -1,0 +1,847 @@
+"""The expression language: a safe parser from text to a small, checked tree.
+
+User text is tokenized, lightly rewritten (``^`` to ``**``, implicit
+multiplication such as ``2x``), parsed by :func:`ast.parse` (which only builds
+a syntax tree and runs nothing) and converted node by node through an
+allow-list into the frozen dataclasses below. Anything not on the list is a
+:class:`ParseError` naming the construct and its column in the user's text.
+The tree is the single source from which the sympy and TensorFlow functions
+are built, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import keyword
+import math
+import re
+import tokenize
+from dataclasses import dataclass, field, replace
+
+from gradcli.errors import GradcliError, LimitError, ParseError
+from gradcli.lang import latex, notation
+
+MAX_LENGTH = 1000
+MAX_DEPTH = 200
+MAX_CALL_DEPTH = 100  # nested functions: sympy's derivative and its exact value grow with them (150 took >10 s)
+MAX_NODES = 500
+VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
+VALUE_MAX_NODES = 5000
+MAX_LITERAL = 1e100
+MAX_EXPONENT = 1000
+MAX_CONSTANT = 1e100
+MIN_CONSTANT = 1e-100  # a smaller nonzero constant would make sympy's exact rationals enormous
+
+# name -> allowed argument counts
+FUNCTIONS: dict[str, tuple[int, ...]] = {
+    "sin": (1,), "cos": (1,), "tan": (1,),
+    "asin": (1,), "acos": (1,), "atan": (1,),
+    "sinh": (1,), "cosh": (1,), "tanh": (1,),
+    "sec": (1,), "csc": (1,), "cot": (1,),
+    "asec": (1,), "acsc": (1,), "acot": (1,),
+    "sech": (1,), "csch": (1,), "coth": (1,),
+    "asinh": (1,), "acosh": (1,), "atanh": (1,),
+    "sign": (1,), "exp": (1,), "log": (1, 2), "log2": (1,), "log10": (1,),
+    "sqrt": (1,), "abs": (1,),
+    "sigmoid": (1,), "relu": (1,), "softplus": (1,),
+    "max": (2,), "min": (2,),
+    "sum": (1,), "mean": (1,),
+    "stop_gradient": (1,),
+}  # fmt: skip
+REDUCTIONS = frozenset({"sum", "mean"})
+CONSTANTS = {"pi": math.pi, "e": math.e}
+ALIASES = {  # hints only: names gradcli reads as other functions are in notation.ALIASES
+    "pow": "the ** operator", "power": "the ** operator", "fabs": "abs",
+    "maximum": "max", "minimum": "min", "reduce_sum": "sum", "reduce_mean": "mean",
+}  # fmt: skip
+
+_DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_BINOPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+}
+_UNSUPPORTED_OPS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
+}  # fmt: skip
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
+
+
+@dataclass(frozen=True)
+class Num:
+    text: str
+    value: float
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Node
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: Node
+    right: Node
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: tuple[Node, ...]
+    col: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Custom:
+    """A user-defined function with a user-given backward rule (tf.custom_gradient), applied to arg.
+
+    body and rule are trees in the single parameter `param`; rule is d body / d param as the user
+    claims it, which need not be the truth.
+    """
+
+    name: str
+    param: str
+    body: Node
+    rule: Node
+    arg: Node
+    col: int = field(default=0, compare=False)
+
+
+Node = Num | Name | Neg | BinOp | Call | ListOf | Custom
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Custom):
+        return (node.arg,)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Call | ListOf):
+        return node.args if isinstance(node, Call) else node.items
+    return ()
+
+
+def walk(node: Node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
+def call_depth(node: Node) -> int:
+    """How deeply function calls nest (sin(sin(x)) is 2): what sympy's work grows with."""
+    deepest, stack = 0, [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        depth += isinstance(current, Call | Custom)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children(current))
+    return deepest
+
+
+def _check_call_depth(node: Node, what: str) -> None:
+    depth = call_depth(node)
+    if depth > MAX_CALL_DEPTH:
+        raise LimitError(f"{what} nests functions {depth} deep; the limit is {MAX_CALL_DEPTH}")
+
+
+def free_names(node: Node) -> frozenset[str]:
+    """Names of variables in the tree (not functions, not pi or e)."""
+    return frozenset(n.id for n in walk(node) if isinstance(n, Name) and n.id not in CONSTANTS)
+
+
+def uses_tensor_ops(node: Node) -> bool:
+    return any(
+        (isinstance(n, Call) and n.func in REDUCTIONS) or (isinstance(n, BinOp) and n.op == "@") for n in walk(node)
+    )
+
+
+# ---------------------------------------------------------------- tokenizing
+
+
+@dataclass
+class _Rewritten:
+    text: str
+    starts: list[tuple[int, int]]  # (offset in rewritten text, column in user text)
+
+    def user_column(self, offset: int) -> int:
+        column = 0
+        for new, orig in self.starts:
+            if new > offset:
+                break
+            column = orig
+        return column
+
+
+def _tokens(text: str) -> list[tokenize.TokenInfo]:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ParseError("unbalanced brackets or unfinished expression") from exc
+    meaningful = {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
+    blank_error = [t for t in tokens if t.type == tokenize.ERRORTOKEN and not t.string.strip()]
+    return [t for t in tokens if t.type not in meaningful and t not in blank_error]
+
+
+def _check_token(tok: tokenize.TokenInfo, col: int) -> None:
+    if tok.type == tokenize.STRING:
+        raise ParseError("strings are not allowed", col)
+    if tok.type == tokenize.COMMENT:
+        raise ParseError("comments ('#') are not allowed", col)
+    if tok.type == tokenize.ERRORTOKEN or tok.type not in (tokenize.NAME, tokenize.NUMBER, tokenize.OP):
+        shown = tok.string.strip() or repr(tok.string)
+        raise ParseError(f"unexpected character '{shown}'", col)
+    if tok.type in _KINDS:
+        check_word(_KINDS[tok.type], tok.string, col)
+
+
+def check_word(kind: str, text: str, col: int) -> None:
+    """The rules every name and number obeys, from typed text or from LaTeX."""
+    if kind == notation.NAME:
+        if not text.isascii():
+            raise ParseError(f"name '{text}' is not plain ASCII", col)
+        if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+            raise ParseError(f"Python keyword '{text}' is not allowed", col)
+        if text.startswith("_"):
+            raise ParseError(f"names may not start with '_' ('{text}')", col)
+    if kind == notation.NUMBER and not _DECIMAL.match(text):
+        raise ParseError(f"'{text}' is not a plain decimal number", col)
+    if kind == notation.NUMBER and float(text) == 0 and re.search(r"[1-9]", re.split("[eE]", text)[0]):
+        raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
+
+
+_KINDS = {tokenize.NAME: notation.NAME, tokenize.NUMBER: notation.NUMBER, tokenize.OP: notation.OP}
+
+
+def read_tokens(text: str) -> list[notation.Tok]:
+    """The user's text as checked tokens, Unicode read as ASCII, each with its column in `text`."""
+    ascii_text, columns = notation.normalize(text)
+    out = []
+    for tok in _tokens(ascii_text):
+        col = columns[min(tok.start[1], len(columns) - 1)]
+        _check_token(tok, col)
+        out.append(notation.Tok(_KINDS[tok.type], tok.string, col))
+    return out
+
+
+def read(tokens: list[notation.Tok]) -> tuple[_Rewritten, list[str]]:
+    """Tokens in any notation, as Python text for ast.parse, with the notes on surprising readings."""
+    reading = notation.group(tokens, FUNCTIONS, MAX_DEPTH)
+    pieces: list[str] = []
+    starts: list[tuple[int, int]] = []
+    offset = 0
+    for tok in reading.tokens:
+        string = "**" if tok.text == "^" else tok.text
+        starts.append((offset, tok.col))
+        pieces.append(string + " ")
+        offset += len(string) + 1
+    return _Rewritten("".join(pieces), starts), reading.notes + notation.juxtaposition_notes(reading.tokens)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse(text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None) -> Node:
+    """Parse user text into a checked tree, or raise ParseError / LimitError.
+
+    value=True is for point values: lists allowed, and longer text.
+    """
+    return parse_reading(text, allow_lists, value, customs)[0]
+
+
+def reading_notes(text: str) -> list[str]:
+    """Notes on readings that often surprise (1/2x, sin x^2) in text that parses; [] otherwise."""
+    try:
+        return parse_reading(text)[1]
+    except GradcliError:
+        return []
+
+
+def parse_reading(
+    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None
+) -> tuple[Node, list[str]]:
+    """parse(), and the notes on how the text was read."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be text")
+    max_length = VALUE_MAX_LENGTH if value else MAX_LENGTH
+    if len(text) > max_length:
+        raise LimitError(f"expression is {len(text)} characters long; the limit is {max_length}")
+    if "\n" in text or "\r" in text:
+        raise ParseError("the expression must be on one line")
+    if "\x00" in text:
+        raise ParseError("unexpected character '\\x00'", text.index("\x00"))
+    if not text.strip():
+        raise ParseError("the expression is empty")
+    head = _DEFINITION.match(text)
+    if head:  # f(x) = x^2, f'(x) = 2x, dy/dx = 2x: what was pasted is the right-hand side
+        return _parse_rest(text, head.end(), allow_lists, value, customs)
+    if latex.is_latex(text):
+        tokens = latex.tokens(text)
+        for tok in tokens:
+            check_word(tok.kind, tok.text, tok.col)
+    else:
+        tokens = read_tokens(text)
+    rewritten, notes = read(tokens)
+    try:
+        tree = ast.parse(rewritten.text.strip(), mode="eval")
+    except SyntaxError as exc:
+        if "too many nested parentheses" in (exc.msg or ""):  # Python's parser stops at 200 open brackets
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
+        stripped = text.rstrip()
+        if stripped[-1] in "+-*/^@(,":
+            raise ParseError(
+                f"the expression ends with '{stripped[-1]}': something is missing after it", len(stripped) - 1
+            ) from exc
+        offset = max((exc.offset or 1) - 1, 0)
+        raise ParseError("invalid syntax", rewritten.user_column(offset), _syntax_hint(text)) from exc
+    except (RecursionError, MemoryError, ValueError) as exc:
+        raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels") from exc
+    converter = _Converter(rewritten, allow_lists or value, VALUE_MAX_NODES if value else MAX_NODES, customs)
+    node = converter.convert(tree.body, depth=0)
+    _check_call_depth(node, "the expression")
+    _check_constants(node)
+    return node, notes
+
+
+_DEFINITION = re.compile(
+    r"^\s*(?:[A-Za-z]\w*'*\s*\(\s*[A-Za-z]\w*(?:\s*,\s*[A-Za-z]\w*)*\s*\)|[A-Za-z]\w*'+|d\w*/d[A-Za-z]\w*)\s*=(?!=)"
+)
+
+
+def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs) -> tuple[Node, list[str]]:
+    try:
+        node, notes = parse_reading(text[start:], allow_lists, value, customs)
+    except GradcliError as exc:
+        column = None if exc.column is None else exc.column + start
+        raise type(exc)(exc.message, column, exc.hint) from exc
+    return _shift(node, start), notes
+
+
+def _syntax_hint(text: str) -> str | None:
+    if re.search(r"[A-Za-z_]\w*\s+[A-Za-z_(]", text):
+        return "write the multiplication explicitly, e.g. 'x*y' instead of 'x y'"
+    if text.count("(") != text.count(")"):
+        return "check that the parentheses are balanced"
+    return None
+
+
+class _Converter:
+    def __init__(self, rewritten: _Rewritten, allow_lists: bool, max_nodes: int, customs: dict | None = None):
+        self.customs = customs or {}
+        self.rewritten = rewritten
+        self.allow_lists = allow_lists
+        self.max_nodes = max_nodes
+        self.count = 0
+
+    def col(self, node: ast.AST) -> int:
+        return self.rewritten.user_column(getattr(node, "col_offset", 0))
+
+    def convert(self, node: ast.AST, depth: int) -> Node:
+        self.count += 1
+        if self.count > self.max_nodes:
+            raise LimitError(f"expression has more than {self.max_nodes} parts; the limit is {self.max_nodes}")
+        if depth > MAX_DEPTH:
+            raise LimitError(f"expression is nested too deeply; the limit is {MAX_DEPTH} levels", self.col(node))
+        col = self.col(node)
+        if isinstance(node, ast.Constant):
+            return self._number(node, col)
+        if isinstance(node, ast.Name):
+            return self._name(node, col)
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node, col, depth)
+        if isinstance(node, ast.BinOp):
+            return self._binop(node, col, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, col, depth)
+        if isinstance(node, ast.List) and self.allow_lists:
+            return ListOf(tuple(self.convert(item, depth + 1) for item in node.elts), col)
+        raise ParseError(f"{_describe(node)} is not allowed", col)
+
+    def _number(self, node: ast.Constant, col: int) -> Num:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParseError(f"{type(value).__name__} constants are not allowed", col)
+        if abs(value) > MAX_LITERAL or not math.isfinite(value):
+            raise LimitError(f"number is larger than the limit {MAX_LITERAL:g}", col)
+        if value != 0 and abs(value) < MIN_CONSTANT:
+            raise LimitError(f"number is smaller than the limit {MIN_CONSTANT:g}", col)
+        return Num(_number_text(value), float(value), col)
+
+    def _name(self, node: ast.Name, col: int) -> Name:
+        if node.id in FUNCTIONS:
+            raise ParseError(f"'{node.id}' is a function; call it like {node.id}(x)", col)
+        return Name(node.id, col)
+
+    def _unary(self, node: ast.UnaryOp, col: int, depth: int) -> Node:
+        operand = self.convert(node.operand, depth + 1)
+        if isinstance(node.op, ast.USub):
+            return Neg(operand, col)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), "?")
+        raise ParseError(f"operator '{symbol}' is not allowed", col)
+
+    def _binop(self, node: ast.BinOp, col: int, depth: int) -> BinOp:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            symbol = _UNSUPPORTED_OPS.get(type(node.op), "?")
+            raise ParseError(f"operator '{symbol}' is not supported", self._op_column(node, col))
+        left = self.convert(node.left, depth + 1)
+        right = self.convert(node.right, depth + 1)
+        return BinOp(op, left, right, col)
+
+    def _op_column(self, node: ast.BinOp, col: int) -> int:
+        end = getattr(node.left, "end_col_offset", None)
+        return self.rewritten.user_column(end + 1) if end is not None else col
+
+    def _call(self, node: ast.Call, col: int, depth: int) -> Call:
+        if not isinstance(node.func, ast.Name):
+            raise ParseError(f"{_describe(node.func)} cannot be called", col)
+        name = node.func.id
+        if name in self.customs:
+            if len(node.args) != 1 or node.keywords:
+                raise ParseError(f"{name}() takes 1 argument", col)
+            spec = self.customs[name]
+            return Custom(name, spec.param, spec.body, spec.rule, self.convert(node.args[0], depth + 1), col)
+        if name not in FUNCTIONS:
+            raise ParseError(f"unknown function '{name}'", col, _function_hint(name))
+        if node.keywords:
+            raise ParseError(f"keyword arguments are not allowed in {name}()", col)
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise ParseError(f"'*' unpacking is not allowed in {name}()", col)
+        arities = FUNCTIONS[name]
+        if len(node.args) not in arities:
+            wanted = " or ".join(str(a) for a in arities)
+            raise ParseError(f"{name}() takes {wanted} argument(s), got {len(node.args)}", col)
+        args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        return Call(name, args, col)
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(value)
+
+
+def _function_hint(name: str) -> str | None:
+    if name in ALIASES:
+        return f"did you mean {ALIASES[name]}?"
+    close = difflib.get_close_matches(name.lower(), list(FUNCTIONS), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"to multiply, write '{name}*(...)'"
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Attribute: "attribute access ('.')",
+        ast.Subscript: "indexing ('[...]')",
+        ast.Lambda: "lambda",
+        ast.ListComp: "a comprehension",
+        ast.GeneratorExp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "'and'/'or'",
+        ast.IfExp: "'if ... else'",
+        ast.Tuple: "a tuple (',')",
+        ast.List: "a list ('[...]')",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.Starred: "'*' unpacking",
+        ast.NamedExpr: "':='",
+        ast.JoinedStr: "a string",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.Slice: "a slice",
+    }
+    return names.get(type(node), f"'{type(node).__name__}'")
+
+
+# ---------------------------------------------------------------- constants
+
+
+def constant_value(node: Node) -> float | None:
+    """Float value of a tree with no free names; None if it has variables.
+
+    Raises LimitError when a constant part, or a constant exponent, is too large:
+    that is what keeps ``10**10**10`` from ever reaching sympy.
+    """
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Name):
+        return CONSTANTS.get(node.id)
+    if isinstance(node, Custom):
+        constant_value(node.arg)
+        return None
+    values = [constant_value(child) for child in children(node)]
+    if isinstance(node, BinOp) and node.op == "**" and values[1] is not None and abs(values[1]) > MAX_EXPONENT:
+        raise LimitError(f"exponent {values[1]:g} is larger than the limit {MAX_EXPONENT}", node.col)
+    if any(v is None for v in values) or isinstance(node, ListOf):
+        return None
+    if isinstance(node, BinOp) and node.op == "**":
+        _check_power_magnitude(values[0], values[1], node)
+    try:
+        value = _fold(node, values)
+    except OverflowError as exc:
+        raise LimitError(f"a constant is larger than the limit {MAX_CONSTANT:g}", node.col) from exc
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+    if abs(value) > MAX_CONSTANT:
+        raise LimitError(f"a constant is larger than the limit {MAX_CONSTANT:g}", node.col)
+    if value != 0 and abs(value) < MIN_CONSTANT or (value == 0 and _underflowed(node, values)):
+        raise LimitError(f"a constant is smaller than the limit {MIN_CONSTANT:g}", node.col)
+    return value
+
+
+def _check_power_magnitude(base: float, exponent: float, node: Node) -> None:
+    """Judge a**b on a log scale before computing it: floats underflow silently, exact rationals do not."""
+    if base == 0 or not (math.isfinite(base) and math.isfinite(exponent)):
+        return
+    if abs(exponent * math.log10(abs(base))) > math.log10(MAX_CONSTANT):
+        raise LimitError(f"a constant power is outside the range {MIN_CONSTANT:g} to {MAX_CONSTANT:g}", node.col)
+
+
+def _underflowed(node: Node, values: list[float]) -> bool:
+    return isinstance(node, BinOp) and node.op in "*/" and all(v != 0 for v in values)
+
+
+def _fold(node: Node, values: list[float]) -> float:
+    if isinstance(node, Neg):
+        return -values[0]
+    if isinstance(node, BinOp):
+        a, b = values
+        if node.op == "**":
+            result = a**b
+            return math.nan if isinstance(result, complex) else float(result)
+        return {"+": a + b, "-": a - b, "*": a * b}.get(node.op, a / b if node.op == "/" else math.nan)
+    return _fold_call(node.func, values)
+
+
+def _fold_call(func: str, v: list[float]) -> float:
+    simple = {
+        "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
+        "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp,
+        "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
+        "sec": lambda u: 1 / math.cos(u), "csc": lambda u: 1 / math.sin(u), "cot": lambda u: math.cos(u) / math.sin(u),
+        "asec": lambda u: math.acos(1 / u), "acsc": lambda u: math.asin(1 / u), "acot": lambda u: math.atan(1 / u),
+        "sech": lambda u: 1 / math.cosh(u), "csch": lambda u: 1 / math.sinh(u), "coth": lambda u: 1 / math.tanh(u),
+        "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
+        "sign": lambda u: float((u > 0) - (u < 0)),
+        "sum": float, "mean": float, "stop_gradient": float,
+    }  # fmt: skip
+    if func in simple:
+        return float(simple[func](v[0]))
+    if func == "log":
+        return math.log(v[0]) / math.log(v[1]) if len(v) == 2 else math.log(v[0])
+    if func == "sigmoid":
+        return 0.5 * (1.0 + math.tanh(0.5 * v[0]))
+    if func == "relu":
+        return max(v[0], 0.0)
+    if func == "softplus":
+        return max(v[0], 0.0) + math.log1p(math.exp(-abs(v[0])))
+    return max(v) if func == "max" else min(v)
+
+
+def _check_constants(node: Node) -> None:
+    """Refuse oversized constants anywhere in the tree, including inside variable parts."""
+    for sub in walk(node):
+        if isinstance(sub, BinOp) and sub.op == "**":
+            exponent = constant_value(sub.right)
+            if exponent is not None and abs(exponent) > MAX_EXPONENT:
+                raise LimitError(f"exponent {exponent:g} is larger than the limit {MAX_EXPONENT}", sub.col)
+        if not free_names(sub) and not isinstance(sub, ListOf):
+            folded = constant_value(sub)
+            if folded is not None and not math.isfinite(folded):
+                raise ParseError(f"the constant {to_text(sub)} is not a finite real number", sub.col)
+
+
+# ---------------------------------------------------------------- printing
+
+
+def to_text(node: Node) -> str:
+    """The canonical text of a tree: what gradcli understood the user to mean."""
+    return _print(node, 0)
+
+
+def _print(node: Node, parent: int) -> str:
+    if isinstance(node, Custom):
+        return f"{node.name}({_print(node.arg, 0)})"
+    if isinstance(node, Num):
+        return node.text
+    if isinstance(node, Name):
+        return node.id
+    if isinstance(node, Call):
+        return f"{node.func}({', '.join(_print(a, 0) for a in node.args)})"
+    if isinstance(node, ListOf):
+        return "[" + ", ".join(_print(i, 0) for i in node.items) + "]"
+    if isinstance(node, Neg):
+        text = "-" + _print(node.operand, _PRECEDENCE["neg"])
+        return f"({text})" if parent >= _PRECEDENCE["*"] else text
+    mine = _PRECEDENCE[node.op]
+    if node.op == "**":  # right-associative: parenthesize a power on either side
+        text = f"{_print(node.left, mine + 1)}**{_print(node.right, mine)}"
+        return f"({text})" if mine <= parent else text
+    joiner = f" {node.op} " if node.op in "+-" else node.op
+    text = f"{_print(node.left, mine)}{joiner}{_print(node.right, mine + 1)}"
+    return f"({text})" if mine < parent else text
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(node: Node, env: dict, backend):
+    """Evaluate the tree with a backend (numpy, sympy or TensorFlow ops).
+
+    Every backend sees the same tree through the same five hooks, which is what
+    makes the tape, the symbolic derivative and the finite differences
+    witnesses of one function.
+    """
+    if isinstance(node, Num):
+        return backend.number(node)
+    if isinstance(node, Name):
+        return env[node.id] if node.id in env else backend.constant(node.id)
+    if isinstance(node, Neg):
+        return backend.neg(evaluate(node.operand, env, backend))
+    if isinstance(node, BinOp):
+        return backend.binop(node, evaluate(node.left, env, backend), evaluate(node.right, env, backend))
+    if isinstance(node, Call):
+        return backend.call(node, [evaluate(arg, env, backend) for arg in node.args])
+    if isinstance(node, Custom):
+        return backend.custom(node, evaluate(node.arg, env, backend))
+    return backend.stack([evaluate(item, env, backend) for item in node.items])
+
+
+def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape of the tree's value, or a ParseError naming the mismatch (numpy rules)."""
+    if isinstance(node, Custom):  # custom bodies are elementwise
+        return infer_shape(node.arg, shapes)
+    if isinstance(node, Num):
+        return ()
+    if isinstance(node, Name):
+        return shapes.get(node.id, ())
+    if isinstance(node, Neg):
+        return infer_shape(node.operand, shapes)
+    if isinstance(node, Call):
+        arg_shapes = [infer_shape(arg, shapes) for arg in node.args]
+        if node.func in REDUCTIONS:
+            return ()
+        return _broadcast(arg_shapes, node)
+    if isinstance(node, BinOp):
+        left, right = infer_shape(node.left, shapes), infer_shape(node.right, shapes)
+        if node.op == "@":
+            if len(left) != 2 or len(right) != 2 or left[1] != right[0]:
+                raise ParseError(
+                    f"shapes {_fmt(left)} and {_fmt(right)} cannot be multiplied with @ "
+                    "(both sides must be matrices, columns of the left = rows of the right)",
+                    node.col,
+                )
+            return (left[0], right[1])
+        return _broadcast([left, right], node)
+    item_shapes = {infer_shape(item, shapes) for item in node.items}
+    if len(item_shapes) != 1:
+        raise ParseError("the items of a list must all have the same shape", node.col)
+    return (len(node.items), *item_shapes.pop())
+
+
+def _broadcast(shapes: list[tuple[int, ...]], node: Node) -> tuple[int, ...]:
+    rank = max(len(s) for s in shapes)
+    result = []
+    for axis in range(rank):
+        sizes = {s[len(s) - rank + axis] for s in shapes if len(s) - rank + axis >= 0} - {1}
+        if len(sizes) > 1:
+            raise ParseError(f"shapes {' and '.join(_fmt(s) for s in shapes)} do not match", node.col)
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "scalar" if not shape else "(" + "x".join(str(n) for n in shape) + ")"
+
+
+# ---------------------------------------------------------------- programs: named steps
+
+
+MAX_INLINED_NODES = 5000
+_STEP = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=)(?!=)")
+_UNDERSCORE_STEP = re.compile(r"^(\s*)(_\w*)(\s*=)(?!=)")
+
+
+@dataclass(frozen=True)
+class Program:
+    """`y = x*x; z = stop_gradient(y); w = z + x`: named steps, the last one the target."""
+
+    steps: tuple[tuple[str, Node], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.steps)
+
+    @property
+    def text(self) -> str:
+        if len(self.steps) == 1 and self.steps[0][0] == "f":
+            return to_text(self.steps[0][1])
+        return "; ".join(f"{name} = {to_text(tree)}" for name, tree in self.steps)
+
+
+def parse_program(text: str, allow_lists: bool = False, customs: dict | None = None) -> Program:
+    """Parse `expr` or `a = expr; b = expr; ...`; columns in errors point into the whole text."""
+    if not isinstance(text, str):
+        raise ParseError("the expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    parts, offset = [], 0
+    for part in text.split(";"):
+        parts.append((part, offset))
+        offset += len(part) + 1
+    steps: list[tuple[str, Node]] = []
+    for i, (part, start) in enumerate(parts):
+        match = _STEP.match(part)
+        last = i == len(parts) - 1
+        if match is None and not last:
+            named = _UNDERSCORE_STEP.match(part)
+            if named:
+                raise ParseError(
+                    f"bad step name '{named.group(2)}': names start with a letter", start + len(named.group(1))
+                )
+            raise ParseError("each step before the last must be named: write name = expression", start)
+        name = match.group(2) if match else "f"
+        body_start = start + (match.end() if match else 0)
+        if match:
+            _check_step_name(name, steps, start + len(match.group(1)))
+        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last, customs)
+        steps.append((name, tree))
+    return Program(tuple(steps))
+
+
+def _check_step_name(name: str, steps, column: int) -> None:
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"'{name}' is a built-in name and cannot name a step", column)
+    if any(name == existing for existing, _ in steps):
+        raise ParseError(f"step '{name}' is defined twice", column)
+
+
+def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None = None) -> Node:
+    try:
+        return _shift(parse(text, allow_lists=allow_lists, customs=customs), offset)
+    except (ParseError, LimitError) as exc:
+        column = None if exc.column is None else exc.column + offset
+        raise type(exc)(exc.message, column, exc.hint) from exc
+
+
+def _rebuild(node: Node, fn) -> Node:
+    """The same node with fn applied to each child: the one place that knows every node's children."""
+    if isinstance(node, Neg):
+        return Neg(fn(node.operand), node.col)
+    if isinstance(node, BinOp):
+        return BinOp(node.op, fn(node.left), fn(node.right), node.col)
+    if isinstance(node, Call):
+        return Call(node.func, tuple(fn(a) for a in node.args), node.col)
+    if isinstance(node, ListOf):
+        return ListOf(tuple(fn(i) for i in node.items), node.col)
+    if isinstance(node, Custom):
+        return replace(node, arg=fn(node.arg))
+    return node
+
+
+def _shift(node: Node, offset: int) -> Node:
+    """Columns relative to the whole program text, not to one step."""
+    if not offset:
+        return node
+    moved = _rebuild(node, lambda child: _shift(child, offset))
+    return replace(moved, col=moved.col + offset)
+
+
+def substitute(node: Node, mapping: dict[str, Node]) -> Node:
+    """Replace names by trees (steps inlined into later steps)."""
+    if isinstance(node, Name):
+        return mapping.get(node.id, node)
+    return _rebuild(node, lambda child: substitute(child, mapping))
+
+
+def inline(program: Program, stops: frozenset[str] = frozenset()) -> dict[str, Node]:
+    """Every step as one tree of the inputs; steps named in `stops` enter later steps as stop_gradient(...)."""
+    done: dict[str, Node] = {}
+    seen: dict[str, Node] = {}
+    for name, tree in program.steps:
+        full = substitute(tree, seen)
+        if sum(1 for _ in walk(full)) > MAX_INLINED_NODES:
+            raise LimitError(f"step '{name}' expands to more than {MAX_INLINED_NODES} parts")
+        _check_call_depth(full, f"step '{name}' (with the steps it uses)")
+        done[name] = full
+        seen[name] = Call("stop_gradient", (full,), tree.col) if name in stops else full
+    return done
+
+
+def without_stops(node: Node) -> Node:
+    """The same tree with every stop_gradient(u) replaced by u: what the gradient would be unstopped."""
+    if isinstance(node, Call) and node.func == "stop_gradient":
+        return without_stops(node.args[0])
+    return _rebuild(node, without_stops)
+
+
+def has_stops(node: Node) -> bool:
+    return any(isinstance(n, Call) and n.func == "stop_gradient" for n in walk(node))
+
+
+# ---------------------------------------------------------------- custom gradients
+
+
+@dataclass(frozen=True)
+class CustomSpec:
+    name: str
+    param: str
+    body: Node
+    rule: Node
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}({self.param}) = {to_text(self.body)} : {to_text(self.rule)}"
+
+
+_CUSTOM = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*=(.*)$")
+
+
+def parse_custom(text: str) -> CustomSpec:
+    """`cube(x) = x**3 : 2*x`: a function, its body, and the backward rule the tape will use."""
+    match = _CUSTOM.match(text) if isinstance(text, str) else None
+    if match is None or text.count(":") != 1:
+        raise ParseError(f"--custom {text!r}: write name(x) = body : derivative, e.g. cube(x) = x**3 : 3*x**2")
+    name, param, rest = match.groups()
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"--custom: '{name}' is a built-in name")
+    if param in CONSTANTS:
+        raise ParseError(f"--custom: '{param}' is a built-in constant and cannot be the parameter")
+    body_text, rule_text = rest.split(":")
+    body, rule = parse(body_text), parse(rule_text)
+    for part, tree in (("body", body), ("derivative", rule)):
+        extra = free_names(tree) - {param}
+        if extra:
+            raise ParseError(f"--custom {name}: the {part} may use only {param}, not {', '.join(sorted(extra))}")
+        if uses_tensor_ops(tree) or has_stops(tree):
+            raise ParseError(f"--custom {name}: the {part} must be elementwise (no sum, mean, @ or stop_gradient)")
+    return CustomSpec(name, param, body, rule)

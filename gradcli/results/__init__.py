@@ -1,0 +1,1 @@
+"""Frozen plain-data results; to_dict() is the JSON contract."""

@@ -1,0 +1,271 @@
+"""Result objects: small frozen dataclasses of plain Python values; to_dict() is the JSON contract."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from gradcli.errors import ExitCode
+from gradcli.tolerance import Tolerance
+
+Number = float | list  # a float, or nested lists of floats for tensors
+
+
+def json_number(value):
+    """JSON has no NaN or infinity: those become the strings "nan", "inf", "-inf"."""
+    if isinstance(value, list):
+        return [json_number(v) for v in value]
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One row: the derivative with respect to one name at one point, three ways."""
+
+    name: str
+    watched: bool
+    tape: Number | None  # None: a constant the tape did not watch
+    symbolic: str
+    exact: Number
+    finite_difference: Number
+    agree: bool
+    clipped: bool = False  # with clipping, tape/exact/finite_difference are the clipped values
+    unclipped: Number | None = None  # the tape's raw gradient
+    exact_unclipped: Number | None = None
+    without_stop: Number | None = None  # the tape's gradient with every stop_gradient removed
+    true_symbolic: str | None = None  # with custom gradients: the derivative of the true function
+    true_exact: Number | None = None
+    finite_difference_error: Number | None = None  # the estimate's error bound
+    finite_difference_method: str = "central difference"  # or "complex step", "one-sided", "mixed"
+    odd: str | None = None  # when the witnesses disagree: "tape", "exact" or "finite_difference", if one is odd
+    frameworks: dict | None = None  # with --frameworks: framework -> its gradient (None: the framework's None)
+
+    def to_dict(self) -> dict:
+        out = {
+            "tape": json_number(self.tape),
+            "symbolic": self.symbolic,
+            "exact": json_number(self.exact),
+            "finite_difference": json_number(self.finite_difference),
+            "finite_difference_error": json_number(self.finite_difference_error),
+            "finite_difference_method": self.finite_difference_method,
+            "agree": self.agree,
+            "watched": self.watched,
+        }
+        if self.clipped:
+            out["unclipped"] = json_number(self.unclipped)
+            out["exact_unclipped"] = json_number(self.exact_unclipped)
+        if self.without_stop is not None:
+            out["without_stop"] = json_number(self.without_stop)
+        if self.true_symbolic is not None:
+            out["true_symbolic"] = self.true_symbolic
+            out["true_exact"] = json_number(self.true_exact)
+        if self.frameworks is not None:
+            out["frameworks"] = {name: json_number(v) for name, v in self.frameworks.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class PointResult:
+    at: dict[str, Number]
+    value: float
+    gradient: tuple[Partial, ...]
+    notes: tuple  # of judge.Note
+    differentiable: bool
+    of: str | None = None  # the target step, with --of
+
+    @property
+    def agree(self) -> bool:
+        return all(p.agree for p in self.gradient)
+
+    @property
+    def status(self) -> str:
+        """This point's verdict, in the words of the whole result's `status` and of --points' status column."""
+        if not self.differentiable:
+            return "not differentiable"
+        return "agree" if self.agree else "disagree"
+
+    def to_dict(self) -> dict:
+        target = {"of": self.of} if self.of else {}
+        return {
+            **target,
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            "gradient": {p.name: p.to_dict() for p in self.gradient},
+            "notes": [n.to_dict() for n in self.notes],
+            "differentiable": self.differentiable,
+        }
+
+
+class Verdict:
+    """Exit code and status from the results' `differentiable` and `agree` (shared by every command)."""
+
+    results: tuple
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not all(r.differentiable for r in self.results):
+            return ExitCode.NOT_DIFFERENTIABLE
+        if not all(r.agree for r in self.results):
+            return ExitCode.DISAGREE
+        return ExitCode.OK
+
+    @property
+    def status(self) -> str:
+        return {
+            ExitCode.OK: "agree",
+            ExitCode.DISAGREE: "disagree",
+            ExitCode.NOT_DIFFERENTIABLE: "not differentiable",
+        }[self.exit_code]
+
+
+@dataclass(frozen=True)
+class GradResult(Verdict):
+    expression: str  # as gradcli understood it
+    input: str  # as the user typed it
+    wrt: tuple[str, ...]
+    constants: dict[str, Number]
+    dtype: str
+    tape_tolerance: Tolerance
+    fd_tolerance: Tolerance
+    results: tuple[PointResult, ...]
+    order: int = 1
+    clip: object = None  # gradcli.witnesses.clip.Clip
+    targets: tuple[str, ...] = ()  # with --of
+    persistent: bool = False
+    recordings: int = 1  # tape recordings per point
+    customs: dict[str, str] = field(default_factory=dict)  # name -> "name(x) = body : rule"
+    steps: dict[str, list] = field(default_factory=dict)  # with --steps: name -> derivation steps
+    latex: dict = field(default_factory=dict)  # with --latex
+    summed: str | None = None  # a list or tensor expression: "list" or "tensor"
+    unconnected: str | None = None  # with sources f does not use: "none" or "zero"
+    frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
+
+    def _repr_html_(self) -> str:
+        from gradcli.present.notebook import grad_html
+
+        return grad_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.present.notebook import grad_latex
+
+        return grad_latex(self)
+
+    def to_dict(self) -> dict:
+        several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
+        return {
+            **(several if self.targets else {}),
+            **({"summed": self.summed} if self.summed else {}),
+            **({"unconnected": self.unconnected} if self.unconnected else {}),
+            **({"frameworks": list(self.frameworks)} if self.frameworks else {}),
+            **({"custom": dict(self.customs)} if self.customs else {}),
+            "expression": self.expression,
+            "input": self.input,
+            "wrt": list(self.wrt),
+            "constants": {name: json_number(v) for name, v in self.constants.items()},
+            "dtype": self.dtype,
+            "order": self.order,
+            "clip": self.clip.to_dict() if self.clip else None,
+            "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "results": [r.to_dict() for r in self.results],
+            **({"steps": {n: [s.to_dict() for s in steps] for n, steps in self.steps.items()}} if self.steps else {}),
+            **({"latex": self.latex} if self.latex else {}),
+        }
+
+
+@dataclass(frozen=True)
+class MatrixPoint:
+    """A Jacobian or Hessian at one point, three ways; rows and columns are labelled in MatrixResult."""
+
+    at: dict[str, Number]
+    value: Number
+    tape: list[list[float]]
+    symbolic: list[list[str]]
+    exact: list[list[float]]
+    finite_difference: list[list[float]]
+    agree_each: list[list[bool]]
+    notes: tuple  # of judge.Note
+    differentiable: bool
+
+    @property
+    def agree(self) -> bool:
+        return all(all(row) for row in self.agree_each)
+
+    def to_dict(self, kind: str) -> dict:
+        return {
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            kind: {
+                "tape": json_number(self.tape),
+                "symbolic": self.symbolic,
+                "exact": json_number(self.exact),
+                "finite_difference": json_number(self.finite_difference),
+                "agree": self.agree,
+            },
+            "notes": [n.to_dict() for n in self.notes],
+            "differentiable": self.differentiable,
+        }
+
+
+@dataclass(frozen=True)
+class MatrixResult(Verdict):
+    kind: str  # "jacobian" or "hessian"
+    expression: str
+    input: str
+    wrt: tuple[str, ...]
+    rows: tuple[str, ...]  # output labels (Jacobian) or input elements (Hessian)
+    columns: tuple[str, ...]  # input elements: x, or x[0], x[1], ...
+    constants: dict[str, Number]
+    dtype: str
+    tape_tolerance: Tolerance
+    fd_tolerance: Tolerance
+    results: tuple[MatrixPoint, ...]
+
+    def _repr_html_(self) -> str:
+        from gradcli.present.notebook import matrix_html
+
+        return matrix_html(self)
+
+    def _repr_latex_(self) -> str | None:
+        from gradcli.present.notebook import matrix_latex
+
+        return matrix_latex(self)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "expression": self.expression,
+            "input": self.input,
+            "wrt": list(self.wrt),
+            "rows": list(self.rows),
+            "columns": list(self.columns),
+            "constants": {name: json_number(v) for name, v in self.constants.items()},
+            "dtype": self.dtype,
+            "tolerance": {"tape": self.tape_tolerance.to_dict(), "finite_difference": self.fd_tolerance.to_dict()},
+            "status": self.status,
+            "exit_code": int(self.exit_code),
+            "results": [r.to_dict(self.kind) for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class ProductResult(GradResult):
+    """A JVP (one row, `jvp`) or a VJP (one row per variable), judged like a gradient."""
+
+    product: str = "jvp"  # or "vjp"
+    vector: Number | dict = field(default_factory=dict)  # the tangent (name -> value) or the upstream gradient
+
+    def to_dict(self) -> dict:
+        if self.product == "jvp":
+            vector = {"tangent": {name: json_number(v) for name, v in self.vector.items()}}
+        else:
+            vector = {"upstream": json_number(self.vector)}
+        return {"product": self.product, **vector, **super().to_dict()}

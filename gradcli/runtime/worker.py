@@ -1,0 +1,511 @@
+"""The warm worker: one parent that has imported TensorFlow, sympy and gradcli, and a pool of forked children.
+
+The parent never runs a TensorFlow operation: TF's thread pools, created by the first operation, do not
+survive fork(). It does warm sympy, numpy and rich (`warm_parent`). Each child, right after the fork,
+builds the TF eager context and runs one small problem (about 0.1 s), then waits for a request; it serves
+exactly one and exits, so no state passes from one request to the next. The parent only accepts
+connections, checks the peer's uid, and hands each request (with the client's stdin, stdout and stderr
+descriptors) to a ready child; it keeps the pool full, with only one spare forked while a request runs.
+
+Run as `python -m gradcli.runtime.worker --socket PATH [--idle MINUTES] [--pool N]`; `gradcli worker start` does it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import io
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from gradcli.app import entry as client
+
+PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
+CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
+
+
+@dataclass
+class Child:
+    pid: int
+    channel: socket.socket
+    ready: bool = False
+    busy_since: float | None = None
+
+
+@dataclass
+class Pending:
+    conn: socket.socket
+    request: dict
+    fds: list[int]
+    deadline: float
+
+
+@dataclass
+class Worker:
+    path: str
+    idle: float
+    pool: int
+    max_children: int
+    started: float = field(default_factory=time.time)
+    requests: int = 0
+    last_activity: float = field(default_factory=time.monotonic)
+    children: dict[int, Child] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+    stopping: bool = False
+    fingerprint: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.selector = selectors.DefaultSelector()
+
+
+def warm_imports() -> None:
+    """Import everything a command needs, without running any TensorFlow operation."""
+    import numpy  # noqa: F401
+    import sympy  # noqa: F401
+
+    from gradcli import symbolic  # noqa: F401
+    from gradcli.witnesses.tape import tensorflow
+
+    tensorflow()
+
+
+def warm_parent() -> None:
+    """Give sympy, the finite differences and rich their first use here, once, for every child.
+
+    `check` runs no TensorFlow operation (so no TF thread starts in the parent), and a child's first grad
+    then costs 0.03 s instead of 0.25 s (measured: the first sympy derivative, lambdify and table are the
+    slow part, not TensorFlow's context, 0.05-0.1 s)."""
+    from gradcli.app.main import Environment, main
+
+    for args in (
+        ["check", "sin(x)*exp(-x/5)", "--answer", "cos(x)*exp(-x/5) - sin(x)*exp(-x/5)/5"],
+        ["check", "x**2*y", "--answer", "[2*x*y, x**2]", "--at", "x=1,y=2", "--format", "json"],
+    ):
+        quiet = io.StringIO()
+        main(args, Environment(quiet, quiet, io.StringIO()))
+
+
+def serve(path: str, idle: float, pool: int) -> None:
+    directory = os.path.dirname(path)
+    lock = open(path + ".lock", "a")  # noqa: SIM115 - held for the worker's whole life
+    if not _locked(lock, timeout=10.0):
+        return  # another worker for this installation is running or starting
+    fingerprint = client.fingerprint()  # before the imports, which set TF_CPP_MIN_LOG_LEVEL
+    warm_imports()
+    warm_parent()
+    worker = Worker(path, idle, pool, max_children=pool + 2 * (os.cpu_count() or 1), fingerprint=fingerprint)
+    listener, worker.inode = _bind(path, directory)
+    worker.listener, worker.lock = listener, lock
+    signal.signal(signal.SIGTERM, lambda *_: setattr(worker, "stopping", True))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker.selector.register(listener, selectors.EVENT_READ, "listener")
+    try:
+        _fill_pool(worker)
+        _loop(worker)
+    finally:
+        _shut_down(worker)
+
+
+def _locked(lock, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def _bind(path: str, directory: str) -> tuple[socket.socket, int]:
+    """Listen at path, replacing whatever stale or foreign file is there (we hold the lock)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    temporary = os.path.join(directory, f".worker-{os.getpid()}.sock")
+    if os.path.lexists(temporary):
+        os.unlink(temporary)
+    listener.bind(temporary)
+    os.chmod(temporary, 0o600)
+    listener.listen(64)
+    os.rename(temporary, path)  # atomic: a client finds the old file or a listening socket, never neither
+    listener.setblocking(False)
+    return listener, os.stat(path).st_ino
+
+
+def _loop(worker: Worker) -> None:
+    next_check = time.monotonic() + CHECK_EVERY
+    while not worker.stopping:
+        for key, _ in worker.selector.select(timeout=0.5):
+            if key.data == "listener":
+                _accept(worker)
+            else:
+                _child_said(worker, key.data)
+        _reap(worker)
+        _dispatch(worker)
+        _fill_pool(worker)
+        now = time.monotonic()
+        if now >= next_check:
+            next_check = now + CHECK_EVERY
+            busy = any(c.busy_since for c in worker.children.values()) or worker.pending
+            if not busy and now - worker.last_activity > worker.idle:
+                worker.stopping = True
+            if _installation_changed(worker):
+                worker.stopping = True
+
+
+def _installation_changed(worker: Worker) -> bool:
+    try:
+        now = client.fingerprint()
+    except OSError:
+        return True
+    return any(now[k] != worker.fingerprint[k] for k in ("version", "package", "mtime"))
+
+
+def _accept(worker: Worker) -> None:
+    try:
+        conn, _ = worker.listener.accept()
+    except BlockingIOError:
+        return
+    conn.setblocking(True)
+    conn.settimeout(5.0)  # a client that connects and says nothing cannot hold the parent
+    fds: list[int] = []
+    try:
+        if client.peer_uid(conn) != os.getuid():
+            conn.close()
+            return
+        request, fds = client.receive_message(conn, max_fds=3)
+        _answer(worker, conn, request, fds)
+    except (OSError, EOFError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+
+def _answer(worker: Worker, conn: socket.socket, request: dict, fds: list[int]) -> None:
+    op = request.get("op")
+    theirs = request.get("fingerprint") or {}
+    if op == "status":
+        client.send_message(conn, _status(worker, theirs))
+    elif op == "stop":
+        client.send_message(conn, {"event": "stopping", "pid": os.getpid()})
+        worker.stopping = True
+    elif op == "run" and len(fds) == 3:
+        worker.last_activity = time.monotonic()  # a status query is not use
+        refusal = _refusal(worker, theirs)
+        if refusal is not None:
+            client.send_message(conn, {"event": "refused", "reason": refusal, "idle": worker.idle / 60})
+        elif len(worker.pending) >= PENDING_LIMIT:
+            client.send_message(conn, {"event": "refused", "reason": "busy"})
+        else:
+            worker.pending.append(Pending(conn, request, fds, time.monotonic() + client.ACCEPT_TIMEOUT))
+            return  # the connection now belongs to the queue
+    else:
+        client.send_message(conn, {"event": "refused", "reason": "bad request"})
+    for fd in fds:
+        os.close(fd)
+    conn.close()
+
+
+def _refusal(worker: Worker, theirs: dict) -> str | None:
+    if theirs == worker.fingerprint:
+        return None
+    if _installation_changed(worker) or any(
+        theirs.get(k) != v for k, v in worker.fingerprint.items() if k != "import_env"
+    ):
+        worker.stopping = True
+        return "stale"
+    return "environment differs from the worker's (variables read at import)"
+
+
+def _status(worker: Worker, theirs: dict) -> dict:
+    ready = sum(c.ready and not c.busy_since for c in worker.children.values())
+    busy = sum(bool(c.busy_since) for c in worker.children.values())
+    return {
+        "event": "status",
+        "pid": os.getpid(),
+        "uptime": round(time.time() - worker.started, 1),
+        "version": worker.fingerprint["version"],
+        "package": worker.fingerprint["package"],
+        "socket": worker.path,
+        "requests": worker.requests,
+        "ready": ready,
+        "busy": busy,
+        "idle_minutes": worker.idle / 60,
+        "memory_mib": _memory_mib([os.getpid(), *worker.children]),
+        "current": theirs == worker.fingerprint,
+        "busy_pids": sorted(pid for pid, c in worker.children.items() if c.busy_since),
+    }
+
+
+def _memory_mib(pids: list[int]) -> dict:
+    """Resident and proportional set sizes: PSS shares copy-on-write pages fairly between parent and children."""
+    total = {"rss": 0.0, "pss": 0.0}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    name, _, rest = line.partition(":")
+                    if name in ("Rss", "Pss"):
+                        total[name.lower()] += int(rest.split()[0]) / 1024
+        except OSError:
+            continue
+    return {k: round(v, 1) for k, v in total.items()}
+
+
+def _dispatch(worker: Worker) -> None:
+    now = time.monotonic()
+    for item in list(worker.pending):
+        child = next((c for c in worker.children.values() if c.ready and not c.busy_since), None)
+        if child is None and item.deadline > now:
+            return
+        worker.pending.remove(item)
+        try:
+            if child is None:
+                client.send_message(item.conn, {"event": "refused", "reason": "busy"})
+            else:
+                client.send_message(child.channel, item.request, [item.conn.fileno(), *item.fds])
+                child.busy_since = now
+                worker.requests += 1
+        except OSError:
+            pass
+        finally:
+            for fd in item.fds:
+                os.close(fd)
+            item.conn.close()
+
+
+def _child_said(worker: Worker, child: Child) -> None:
+    try:
+        message = child.channel.recv(16)
+    except OSError:
+        message = b""
+    if message == b"R":
+        child.ready = True
+    elif not message:  # the child exited (after its request, or died): _reap collects it
+        worker.selector.unregister(child.channel)
+        child.channel.close()
+        worker.children.pop(child.pid, None)
+        worker.last_activity = time.monotonic()
+
+
+def _reap(worker: Worker) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        child = worker.children.pop(pid, None)
+        if child is not None:
+            worker.selector.unregister(child.channel)
+            child.channel.close()
+
+
+def _fill_pool(worker: Worker) -> None:
+    """Keep the pool full, but while a request runs only one spare: a fork and a warm-up (0.2 s of CPU) would
+    compete with the request on a small machine, so the rest are forked when it ends."""
+    if worker.stopping:
+        return
+    waiting = sum(not c.busy_since for c in worker.children.values())
+    busy = any(c.busy_since for c in worker.children.values())
+    wanted = (1 if busy else worker.pool) + len(worker.pending)
+    while waiting < wanted and len(worker.children) < worker.max_children:
+        _fork_child(worker)
+        waiting += 1
+
+
+def _fork_child(worker: Worker) -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ours.close()
+            _forget_parent(worker)
+            _child(theirs)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    child = Child(pid, ours)
+    worker.children[pid] = child
+    worker.selector.register(ours, selectors.EVENT_READ, child)
+
+
+def _forget_parent(worker: Worker) -> None:
+    """In a new child: drop the parent's listener, lock, queue and other children's channels."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    worker.selector.close()
+    worker.listener.close()
+    worker.lock.close()
+    for other in worker.children.values():
+        other.channel.close()
+    for item in worker.pending:
+        item.conn.close()
+        for fd in item.fds:
+            os.close(fd)
+
+
+# --- in a child -----------------------------------------------------------------------------------------
+
+
+def _child(channel: socket.socket) -> None:
+    _warm_up()
+    channel.sendall(b"R")
+    try:
+        request, fds = client.receive_message(channel, max_fds=4)
+    except (EOFError, OSError, ValueError):
+        return  # the parent is gone or shutting down
+    conn = socket.socket(fileno=fds[0])
+    _run(conn, request, fds[1:])
+
+
+def _warm_up() -> None:
+    """Build TensorFlow's eager context and run one small problem, off the request's path."""
+    from gradcli.app.main import Environment, main
+
+    quiet = io.StringIO()
+    main(["grad", "sin(x)*exp(-x/5)", "--at", "x=1", "--format", "json"], Environment(quiet, quiet, io.StringIO()))
+
+
+class _Watched(io.TextIOWrapper):
+    """A standard stream that tells the client the first time it is read or written: from then on, the
+    client can no longer rerun the command cold if this child dies.
+
+    It watches at the text level: below it, the C FileIO and buffer keep their exact accounting even when a
+    KeyboardInterrupt lands right after a write (a Python raw stream would make the buffer write it twice)."""
+
+    conn: socket.socket | None = None
+    touched = False
+
+    def _touch(self) -> None:
+        if not _Watched.touched:
+            _Watched.touched = True
+            client.send_message(_Watched.conn, {"event": "io"})
+
+    def write(self, text):
+        self._touch()
+        return super().write(text)
+
+    def writelines(self, lines):
+        self._touch()
+        return super().writelines(lines)
+
+    def read(self, size=-1):
+        self._touch()
+        return super().read(size)
+
+    def readline(self, size=-1):
+        self._touch()
+        return super().readline(size)
+
+    def readlines(self, hint=-1):
+        self._touch()
+        return super().readlines(hint)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._touch()
+        return super().__next__()
+
+
+def _run(conn: socket.socket, request: dict, fds: list[int]) -> None:
+    """Become the client's process: its streams, cwd, environment and umask; then run the command."""
+    import numpy as np
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # what gradcli.witnesses.tape.tensorflow() sets in a cold process
+    os.umask(request["umask"])
+    sys.argv = [request["argv0"], *request["argv"]]
+    np.random.seed()  # fork copied the parent's global state; a cold process seeds from the OS
+    _Watched.conn = conn
+    sys.stdin, sys.stdout, sys.stderr = (_stream(fd, s) for fd, s in enumerate(request["stdio"]))
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    conn.settimeout(None)
+    threading.Thread(target=_listen, args=(conn,), daemon=True).start()
+    client.send_message(conn, {"event": "started", "pid": os.getpid()})
+
+    from gradcli.app.main import main
+
+    code = main(request["argv"])
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        code = 120  # what Python's own exit does when it cannot flush stdout
+    sys.stderr.flush()
+    client.send_message(conn, {"event": "exit", "code": code})
+
+
+def _stream(fd: int, settings: dict):
+    raw = io.FileIO(fd, "rb" if fd == 0 else "wb", closefd=False)
+    buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+    return _Watched(
+        buffered,
+        encoding=settings["encoding"],
+        errors=settings["errors"],
+        newline="\n",
+        line_buffering=settings["line_buffering"],
+        write_through=settings["write_through"],
+    )
+
+
+def _listen(conn: socket.socket) -> None:
+    """Ctrl-C in the client becomes SIGINT here; a vanished client ends the request.
+
+    The signal goes to the main thread, as a terminal's would in a cold process: a blocking read there
+    is interrupted at once, and the KeyboardInterrupt is raised where a cold run raises it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    main_thread = threading.main_thread().ident
+    while True:
+        try:
+            message, _ = client.receive_message(conn)
+        except (EOFError, OSError, ValueError):
+            os.kill(os.getpid(), signal.SIGKILL)
+            return
+        if message.get("event") == "interrupt":
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+
+def _shut_down(worker: Worker) -> None:
+    try:
+        if os.stat(worker.path).st_ino == worker.inode:  # not a successor's socket
+            os.unlink(worker.path)
+    except OSError:
+        pass
+    worker.listener.close()
+    for item in worker.pending:
+        with contextlib.suppress(OSError):
+            client.send_message(item.conn, {"event": "refused", "reason": "stopping"})
+    for child in worker.children.values():
+        if not child.busy_since:
+            os.kill(child.pid, signal.SIGTERM)  # busy children finish their request on their own
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gradcli.runtime.worker")
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--idle", type=float, default=15.0, help="minutes without a request before exiting")
+    parser.add_argument("--pool", type=int, default=2, help="warm children kept ready")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    options = _arguments(sys.argv[1:])
+    serve(options.socket, options.idle * 60, max(1, options.pool))

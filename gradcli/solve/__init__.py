@@ -1,0 +1,1 @@
+"""One module per question (grad, jacobian, points, formula, descent, ...), each returning one result."""

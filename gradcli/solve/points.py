@@ -1,0 +1,250 @@
+"""Many points in one call: a CSV of points in, gradients out, in chunks, each chunk one tensor.
+
+Every chunk goes through one tape, one vectorised finite-difference stencil and
+one vectorised evaluation of the symbolic derivative (float64 numpy, translated
+from sympy's tree), so the cost per point is that of numpy and TensorFlow
+kernels, not of Python. Results stream out chunk by chunk; memory is bounded by
+the chunk size, whatever the number of points.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcli.errors import ExitCode, PointError
+from gradcli.judge import verdict as judge
+from gradcli.solve.gradient import Problem, prepare
+from gradcli.witnesses import numeric
+
+DEFAULT_CHUNK = 10_000
+MAX_CHUNK = 100_000  # points per tensor: a few tens of MB per chunk at most
+MAX_DATA_ROWS = 1_000_000  # descend --data holds its whole table in memory
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    lines: np.ndarray  # input line numbers
+    coords: dict[str, np.ndarray]
+    value: np.ndarray
+    tape: dict[str, np.ndarray]  # watched rows only
+    exact: dict[str, np.ndarray]
+    finite_difference: dict[str, np.ndarray]
+    status: np.ndarray  # "agree", "disagree" or "not differentiable", per point
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Good rows read from the input: their line numbers and values (one column per header name)."""
+
+    lines: np.ndarray
+    values: np.ndarray
+
+
+def read_points(lines: Iterable[str], chunk_size: int = DEFAULT_CHUNK) -> tuple[list[str], Iterator]:
+    """The header's names, and an iterator of Block and BadRow in input order, read lazily chunk by chunk."""
+    source = iter(lines)
+    try:
+        header = [h.strip() for h in next(csv.reader([next(source).lstrip("\ufeff")]))]  # a BOM, as Excel writes
+    except StopIteration:
+        raise PointError("the points file is empty: it needs a header naming the variables") from None
+    if not header or any(not h for h in header) or len(set(header)) != len(header):
+        raise PointError("the points header must name each variable once, e.g. x,y")
+
+    def blocks():
+        first = 2
+        while chunk := list(itertools.islice(source, chunk_size)):
+            yield from _fast_block(header, chunk, first) or _parse_block(header, _rows(chunk, first))
+            first += len(chunk)
+
+    return header, blocks()
+
+
+def _fast_block(header: list[str], chunk: list[str], first: int) -> list:
+    """The common case, a clean block of numbers, parsed by numpy in one call; [] to fall back."""
+    try:
+        values = np.loadtxt(chunk, delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError:
+        return []
+    if values.shape != (len(chunk), len(header)) or not np.all(np.isfinite(values)):
+        return []
+    return [Block(np.arange(first, first + len(chunk)), values)]
+
+
+def _rows(chunk: list[str], first: int) -> list[tuple[int, list[str]]]:
+    rows = []
+    for number, row in enumerate(csv.reader(chunk), start=first):
+        if len(row) > 1 or (row and row[0].strip()):  # blank lines are skipped
+            rows.append((number, row))
+    return rows
+
+
+def _parse_block(header: list[str], pending: list[tuple[int, list[str]]]):
+    """Fast path: the whole block converts at once; otherwise row by row, good runs kept together."""
+    numbers = np.array([number for number, _ in pending])
+    try:
+        values = np.array([row for _, row in pending], dtype=np.float64)
+        if values.shape == (len(pending), len(header)) and np.all(np.isfinite(values)):
+            yield Block(numbers, values)
+            return
+    except ValueError:
+        pass
+    good_lines, good_values = [], []
+    for number, row in pending:
+        parsed = _row(number, header, row)
+        if isinstance(parsed, BadRow):
+            if good_lines:
+                yield Block(np.array(good_lines), np.array(good_values))
+                good_lines, good_values = [], []
+            yield parsed
+        else:
+            good_lines.append(number)
+            good_values.append(parsed)
+    if good_lines:
+        yield Block(np.array(good_lines), np.array(good_values))
+
+
+def _row(number: int, header: list[str], row: list[str]):
+    if len(row) != len(header):
+        return BadRow(number, f"{len(row)} values for {len(header)} columns ({', '.join(header)})")
+    values = []
+    for name, cell in zip(header, row, strict=True):
+        try:
+            value = float(cell)
+        except ValueError:
+            return BadRow(number, f"column {name}: {cell.strip()!r} is not a number")
+        if not math.isfinite(value):
+            return BadRow(number, f"column {name}: {cell.strip()!r} is not a finite number")
+        values.append(value)
+    return values
+
+
+def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
+    from gradcli.lang.parser import free_names, inline, parse_program
+
+    names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
+    missing = sorted(names - set(header) - set(const or {}))
+    if missing:
+        raise PointError(
+            f"{', '.join(missing)} is not a column of the points file (its header: {', '.join(header)}); "
+            "give constants with --const"
+        )
+    problem = prepare(expression, {name: 0 for name in header}, const, wrt, watch, dtype)
+    if not problem.batchable:
+        raise PointError("--points needs scalar variables and an elementwise expression (no sum, mean or @)")
+    return problem
+
+
+def grad_points(problem: Problem, header: list[str], blocks: Iterable) -> Iterator[Chunk | BadRow]:
+    """A Chunk for every block of good points, and the bad rows, in input order."""
+    from gradcli.witnesses.symbolic import Symbolic
+
+    symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
+    evaluators = _exact_evaluators(problem, symbolic)
+    for block in blocks:
+        if isinstance(block, BadRow):
+            yield block
+        else:
+            yield _chunk(problem, symbolic, evaluators, header, block)
+
+
+def _exact_evaluators(problem: Problem, symbolic):
+    """numpy closures for each row's derivative, or None where only point-by-point evaluation works."""
+    from gradcli.witnesses.symbolic import NotVectorisable, to_numpy
+
+    names = {symbolic.symbols[name]: name for name in problem.shapes}
+    stops = []
+    try:
+        for k, (symbol, expr) in enumerate(symbolic.stopped):
+            names[symbol] = f"__stop{k}"
+            stops.append((f"__stop{k}", to_numpy(expr, names)))
+        return stops, {name: to_numpy(symbolic.derivative(name), names) for name in problem.rows}
+    except NotVectorisable:
+        return None
+
+
+def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chunk:
+    from gradcli.witnesses.tape import record
+
+    n = len(block.lines)
+    coords = {name: block.values[:, header.index(name)] for name in problem.variables}
+    env = dict(coords)
+    for name, value in problem.constants.items():
+        env[name] = np.full(n, float(value.data))
+    variables = frozenset(problem.variables)
+    values, grads = record(problem.tree, env, variables, problem.watched - variables, problem.dtype)
+    rows = [name for name in problem.rows if name in problem.watched]
+    fn = numeric.function(problem.tree, env)
+    with np.errstate(all="ignore"):
+        fd = {name: numeric.derivative(fn, env, name, batched=True) for name in rows}
+        exact = _exact(problem, symbolic, evaluators, env, rows)
+    tape = {name: grads[name] for name in rows}
+    columns = _judge(problem, env, fn, values, tape, exact, fd)
+    value64 = values if problem.dtype == "float64" else fn(env)
+    poles = np.zeros(n, dtype=bool)
+    for event, mask in numeric.event_masks(problem.tree, env, frozenset(rows)).items():
+        if event.kind == "pole":
+            poles |= np.broadcast_to(mask, (n,))
+    continuous = numeric.continuous(fn, env, rows) if np.any(poles) else False
+    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous)
+    shown = {c.name: c.fd for c in columns}
+    return Chunk(block.lines, coords, values, tape, exact, shown, status)
+
+
+def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
+    n = len(next(iter(env.values())))
+    if evaluators is not None:
+        stops, derivatives = evaluators
+        scope = dict(env)
+        for key, evaluate in stops:
+            scope[key] = evaluate(scope)
+        return {name: np.broadcast_to(np.asarray(derivatives[name](scope), dtype=np.float64), (n,)) for name in rows}
+    out = {name: np.empty(n) for name in rows}
+    for i in range(n):
+        values = {name: float(env[name][i]) for name in problem.variables}
+        subs = symbolic.substitutions({**values, **problem.constants})
+        for name in rows:
+            out[name][i] = symbolic.exact(name, subs)
+    return out
+
+
+def _judge(problem, env, fn, values, tape, exact, fd) -> list:
+    """One judge.column per variable, every point at once (the rules a single point gets from api)."""
+    scale = np.where(np.isfinite(values), np.abs(values), 1.0)
+    masks = numeric.event_masks(problem.tree, env, frozenset(tape))
+    columns = []
+    for name in tape:
+        kinks = [np.broadcast_to(m, values.shape) for e, m in masks.items() if e.kind == "kink" and name in e.names]
+        at_kink = np.logical_or.reduce(kinks) if kinks else False
+        columns.append(
+            judge.column(
+                name, tape[name], exact[name], fd[name].value, fd[name].error, scale=scale, dtype=problem.dtype,
+                at_kink=at_kink, sides=lambda k, name=name: numeric.one_sided_order(fn, env, name, k),
+            )
+        )  # fmt: skip
+    return columns
+
+
+def exit_code(bad_rows: int, statuses: Iterable[str]) -> ExitCode:
+    if bad_rows:
+        return ExitCode.INVALID_INPUT
+    seen = set(statuses)
+    if "not differentiable" in seen:
+        return ExitCode.NOT_DIFFERENTIABLE
+    if "disagree" in seen:
+        return ExitCode.DISAGREE
+    return ExitCode.OK
