@@ -349,7 +349,7 @@ def warm_figures(work: Path) -> dict:
 def _status(env: dict) -> dict:
     import json
 
-    code = "import json; from gradcli import client; print(json.dumps(client.worker_status()))"
+    code = "import json; from gradcli.app import entry as client; print(json.dumps(client.worker_status()))"
     return json.loads(subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
 
 

@@ -50,7 +50,7 @@ def _private_runtime(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _status(env) -> dict | None:
-    code = "import json; from gradcli import client; print(json.dumps(client.worker_status()))"
+    code = "import json; from gradcli.app import entry as client; print(json.dumps(client.worker_status()))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT)
     return json.loads(proc.stdout)
 

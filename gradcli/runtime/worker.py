@@ -70,7 +70,7 @@ def warm_imports() -> None:
     import numpy  # noqa: F401
     import sympy  # noqa: F401
 
-    from gradcli import symbolic  # noqa: F401
+    from gradcli.witnesses import symbolic  # noqa: F401
     from gradcli.witnesses.tape import tensorflow
 
     tensorflow()
