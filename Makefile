@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint bench docs clean
+.PHONY: demo test fuzz lint corpus bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3.11"; exit 2; }
@@ -27,6 +27,11 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gradcli tests bench
 	$(BIN)/ruff format --check gradcli tests bench
+	$(BIN)/lint-imports --no-cache
+
+# Replays every CLI call recorded in tests/snapshots/cli_corpus.jsonl and names each one whose output changed.
+corpus: $(STAMP)
+	$(BIN)/python -m tests.corpus
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
