@@ -8,19 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import tolerance
-from gradcli.lang.parser import (
-    CONSTANTS,
-    BinOp,
-    Call,
-    Custom,
-    Neg,
-    Node,
-    constant_value,
-    evaluate,
-    free_names,
-    to_text,
-    walk,
-)
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, walk
 
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding

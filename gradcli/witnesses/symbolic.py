@@ -21,7 +21,7 @@ import sympy
 from mpmath.libmp import prec_to_dps
 
 from gradcli.errors import LimitError
-from gradcli.lang.parser import Node, evaluate
+from gradcli.lang.tree import Node, evaluate
 from gradcli.lang.values import Value
 
 SYMPY_SECONDS = 10
@@ -192,7 +192,7 @@ def symbols_for(name: str, shape: tuple[int, ...]):
 
 def exact_value(value: Value):
     """The point's value as exact sympy numbers (0.1 is 1/10, pi/4 is pi/4)."""
-    from gradcli.lang.parser import ListOf
+    from gradcli.lang.tree import ListOf
 
     def build(tree):
         if isinstance(tree, ListOf):
