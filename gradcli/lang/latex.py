@@ -22,18 +22,14 @@ import contextvars
 import re
 
 from gradcli.errors import LimitError, ParseError
+from gradcli.lang.functions import LATEX_NAMES
 from gradcli.lang.notation import ALIASES, normalize
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 
 MAX_DEPTH = 200
 forced: contextvars.ContextVar[bool] = contextvars.ContextVar("forced", default=False)  # --from-latex
 
-_FUNCTIONS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsec": "asec", "arccsc": "acsc", "arccot": "acot",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sech": "sech", "csch": "csch", "coth": "coth",
-    "ln": "log", "log": "log", "lg": "log10", "exp": "exp", "max": "max", "min": "min", "sgn": "sign",
-}  # fmt: skip
+_FUNCTIONS = LATEX_NAMES  # LaTeX command -> gradcli function
 _SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*"}
 _SPACING = frozenset(
     {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "big", "Big"}

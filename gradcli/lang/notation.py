@@ -33,24 +33,12 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from gradcli.errors import LimitError, ParseError
+from gradcli.lang import functions
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 
-# the names people type for gradcli's functions and constants
-ALIASES = {
-    "ln": "log", "lg": "log10",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan",
-    "arcsec": "asec", "arccsc": "acsc", "arccot": "acot",
-    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh",
-    "tg": "tan", "ctg": "cot", "cosec": "csc", "arctg": "atan", "arcctg": "acot",
-    "sgn": "sign", "E": "e",
-}  # fmt: skip
-# f^-1 is the inverse function, as in textbooks and Wolfram|Alpha
-INVERSES = {
-    "sin": "asin", "cos": "acos", "tan": "atan", "sec": "asec", "csc": "acsc", "cot": "acot",
-    "sinh": "asinh", "cosh": "acosh", "tanh": "atanh",
-    "asin": "sin", "acos": "cos", "atan": "tan", "exp": "log", "log": "exp",
-}  # fmt: skip
+# the names people type for gradcli's functions and constants; f^-1 is the inverse function, as in textbooks
+ALIASES = {**functions.ALIASES, "E": "e"}
+INVERSES = functions.INVERSES
 _LOG_BASE = re.compile(r"^log_([0-9]+|[A-Za-z][A-Za-z0-9]*)$")
 _NAMED_LOGS = {"2": "log2", "10": "log10", "e": "log"}
 
@@ -133,7 +121,7 @@ def _refuse_operator(tokens: list[Tok]) -> None:
             )
 
 
-_NOT_GLUED = {"E", "max", "min", "sum", "mean", "sign", "sgn", "abs", "relu", "sigmoid", "softplus", "stop_gradient"}
+_NOT_GLUED = {"E", *functions.NOT_GLUED}
 
 
 def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:

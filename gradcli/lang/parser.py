@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from gradcli.errors import GradcliError, LimitError, ParseError
 from gradcli.lang import latex, notation
+from gradcli.lang.functions import ARITIES
 from gradcli.lang.printers import to_text
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 from gradcli.lang.tree import (
@@ -54,22 +55,7 @@ VALUE_MAX_LENGTH = 20000  # a point value may be a longer list of numbers
 VALUE_MAX_NODES = 5000
 MAX_LITERAL = 1e100
 
-# name -> allowed argument counts
-FUNCTIONS: dict[str, tuple[int, ...]] = {
-    "sin": (1,), "cos": (1,), "tan": (1,),
-    "asin": (1,), "acos": (1,), "atan": (1,),
-    "sinh": (1,), "cosh": (1,), "tanh": (1,),
-    "sec": (1,), "csc": (1,), "cot": (1,),
-    "asec": (1,), "acsc": (1,), "acot": (1,),
-    "sech": (1,), "csch": (1,), "coth": (1,),
-    "asinh": (1,), "acosh": (1,), "atanh": (1,),
-    "sign": (1,), "exp": (1,), "log": (1, 2), "log2": (1,), "log10": (1,),
-    "sqrt": (1,), "abs": (1,),
-    "sigmoid": (1,), "relu": (1,), "softplus": (1,),
-    "max": (2,), "min": (2,),
-    "sum": (1,), "mean": (1,),
-    "stop_gradient": (1,),
-}  # fmt: skip
+FUNCTIONS = ARITIES  # name -> allowed argument counts
 ALIASES = {  # hints only: names gradcli reads as other functions are in notation.ALIASES
     "pow": "the ** operator", "power": "the ** operator", "fabs": "abs",
     "maximum": "max", "minimum": "min", "reduce_sum": "sum", "reduce_mean": "mean",

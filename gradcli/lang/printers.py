@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gradcli.lang.functions import LATEX, TEXTBOOK
 from gradcli.lang.tree import BinOp, Call, Custom, ListOf, Name, Neg, Node, Num
 
+# the one precedence table of every printer
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
 
 
@@ -47,9 +49,6 @@ def _print(node: Node, parent: int) -> str:
 
 # ---------------------------------------------------------------- textbook notation
 
-_TEXTBOOK = {"log": "ln", "asin": "arcsin", "acos": "arccos", "atan": "arctan", "sign": "sgn", "log2": "log_2"}
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
-
 
 def to_textbook(node) -> str:
     """A tree as a textbook would write it (|x|, sin^2(x), 2x, √(x), ln, π, ·, −); group() reads it back
@@ -70,14 +69,14 @@ def _textbook(node, parent: int) -> str:
             return f"|{args}|"
         if node.func == "sqrt":
             return f"√({args})"
-        return f"{_TEXTBOOK.get(node.func, node.func)}({args})"
+        return f"{TEXTBOOK.get(node.func, node.func)}({args})"
     if isinstance(node, Neg):
-        text = "-" + _textbook(node.operand, _PREC["neg"])
-        return f"({text})" if parent >= _PREC["*"] else text
-    mine = _PREC[node.op]
+        text = "-" + _textbook(node.operand, _PRECEDENCE["neg"])
+        return f"({text})" if parent >= _PRECEDENCE["*"] else text
+    mine = _PRECEDENCE[node.op]
     if node.op == "**" and _function_power(node):
         call = node.left
-        text = f"{_TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
+        text = f"{TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
         return f"({text})" if mine <= parent else text
     if node.op == "**":
         text = f"{_textbook(node.left, mine + 1)}^{_textbook(node.right, mine)}"
@@ -114,15 +113,6 @@ def _juxtaposable(left, right) -> bool:
 
 # ---------------------------------------------------------------- LaTeX
 
-_PRINTED = {
-    "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "sec": r"\sec", "csc": r"\csc", "cot": r"\cot",
-    "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan",
-    "sinh": r"\sinh", "cosh": r"\cosh", "tanh": r"\tanh", "coth": r"\coth",
-    "log": r"\ln", "exp": r"\exp", "max": r"\max", "min": r"\min", "sign": r"\operatorname{sgn}",
-    "log2": r"\log_{2}", "log10": r"\log_{10}",
-}  # fmt: skip
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
-
 
 def to_latex(node) -> str:
     """LaTeX for a tree, which tokens() and the parser read back to the same tree."""
@@ -147,10 +137,10 @@ def _latex(node, parent: int) -> str:
     if isinstance(node, Call):
         return _call(node)
     if isinstance(node, Neg):
-        text = "-" + _latex(node.operand, _PREC["neg"])
-        return _paren(text) if parent >= _PREC["*"] else text
+        text = "-" + _latex(node.operand, _PRECEDENCE["neg"])
+        return _paren(text) if parent >= _PRECEDENCE["*"] else text
     assert isinstance(node, BinOp)
-    mine = _PREC[node.op]
+    mine = _PRECEDENCE[node.op]
     if node.op == "/":
         text = rf"\frac{{{_latex(node.left, 0)}}}{{{_latex(node.right, 0)}}}"
         return text
@@ -170,7 +160,7 @@ def _call(node) -> str:
         return rf"\sqrt{{{args}}}"
     if node.func == "log" and len(node.args) == 2:
         return rf"\log{_paren(args)}"
-    head = _PRINTED.get(node.func, rf"\operatorname{{{node.func}}}")
+    head = LATEX.get(node.func, rf"\operatorname{{{node.func}}}")
     return f"{head}{_paren(args)}"
 
 

@@ -10,11 +10,12 @@ import math
 from dataclasses import dataclass, field, replace
 
 from gradcli.errors import LimitError, ParseError
+from gradcli.lang import functions
+from gradcli.lang.functions import REDUCTIONS
 
 MAX_EXPONENT = 1000
 MAX_CONSTANT = 1e100
 MIN_CONSTANT = 1e-100  # a smaller nonzero constant would make sympy's exact rationals enormous
-REDUCTIONS = frozenset({"sum", "mean"})
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
@@ -176,32 +177,7 @@ def _fold(node: Node, values: list[float]) -> float:
             result = a**b
             return math.nan if isinstance(result, complex) else float(result)
         return {"+": a + b, "-": a - b, "*": a * b}.get(node.op, a / b if node.op == "/" else math.nan)
-    return _fold_call(node.func, values)
-
-
-def _fold_call(func: str, v: list[float]) -> float:
-    simple = {
-        "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos,
-        "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "exp": math.exp,
-        "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
-        "sec": lambda u: 1 / math.cos(u), "csc": lambda u: 1 / math.sin(u), "cot": lambda u: math.cos(u) / math.sin(u),
-        "asec": lambda u: math.acos(1 / u), "acsc": lambda u: math.asin(1 / u), "acot": lambda u: math.atan(1 / u),
-        "sech": lambda u: 1 / math.cosh(u), "csch": lambda u: 1 / math.sinh(u), "coth": lambda u: 1 / math.tanh(u),
-        "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
-        "sign": lambda u: float((u > 0) - (u < 0)),
-        "sum": float, "mean": float, "stop_gradient": float,
-    }  # fmt: skip
-    if func in simple:
-        return float(simple[func](v[0]))
-    if func == "log":
-        return math.log(v[0]) / math.log(v[1]) if len(v) == 2 else math.log(v[0])
-    if func == "sigmoid":
-        return 0.5 * (1.0 + math.tanh(0.5 * v[0]))
-    if func == "relu":
-        return max(v[0], 0.0)
-    if func == "softplus":
-        return max(v[0], 0.0) + math.log1p(math.exp(-abs(v[0])))
-    return max(v) if func == "max" else min(v)
+    return functions.fold(node.func, values)
 
 
 # ---------------------------------------------------------------- evaluation

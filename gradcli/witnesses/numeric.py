@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import tolerance
+from gradcli.lang.functions import KINKS, NOT_ANALYTIC
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, walk
 
@@ -46,7 +47,7 @@ _UNARY = {
 }  # fmt: skip
 
 
-_KINKS = ("abs", "relu", "max", "min", "sign", "acot")  # where f or its slope changes across a point
+_KINKS = KINKS  # where f or its slope changes across a point
 
 
 class NumpyBackend:
@@ -258,9 +259,6 @@ class Function:
         with np.errstate(all="ignore"):
             evaluate(self.tree, env, backend)
         return backend.branches
-
-
-NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus", "sign"})
 
 
 def analytic(tree: Node) -> bool:
