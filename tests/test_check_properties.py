@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
 from gradcli.grading.check import check
-from gradcli.lang.parser import free_names, parse
+from gradcli.lang.parser import parse
+from gradcli.lang.tree import free_names
 from tests.budget import examples
 
 X = sympy.Symbol("x", real=True)
@@ -47,7 +48,7 @@ def _parsed(text: str):
 
 
 def _sympy(text: str):
-    from gradcli.lang.parser import evaluate
+    from gradcli.lang.tree import evaluate
     from gradcli.witnesses.symbolic import SympyBackend
 
     return evaluate(_parsed(text), {"x": X}, SympyBackend())

@@ -3,7 +3,9 @@
 import pytest
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.lang.parser import BinOp, Call, Name, Num, free_names, infer_shape, parse, to_text
+from gradcli.lang.parser import parse
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, Call, Name, Num, free_names, infer_shape
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError, LimitError, ParseError
-from gradcli.lang.latex import to_latex
-from gradcli.lang.notation import to_textbook
-from gradcli.lang.parser import parse, to_text
+from gradcli.lang.parser import parse
+from gradcli.lang.printers import to_latex, to_text, to_textbook
 from tests.budget import examples
 
 

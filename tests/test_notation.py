@@ -6,7 +6,9 @@ import time
 import pytest
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.lang.parser import free_names, parse, parse_reading, to_text
+from gradcli.lang.parser import parse, parse_reading
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import free_names
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import gradcli
-from gradcli.lang.parser import parse, to_text
+from gradcli.lang.parser import parse
+from gradcli.lang.printers import to_text
 from gradcli.witnesses.numeric import events_at
 from tests.budget import examples
 
@@ -52,7 +53,7 @@ def _usable(text: str, point: dict) -> dict:
 
 
 def _names(tree):
-    from gradcli.lang.parser import free_names
+    from gradcli.lang.tree import free_names
 
     return free_names(tree)
 
@@ -158,7 +159,7 @@ def test_any_expression_anywhere_gets_an_answer_or_an_explanation(text, point, c
 
 def free_names_of(text: str) -> frozenset[str]:
     from gradcli.errors import GradcliError
-    from gradcli.lang.parser import free_names
+    from gradcli.lang.tree import free_names
 
     try:
         return free_names(parse(text))

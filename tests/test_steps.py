@@ -82,7 +82,7 @@ def test_steps_survive_sympy_simplify_failing():
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
 def test_steps_end_in_sympys_derivative(text):
-    from gradcli.lang.parser import free_names
+    from gradcli.lang.tree import free_names
     from gradcli.witnesses.symbolic import Symbolic
 
     tree = parse(text)

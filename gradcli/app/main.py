@@ -359,7 +359,8 @@ def _read_data(path: str, expression: str, start: dict, const: dict) -> dict:
     """The data columns of a CSV, with file, line and column named for any problem."""
     import numpy as np
 
-    from gradcli.lang.parser import free_names, inline, parse_program
+    from gradcli.lang.parser import inline, parse_program
+    from gradcli.lang.tree import free_names
     from gradcli.solve import points as many
 
     header, blocks = many.read_points(_open(path))

@@ -25,7 +25,9 @@ import numpy as np
 
 from gradcli import tolerance
 from gradcli.errors import ExitCode, LimitError, ParseError, PointError
-from gradcli.lang.parser import BinOp, ListOf, Neg, Num, free_names, inline, parse, parse_program, to_text
+from gradcli.lang.parser import inline, parse, parse_program
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, ListOf, Neg, Num, free_names
 from gradcli.lang.values import parse_value
 from gradcli.results.gradient import json_number
 
@@ -416,7 +418,7 @@ def _sstr(expr) -> str:
 
 
 def _sympy_of(tree, symbolic):
-    from gradcli.lang.parser import evaluate
+    from gradcli.lang.tree import evaluate
     from gradcli.witnesses.symbolic import SympyBackend
 
     return evaluate(tree, symbolic.symbols, SympyBackend())

@@ -8,8 +8,8 @@ zeros of the arguments of log, sqrt, fractional powers, asin/acos and of
 denominators), and only those where every given function is finite are kept.
 A --range a:b confines a variable to [a, b]. The budget is bounded.
 
-Values are computed in float64 together with a *magnitude*: a bound on the size
-of the terms the value was made from. A difference is judged against it, so
+Values are computed in float64 (by the one sympy -> numpy translator, witnesses/symbolic.py) together
+with a *magnitude*: a bound on the size of the terms the value was made from. A difference is judged against it, so
 cos(x)**2 + sin(x)**2 - 1 is 0 to rounding, while 2e-12*x is not 0.
 """
 
@@ -19,14 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcli.witnesses.symbolic import NotVectorisable as NotVectorisable  # what check and mistakes catch
+from gradcli.witnesses.symbolic import to_numpy
+
 WANTED = 200
 ROUND = 1000  # candidates per round
 SCALES = (3.0, 100.0, 1e4, 1e6)
 SOLVE_SECONDS = 1
-
-
-class NotVectorisable(Exception):
-    """A part of the expression has no float64 translation here."""
 
 
 @dataclass(frozen=True)
@@ -136,63 +135,7 @@ def _critical_values(functions, symbol) -> list[float]:
 
 def evaluate(expr, names: dict, env: dict):
     """(value, magnitude) of a sympy expression in float64 over arrays of points."""
-    import sympy
-
-    if expr in names:
-        value = np.asarray(env[names[expr]], dtype=float)
-        return value, np.abs(value)
-    if expr.is_Number or expr in (sympy.pi, sympy.E):
-        if expr in (sympy.zoo, sympy.nan) or not expr.is_real:
-            return np.float64(np.nan), np.float64(np.nan)
-        value = float(expr)
-        return np.float64(value), np.float64(abs(value))
-    parts = [evaluate(arg, names, env) for arg in expr.args]
-    if expr.is_Add:
-        return sum(v for v, _ in parts), sum(m for _, m in parts)
-    if expr.is_Mul:
-        value, mag = parts[0]
-        for v, m in parts[1:]:
-            value, mag = value * v, mag * m
-        return value, mag
-    if expr.is_Pow:
-        (base, base_mag), (exponent, _) = parts
-        value = np.power(base, exponent)
-        if expr.exp.is_Integer and expr.exp > 0:
-            return value, np.power(base_mag, exponent)
-        # a root or a quotient: its relative error is that of the base, scaled by the exponent
-        relative = np.where(base != 0, base_mag / np.abs(np.where(base != 0, base, 1.0)), 1.0)
-        return value, np.abs(value) * np.maximum(1.0, relative * np.maximum(1.0, np.abs(exponent)))
-    if isinstance(expr, sympy.Max | sympy.Min):
-        op = np.maximum if isinstance(expr, sympy.Max) else np.minimum
-        value = parts[0][0]
-        for v, _ in parts[1:]:
-            value = op(value, v)
-        return value, np.abs(value) + sum(m for _, m in parts)
-    if expr.func is sympy.Heaviside:
-        at_zero = float(expr.args[1]) if len(expr.args) > 1 else 0.5
-        return np.heaviside(parts[0][0], at_zero), np.float64(1.0)
-    function = _functions().get(expr.func)
-    if function is None or len(parts) != 1:
-        raise NotVectorisable(str(expr.func))
-    (inner, inner_mag), value = parts[0], function(parts[0][0])
-    if expr.func is sympy.exp:
-        return value, np.abs(value) * (1 + inner_mag)
-    if expr.func is sympy.log:
-        return value, np.abs(value) + inner_mag / np.abs(inner)
-    return value, np.abs(value) + inner_mag
-
-
-def _functions():
-    import sympy
-
-    return {
-        sympy.sin: np.sin, sympy.cos: np.cos, sympy.tan: np.tan,
-        sympy.asin: np.arcsin, sympy.acos: np.arccos, sympy.atan: np.arctan,
-        sympy.sinh: np.sinh, sympy.cosh: np.cosh, sympy.tanh: np.tanh,
-        sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
-        sympy.DiracDelta: lambda u: np.where(u == 0, np.inf, 0.0),
-        sympy.sec: lambda u: 1 / np.cos(u), sympy.csc: lambda u: 1 / np.sin(u), sympy.cot: lambda u: 1 / np.tan(u),
-    }  # fmt: skip
+    return to_numpy(expr, names, magnitudes=True)(env)
 
 
 def close(value, mag, other, other_mag, rtol: float):

@@ -25,7 +25,8 @@ import numpy as np
 import sympy
 
 from gradcli.grading.steps import _OUTER, _Derivation
-from gradcli.lang.parser import BinOp, Call, Name, Node, free_names, to_text, walk
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, Call, Name, Node, free_names, walk
 
 MAX_MUTANTS = 80
 KINDS = (

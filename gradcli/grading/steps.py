@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import sympy
 
 from gradcli.errors import LimitError, PointError
-from gradcli.lang.parser import BinOp, Call, Custom, ListOf, Name, Neg, Node, free_names, to_text, walk
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, Call, Custom, ListOf, Name, Neg, Node, free_names, walk
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class _Derivation:
         self.steps: list[Step] = []
 
     def value(self, node: Node):
-        from gradcli.lang.parser import evaluate
+        from gradcli.lang.tree import evaluate
         from gradcli.witnesses.symbolic import SympyBackend
 
         return evaluate(node, self.symbols, SympyBackend())
@@ -166,6 +167,6 @@ def derive(tree: Node, name: str) -> tuple[list[Step], object]:
 def latex(tree: Node, derivatives: dict) -> dict:
     """LaTeX of the function as gradcli read it (it reads back to the same tree), and of each derivative
     (sympy's printer)."""
-    from gradcli.lang.latex import to_latex
+    from gradcli.lang.printers import to_latex
 
     return {"function": to_latex(tree), "derivatives": {n: sympy.latex(d) for n, d in derivatives.items()}}

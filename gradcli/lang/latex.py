@@ -4,8 +4,8 @@
 each with its column in the LaTeX text; :mod:`gradcli.lang.notation` and the safe parser in
 :mod:`gradcli.lang.parser` then read them exactly like typed text, so every limit and allow-list still
 applies. Nothing is expanded or run: there are no macros, only the commands listed here, and any
-other command is an error naming its column. :func:`to_latex` prints a tree as LaTeX that
-:func:`tokens` reads back to the same tree.
+other command is an error naming its column. :func:`gradcli.lang.printers.to_latex` prints a tree as
+LaTeX that :func:`tokens` reads back to the same tree.
 
 The subset: ``\\frac \\dfrac \\tfrac \\cfrac``, ``\\sqrt{..}`` and ``\\sqrt[n]{..}``, ``^{..}``,
 ``_{..}`` (log bases), ``\\left( \\right)``, ``\\left| \\right|``, ``\\lvert \\rvert``, function
@@ -20,20 +20,16 @@ from __future__ import annotations
 
 import contextvars
 import re
-from decimal import Decimal
 
 from gradcli.errors import LimitError, ParseError
-from gradcli.lang.notation import ALIASES, NAME, NUMBER, OP, Tok, normalize
+from gradcli.lang.functions import LATEX_NAMES
+from gradcli.lang.notation import ALIASES, normalize
+from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 
 MAX_DEPTH = 200
 forced: contextvars.ContextVar[bool] = contextvars.ContextVar("forced", default=False)  # --from-latex
 
-_FUNCTIONS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsec": "asec", "arccsc": "acsc", "arccot": "acot",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "sech": "sech", "csch": "csch", "coth": "coth",
-    "ln": "log", "log": "log", "lg": "log10", "exp": "exp", "max": "max", "min": "min", "sgn": "sign",
-}  # fmt: skip
+_FUNCTIONS = LATEX_NAMES  # LaTeX command -> gradcli function
 _SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*"}
 _SPACING = frozenset(
     {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "big", "Big"}
@@ -338,75 +334,3 @@ class _Reader:
             raise ParseError("a matrix with both '&' and '\\\\': gradcli reads one row or one column", col)
         self.depth -= 1
         return [*out, Tok(OP, "]", col)]
-
-
-# ---------------------------------------------------------------- printing
-
-_PRINTED = {
-    "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "sec": r"\sec", "csc": r"\csc", "cot": r"\cot",
-    "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan",
-    "sinh": r"\sinh", "cosh": r"\cosh", "tanh": r"\tanh", "coth": r"\coth",
-    "log": r"\ln", "exp": r"\exp", "max": r"\max", "min": r"\min", "sign": r"\operatorname{sgn}",
-    "log2": r"\log_{2}", "log10": r"\log_{10}",
-}  # fmt: skip
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
-
-
-def to_latex(node) -> str:
-    """LaTeX for a tree, which tokens() and the parser read back to the same tree."""
-    return _latex(node, 0)
-
-
-def _paren(text: str) -> str:
-    return rf"\left({text}\right)"
-
-
-def _latex(node, parent: int) -> str:
-    from gradcli.lang.parser import BinOp, Call, Custom, ListOf, Name, Neg, Num
-
-    if isinstance(node, Num):
-        return _number(node.text)
-    if isinstance(node, Name):
-        if node.id == "pi":
-            return r"\pi"
-        return node.id if len(node.id) == 1 else rf"\mathrm{{{node.id}}}"
-    if isinstance(node, Custom):
-        return rf"\operatorname{{{node.name}}}{_paren(_latex(node.arg, 0))}"
-    if isinstance(node, ListOf):
-        return r"\left[" + ", ".join(_latex(i, 0) for i in node.items) + r"\right]"
-    if isinstance(node, Call):
-        return _call(node)
-    if isinstance(node, Neg):
-        text = "-" + _latex(node.operand, _PREC["neg"])
-        return _paren(text) if parent >= _PREC["*"] else text
-    assert isinstance(node, BinOp)
-    mine = _PREC[node.op]
-    if node.op == "/":
-        text = rf"\frac{{{_latex(node.left, 0)}}}{{{_latex(node.right, 0)}}}"
-        return text
-    if node.op == "**":
-        text = f"{_latex(node.left, mine + 1)}^{{{_latex(node.right, 0)}}}"
-        return _paren(text) if mine <= parent else text
-    joiner = {"+": " + ", "-": " - ", "*": r" \cdot ", "@": " @ "}[node.op]
-    text = f"{_latex(node.left, mine)}{joiner}{_latex(node.right, mine + 1)}"
-    return _paren(text) if mine < parent else text
-
-
-def _call(node) -> str:
-    args = ", ".join(_latex(a, 0) for a in node.args)
-    if node.func == "abs":
-        return rf"\left|{args}\right|"
-    if node.func == "sqrt":
-        return rf"\sqrt{{{args}}}"
-    if node.func == "log" and len(node.args) == 2:
-        return rf"\log{_paren(args)}"
-    head = _PRINTED.get(node.func, rf"\operatorname{{{node.func}}}")
-    return f"{head}{_paren(args)}"
-
-
-def _number(text: str) -> str:
-    """Positional digits: 1e-05 would read back as 1*e - 5 in LaTeX; 0.00001 reads back as the same number."""
-    if "e" not in text.lower():
-        return text
-    digits = format(Decimal(text), "f")
-    return digits if "." in digits else digits + ".0"

@@ -33,25 +33,12 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from gradcli.errors import LimitError, ParseError
+from gradcli.lang import functions
+from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 
-NAME, NUMBER, OP = "name", "number", "op"
-
-# the names people type for gradcli's functions and constants
-ALIASES = {
-    "ln": "log", "lg": "log10",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan",
-    "arcsec": "asec", "arccsc": "acsc", "arccot": "acot",
-    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-    "arsinh": "asinh", "arcosh": "acosh", "artanh": "atanh",
-    "tg": "tan", "ctg": "cot", "cosec": "csc", "arctg": "atan", "arcctg": "acot",
-    "sgn": "sign", "E": "e",
-}  # fmt: skip
-# f^-1 is the inverse function, as in textbooks and Wolfram|Alpha
-INVERSES = {
-    "sin": "asin", "cos": "acos", "tan": "atan", "sec": "asec", "csc": "acsc", "cot": "acot",
-    "sinh": "asinh", "cosh": "acosh", "tanh": "atanh",
-    "asin": "sin", "acos": "cos", "atan": "tan", "exp": "log", "log": "exp",
-}  # fmt: skip
+# the names people type for gradcli's functions and constants; f^-1 is the inverse function, as in textbooks
+ALIASES = {**functions.ALIASES, "E": "e"}
+INVERSES = functions.INVERSES
 _LOG_BASE = re.compile(r"^log_([0-9]+|[A-Za-z][A-Za-z0-9]*)$")
 _NAMED_LOGS = {"2": "log2", "10": "log10", "e": "log"}
 
@@ -66,14 +53,6 @@ _GREEK = {  # variables named as in LaTeX (λ is not here: lambda is a reserved 
     "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
 }  # fmt: skip
 _SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
-
-
-@dataclass(frozen=True)
-class Tok:
-    kind: str  # NAME, NUMBER or OP
-    text: str
-    col: int  # column in the user's text
-    glue: bool = False  # LaTeX: a letter written right after another (xy is x*y there)
 
 
 @dataclass
@@ -142,7 +121,7 @@ def _refuse_operator(tokens: list[Tok]) -> None:
             )
 
 
-_NOT_GLUED = {"E", "max", "min", "sum", "mean", "sign", "sgn", "abs", "relu", "sigmoid", "softplus", "stop_gradient"}
+_NOT_GLUED = {"E", *functions.NOT_GLUED}
 
 
 def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:
@@ -486,78 +465,3 @@ def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
             c = "(...)" if factor.text == "(" else factor.text + ("(...)" if after == "(" else "")
             notes.append(f"'{a}{o}{b}{c}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})")
     return notes
-
-
-# ---------------------------------------------------------------- printing in textbook notation
-
-_TEXTBOOK = {"log": "ln", "asin": "arcsin", "acos": "arccos", "atan": "arctan", "sign": "sgn", "log2": "log_2"}
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
-
-
-def to_textbook(node) -> str:
-    """A tree as a textbook would write it (|x|, sin^2(x), 2x, √(x), ln, π, ·, −); group() reads it back
-    to the same tree. gradcli's own form is expr.to_text."""
-    return _textbook(node, 0)
-
-
-def _textbook(node, parent: int) -> str:
-    from gradcli.lang.parser import Call, Custom, ListOf, Name, Neg, Num
-
-    if isinstance(node, Num):
-        return node.text
-    if isinstance(node, Name):
-        return "π" if node.id == "pi" else node.id
-    if isinstance(node, Custom | ListOf):
-        from gradcli.lang.parser import to_text
-
-        return to_text(node)
-    if isinstance(node, Call):
-        args = ", ".join(_textbook(a, 0) for a in node.args)
-        if node.func == "abs":
-            return f"|{args}|"
-        if node.func == "sqrt":
-            return f"√({args})"
-        return f"{_TEXTBOOK.get(node.func, node.func)}({args})"
-    if isinstance(node, Neg):
-        text = "-" + _textbook(node.operand, _PREC["neg"])
-        return f"({text})" if parent >= _PREC["*"] else text
-    mine = _PREC[node.op]
-    if node.op == "**" and _function_power(node):
-        call = node.left
-        text = f"{_TEXTBOOK.get(call.func, call.func)}^{node.right.text}({_textbook(call.args[0], 0)})"
-        return f"({text})" if mine <= parent else text
-    if node.op == "**":
-        text = f"{_textbook(node.left, mine + 1)}^{_textbook(node.right, mine)}"
-        return f"({text})" if mine <= parent else text
-    if node.op == "*" and _juxtaposable(node.left, node.right):
-        joiner = ""  # 2x
-    else:
-        joiner = {"+": " + ", "-": " − ", "*": "·", "/": "/", "@": "@"}[node.op]
-    text = f"{_textbook(node.left, mine)}{joiner}{_textbook(node.right, mine + 1)}"
-    return f"({text})" if mine < parent else text
-
-
-def _function_power(node) -> bool:
-    """sin(x)**2 is printed sin^2(x): a one-argument function (not abs or sqrt) to a whole power."""
-    from gradcli.lang.parser import Call, Num
-
-    call, power = node.left, node.right
-    return (
-        isinstance(call, Call)
-        and len(call.args) == 1
-        and call.func not in ("abs", "sqrt")
-        and isinstance(power, Num)
-        and power.text.isdigit()
-    )
-
-
-def _juxtaposable(left, right) -> bool:
-    """2x, but not 2e3 (a number), 2j (imaginary) or 0x1 (hex) when the name is e3, j or x1."""
-    from gradcli.lang.parser import Name, Num
-
-    return (
-        isinstance(left, Num)
-        and isinstance(right, Name)
-        and right.id[0] not in "eEjJ"
-        and not (left.text.startswith("0") and "." not in left.text)
-    )

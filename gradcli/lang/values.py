@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.lang.parser import CONSTANTS, FUNCTIONS, ListOf, Node, constant_value, free_names, parse, to_text, walk
+from gradcli.lang.parser import FUNCTIONS, parse
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import CONSTANTS, ListOf, Node, constant_value, free_names, walk
 
 MAX_ELEMENTS = 1000
 MAX_POINTS = 1000

@@ -164,7 +164,8 @@ def _formulas(expression: str, names, order: int = 1) -> tuple[str, dict[str, st
     import sympy
 
     from gradcli.errors import GradcliError
-    from gradcli.lang.parser import Custom, ListOf, free_names, inline, parse_program, walk
+    from gradcli.lang.parser import inline, parse_program
+    from gradcli.lang.tree import Custom, ListOf, free_names, walk
     from gradcli.witnesses.symbolic import Symbolic
 
     try:

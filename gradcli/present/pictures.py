@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcli.errors import GradcliError, PointError
-from gradcli.lang.parser import BinOp, Call, Node, free_names, to_text, walk
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, Call, Node, free_names, walk
 from gradcli.solve.gradient import prepare
 from gradcli.witnesses import numeric
 
@@ -325,7 +326,8 @@ def _path_panel(ax, runs, names) -> None:
 
 def _fit(run, data):
     """For a loss (model - column)**2 with one other column, the model as a tree; else None."""
-    from gradcli.lang.parser import Name, Num, parse_program
+    from gradcli.lang.parser import parse_program
+    from gradcli.lang.tree import Name, Num
 
     tree = parse_program(run.expression).steps[-1][1]
     columns = [c for c in data if c in free_names(tree)]

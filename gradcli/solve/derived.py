@@ -67,7 +67,8 @@ def implicit(expression: str, y: str, at, wrt: list[str] | None = None) -> Deriv
     import sympy
 
     from gradcli.grading.check import _equation
-    from gradcli.lang.parser import free_names, to_text
+    from gradcli.lang.printers import to_text
+    from gradcli.lang.tree import free_names
     from gradcli.solve.gradient import grad
     from gradcli.witnesses.symbolic import Symbolic
 
@@ -103,7 +104,8 @@ def directional(expression: str, direction: list[str], at, wrt: list[str] | None
     import sympy
 
     from gradcli.grading.check import _direction, _target
-    from gradcli.lang.parser import free_names, to_text
+    from gradcli.lang.printers import to_text
+    from gradcli.lang.tree import free_names
     from gradcli.solve.gradient import grad
     from gradcli.witnesses.symbolic import Symbolic
 

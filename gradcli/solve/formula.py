@@ -16,7 +16,8 @@ import numpy as np
 
 from gradcli.errors import ExitCode, GradcliError, LimitError, PointError
 from gradcli.judge import verdict as judge
-from gradcli.lang.parser import Custom, ListOf, Node, free_names, inline, parse_program, uses_tensor_ops, walk
+from gradcli.lang.parser import inline, parse_program
+from gradcli.lang.tree import Custom, ListOf, Node, free_names, uses_tensor_ops, walk
 
 SAMPLES = 5
 CANDIDATES = 12  # points tried by the tape; the first SAMPLES where the derivative exists are kept
@@ -72,7 +73,7 @@ def derivative(
     expression: str, kind: str = "grad", wrt=None, order: int = 1, steps: bool = False, latex: bool = False
 ) -> DerivativeResult:
     """d expression / d each name in wrt (all its variables by default), or its Hessian or Jacobian."""
-    from gradcli.lang.parser import to_text
+    from gradcli.lang.printers import to_text
     from gradcli.witnesses.symbolic import Symbolic
 
     tree = _tree(expression, kind)

@@ -12,25 +12,21 @@ import numpy as np
 from gradcli import tolerance
 from gradcli.errors import LimitError, ParseError, PointError
 from gradcli.judge import verdict as judge
-from gradcli.lang.parser import (
+from gradcli.lang.parser import CustomSpec, Program, inline, parse_custom, parse_program
+from gradcli.lang.tree import (
     BinOp,
     Call,
     Custom,
-    CustomSpec,
     ListOf,
     Node,
-    Program,
     free_names,
     has_stops,
     infer_shape,
-    inline,
-    parse_custom,
-    parse_program,
     uses_tensor_ops,
     walk,
     without_stops,
 )
-from gradcli.lang.parser import Name as NameNode
+from gradcli.lang.tree import Name as NameNode
 from gradcli.lang.values import Value, check_name, parse_value
 from gradcli.results.gradient import GradResult, Partial, PointResult
 from gradcli.witnesses import clip as clipping

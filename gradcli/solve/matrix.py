@@ -9,7 +9,8 @@ import numpy as np
 from gradcli import tolerance
 from gradcli.errors import LimitError, PointError
 from gradcli.judge import verdict as judge
-from gradcli.lang.parser import ListOf, to_text
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import ListOf
 from gradcli.results.gradient import MatrixPoint, MatrixResult
 from gradcli.solve.gradient import Assignment, Problem, _env, _plain, _stack, prepare
 from gradcli.witnesses import numeric
@@ -64,7 +65,7 @@ def _output_labels(problem: Problem) -> list[str]:
     tree = problem.tree
     if isinstance(tree, ListOf):
         return [to_text(item) for item in tree.items]
-    from gradcli.lang.parser import infer_shape
+    from gradcli.lang.tree import infer_shape
 
     shape = infer_shape(tree, problem.shapes)
     return [f"f[{','.join(map(str, i))}]" for i in np.ndindex(shape)] if shape else ["f"]

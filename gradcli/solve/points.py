@@ -134,7 +134,8 @@ def _row(number: int, header: list[str], row: list[str]):
 
 
 def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
-    from gradcli.lang.parser import free_names, inline, parse_program
+    from gradcli.lang.parser import inline, parse_program
+    from gradcli.lang.tree import free_names
 
     names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
     missing = sorted(names - set(header) - set(const or {}))

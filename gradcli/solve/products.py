@@ -19,7 +19,8 @@ import numpy as np
 
 from gradcli.errors import PointError
 from gradcli.judge.verdict import Note
-from gradcli.lang.parser import BinOp, Call, ListOf, Name, infer_shape, substitute, to_text, walk
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import BinOp, Call, ListOf, Name, infer_shape, substitute, walk
 from gradcli.lang.values import Value, parse_value
 from gradcli.results.gradient import ProductResult
 from gradcli.solve.gradient import Assignment, Problem, _as_text, _env, _solve_target, _values, prepare

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from gradcli.lang.parser import CONSTANTS, Node, evaluate
+from gradcli.lang.tree import CONSTANTS, Node, evaluate
 
 OPTIONAL = ("jax", "torch")  # in column order, after TensorFlow
 LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}

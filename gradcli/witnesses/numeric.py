@@ -8,19 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli import tolerance
-from gradcli.lang.parser import (
-    CONSTANTS,
-    BinOp,
-    Call,
-    Custom,
-    Neg,
-    Node,
-    constant_value,
-    evaluate,
-    free_names,
-    to_text,
-    walk,
-)
+from gradcli.lang.functions import KINKS, NOT_ANALYTIC
+from gradcli.lang.printers import to_text
+from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, walk
 
 EPS = np.finfo(np.float64).eps
 # five-point central stencil: error O(h**4), so h ~ eps**(1/5) balances truncation and rounding
@@ -57,7 +47,7 @@ _UNARY = {
 }  # fmt: skip
 
 
-_KINKS = ("abs", "relu", "max", "min", "sign", "acot")  # where f or its slope changes across a point
+_KINKS = KINKS  # where f or its slope changes across a point
 
 
 class NumpyBackend:
@@ -269,9 +259,6 @@ class Function:
         with np.errstate(all="ignore"):
             evaluate(self.tree, env, backend)
         return backend.branches
-
-
-NOT_ANALYTIC = frozenset({"abs", "relu", "max", "min", "softplus", "sign"})
 
 
 def analytic(tree: Node) -> bool:

@@ -21,7 +21,7 @@ import sympy
 from mpmath.libmp import prec_to_dps
 
 from gradcli.errors import LimitError
-from gradcli.lang.parser import Node, evaluate
+from gradcli.lang.tree import Node, evaluate
 from gradcli.lang.values import Value
 
 SYMPY_SECONDS = 10
@@ -192,7 +192,7 @@ def symbols_for(name: str, shape: tuple[int, ...]):
 
 def exact_value(value: Value):
     """The point's value as exact sympy numbers (0.1 is 1/10, pi/4 is pi/4)."""
-    from gradcli.lang.parser import ListOf
+    from gradcli.lang.tree import ListOf
 
     def build(tree):
         if isinstance(tree, ListOf):
@@ -368,7 +368,7 @@ def _evaluate_real(expr, subs) -> float:
     return float(real)
 
 
-# ---------------------------------------------------------------- vectorised evaluation for many points
+# ---------------------------------------------------------------- the one sympy -> numpy translator
 
 
 class NotVectorisable(Exception):
@@ -379,6 +379,7 @@ def _dirac(u):
     return np.where(u == 0, np.inf, 0.0)
 
 
+# every sympy function gradcli's functions (lang/functions.py) and their derivatives are made of
 _NUMPY = {
     sympy.sin: np.sin, sympy.cos: np.cos, sympy.tan: np.tan,
     sympy.asin: np.arcsin, sympy.acos: np.arccos, sympy.atan: np.arctan,
@@ -386,26 +387,57 @@ _NUMPY = {
     sympy.exp: np.exp, sympy.log: np.log, sympy.Abs: np.abs, sympy.sign: np.sign,
     sympy.DiracDelta: _dirac,
     sympy.sec: lambda u: 1 / np.cos(u), sympy.csc: lambda u: 1 / np.sin(u), sympy.cot: lambda u: np.cos(u) / np.sin(u),
+    sympy.asec: lambda u: np.arccos(1 / u), sympy.acsc: lambda u: np.arcsin(1 / u),
+    sympy.acot: lambda u: np.arctan(1 / u),
     sympy.sech: lambda u: 1 / np.cosh(u), sympy.csch: lambda u: 1 / np.sinh(u), sympy.coth: lambda u: 1 / np.tanh(u),
     sympy.asinh: np.arcsinh, sympy.acosh: np.arccosh, sympy.atanh: np.arctanh,
 }  # fmt: skip
 
 
-def to_numpy(expr, names: dict) -> object:
+def to_numpy(expr, names: dict, magnitudes: bool = False) -> object:
     """Translate a sympy expression into nested numpy calls over an environment, walking its tree.
 
-    This is gradcli's own small printer-free translation (no lambdify, no
-    generated source): the many-points path evaluates the symbolic derivative
-    in float64, vectorised, instead of one mpmath evaluation per point.
-    `names` maps sympy symbols to environment keys.
+    This is gradcli's own small printer-free translation (no lambdify, no generated source), the one
+    every caller uses: the many-points path and the plots evaluate the symbolic derivative in float64,
+    vectorised, instead of one mpmath evaluation per point; the grader samples the real domain with it.
+    `names` maps sympy symbols to environment keys. With magnitudes=True the function returns
+    (value, magnitude): a bound on the size of the terms the value was made from (grading/domain.py).
     """
     if expr in names:
         key = names[expr]
-        return lambda env: env[key]
+        return _leaf_magnitude(key) if magnitudes else lambda env: env[key]
     if expr.is_Number or expr in (sympy.pi, sympy.E):
-        constant = float(expr)
+        constant = _real(expr)
+        if magnitudes:
+            return lambda env: (np.float64(constant), np.float64(abs(constant)))
         return lambda env: constant
-    parts = [to_numpy(arg, names) for arg in expr.args]
+    parts = [to_numpy(arg, names, magnitudes) for arg in expr.args]
+    function = None
+    structural = expr.is_Add or expr.is_Mul or expr.is_Pow or isinstance(expr, sympy.Max | sympy.Min)
+    if not structural and expr.func is not sympy.Heaviside:
+        function = _NUMPY.get(expr.func)
+        if function is None or len(parts) != 1:
+            raise NotVectorisable(str(expr.func))
+    if magnitudes:
+        return lambda env: _with_magnitude(expr, function, [part(env) for part in parts])
+    return _value(expr, function, parts)
+
+
+def _real(expr) -> float:
+    if expr in (sympy.zoo, sympy.nan) or not expr.is_real:
+        return math.nan
+    return float(expr)
+
+
+def _leaf_magnitude(key):
+    def leaf(env):
+        value = np.asarray(env[key], dtype=float)
+        return value, np.abs(value)
+
+    return leaf
+
+
+def _value(expr, function, parts):
     if expr.is_Add:
         return lambda env: _fold(np.add, parts, env)
     if expr.is_Mul:
@@ -419,9 +451,6 @@ def to_numpy(expr, names: dict) -> object:
     if expr.func is sympy.Heaviside:
         inner, at_zero = parts[0], float(expr.args[1]) if len(expr.args) > 1 else 0.5
         return lambda env: np.heaviside(inner(env), at_zero)
-    function = _NUMPY.get(expr.func)
-    if function is None or len(parts) != 1:
-        raise NotVectorisable(str(expr.func))
     (inner,) = parts
     return lambda env: function(inner(env))
 
@@ -431,3 +460,37 @@ def _fold(op, parts, env):
     for part in parts[1:]:
         result = op(result, part(env))
     return result
+
+
+def _with_magnitude(expr, function, parts):
+    """(value, magnitude) of one node from its parts' (value, magnitude)."""
+    if expr.is_Add:
+        return sum(v for v, _ in parts), sum(m for _, m in parts)
+    if expr.is_Mul:
+        value, mag = parts[0]
+        for v, m in parts[1:]:
+            value, mag = value * v, mag * m
+        return value, mag
+    if expr.is_Pow:
+        (base, base_mag), (exponent, _) = parts
+        value = np.power(base, exponent)
+        if expr.exp.is_Integer and expr.exp > 0:
+            return value, np.power(base_mag, exponent)
+        # a root or a quotient: its relative error is that of the base, scaled by the exponent
+        relative = np.where(base != 0, base_mag / np.abs(np.where(base != 0, base, 1.0)), 1.0)
+        return value, np.abs(value) * np.maximum(1.0, relative * np.maximum(1.0, np.abs(exponent)))
+    if isinstance(expr, sympy.Max | sympy.Min):
+        op = np.maximum if isinstance(expr, sympy.Max) else np.minimum
+        value = parts[0][0]
+        for v, _ in parts[1:]:
+            value = op(value, v)
+        return value, np.abs(value) + sum(m for _, m in parts)
+    if expr.func is sympy.Heaviside:
+        at_zero = float(expr.args[1]) if len(expr.args) > 1 else 0.5
+        return np.heaviside(parts[0][0], at_zero), np.float64(1.0)
+    (inner, inner_mag), value = parts[0], function(parts[0][0])
+    if expr.func is sympy.exp:
+        return value, np.abs(value) * (1 + inner_mag)
+    if expr.func is sympy.log:
+        return value, np.abs(value) + inner_mag / np.abs(inner)
+    return value, np.abs(value) + inner_mag

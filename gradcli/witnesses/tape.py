@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.lang.parser import CONSTANTS, ListOf, Node, evaluate, free_names
+from gradcli.lang.tree import CONSTANTS, ListOf, Node, evaluate, free_names
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
