@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from gradcli.app import entry as client
+from gradcli.runtime import protocol
 from tests.conftest import CALLS, run_cli
 
 TIMEOUT = 60
@@ -46,7 +47,7 @@ def _private_runtime(tmp_path: Path) -> tuple[Path, Path]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     (runtime / "gradcli").mkdir(mode=0o700)
-    return runtime, Path(client.socket_path(str(runtime / "gradcli")))
+    return runtime, Path(protocol.socket_path(str(runtime / "gradcli")))
 
 
 def _status(env) -> dict | None:
@@ -279,13 +280,13 @@ def test_a_symlinked_or_open_directory_is_refused(tmp_path, monkeypatch):
     runtime.mkdir(mode=0o700)
     (runtime / "gradcli").symlink_to(real)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    assert client.runtime_dir(create=True) is None
+    assert protocol.runtime_dir(create=True) is None
     (runtime / "gradcli").unlink()
     (runtime / "gradcli").mkdir(mode=0o755)
     os.chmod(runtime / "gradcli", 0o755)
-    assert client.runtime_dir(create=True) is None
+    assert protocol.runtime_dir(create=True) is None
     os.chmod(runtime / "gradcli", 0o700)
-    assert client.runtime_dir(create=True) == str(runtime / "gradcli")
+    assert protocol.runtime_dir(create=True) == str(runtime / "gradcli")
 
 
 def test_a_refused_directory_means_a_cold_run_and_no_worker(tmp_path):
@@ -302,13 +303,13 @@ def test_a_refused_directory_means_a_cold_run_and_no_worker(tmp_path):
 
 
 def test_a_socket_whose_process_is_another_users_is_not_trusted(warm, monkeypatch):
-    path = client.socket_path(str(Path(warm["XDG_RUNTIME_DIR"]) / "gradcli"))
-    with client.connect(path) as sock:
-        assert client.peer_uid(sock) == os.getuid()
+    path = protocol.socket_path(str(Path(warm["XDG_RUNTIME_DIR"]) / "gradcli"))
+    with protocol.connect(path) as sock:
+        assert protocol.peer_uid(sock) == os.getuid()
     real = os.getuid()
     monkeypatch.setattr(os, "getuid", lambda: real + 1)
     with pytest.raises(client.Unusable):
-        client.connect(path)
+        protocol.connect(path)
 
 
 def test_a_foreign_file_in_place_of_the_socket_is_ignored(tmp_path):
@@ -445,8 +446,8 @@ def test_the_worker_drops_a_peer_of_another_uid(tmp_path, monkeypatch):
     state = SimpleNamespace(listener=listener, pending=[], stopping=False)
     with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
         peer.connect(str(tmp_path / "s"))
-        client.send_message(peer, {"op": "stop"})
-        monkeypatch.setattr(client, "peer_uid", lambda sock: os.getuid() + 1)
+        protocol.send_message(peer, {"op": "stop"})
+        monkeypatch.setattr(protocol, "peer_uid", lambda sock: os.getuid() + 1)
         worker._accept(state)
         peer.settimeout(TIMEOUT)
         try:

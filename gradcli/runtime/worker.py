@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from gradcli.app import entry as client
+from gradcli.runtime import protocol as client
 
 PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
 CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
