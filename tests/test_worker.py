@@ -464,10 +464,11 @@ def test_a_changed_installation_makes_the_worker_refuse_as_stale_and_stop():
     from gradcli.runtime import worker
 
     current = client.fingerprint()
-    state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False)
+    service = SimpleNamespace(fingerprint=client.fingerprint)
+    state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False, service=service)
     assert worker._installation_changed(state)
     assert worker._refusal(state, current) == "stale" and state.stopping
-    same = SimpleNamespace(fingerprint=current, stopping=False)
+    same = SimpleNamespace(fingerprint=current, stopping=False, service=service)
     assert worker._refusal(same, current) is None and not worker._installation_changed(same)
     other_env = {**current, "import_env": {**current["import_env"], "TF_SOMETHING": "1"}}
     assert worker._refusal(same, other_env).startswith("environment differs") and not same.stopping

@@ -177,7 +177,7 @@ def start_worker(idle: float | None) -> dict:
         return status
     if status is not None:
         stop_worker()  # another gradcli version, or started with other import-time variables: replace it
-    command = [sys.executable, "-m", "gradcli.runtime.worker", "--socket", path]
+    command = [sys.executable, "-m", "gradcli.app.serve_worker", "--socket", path]
     if idle is not None:
         command += ["--idle", str(idle)]
     log = open(os.path.join(directory, f"worker-{install_id()}.log"), "ab")  # noqa: SIM115 - handed to the child

@@ -592,6 +592,7 @@ def batch(
 
     Example: gradcli batch problems.jsonl --jobs 2 > answers.jsonl
     """
+    from gradcli.app import batch_helper
     from gradcli.runtime import jobs as parallel
 
     if jobs is not None and jobs < 1:
@@ -608,7 +609,8 @@ def batch(
             ENV.stdout.write(text + "\n")
             ENV.stdout.flush()
 
-    raise typer.Exit(parallel.run(problems, jobs or parallel.default_jobs(), answer_line, write, policy))
+    count = jobs or parallel.default_jobs()
+    raise typer.Exit(parallel.run(problems, count, answer_line, write, policy, batch_helper.HELPER))
 
 
 def answer_line(number: int, line, policy: dict) -> tuple[int, str]:
