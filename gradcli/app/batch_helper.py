@@ -12,11 +12,14 @@ HELPER = [sys.executable, "-m", "gradcli.app.batch_helper"]
 
 
 def main() -> None:
-    from gradcli.app.main import answer_line
+    import functools
+
+    from gradcli.app.commands.batch import answer_line
+    from gradcli.app.main import RUNNER
     from gradcli.app.serve_worker import warm_imports
     from gradcli.runtime import jobs
 
-    jobs.serve(answer_line, warm_imports)
+    jobs.serve(functools.partial(answer_line, runner=RUNNER), warm_imports)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,31 @@ def _derivation(tree: Node, names, order: int, steps: bool, latex: bool) -> dict
     return out
 
 
+def with_gradient_derivation(result, steps: bool, latex: bool):
+    """grad --steps / --latex: the GradResult with the derivation steps and/or LaTeX of f and each derivative."""
+    from dataclasses import replace
+
+    if result.order != 1 or result.summed:
+        raise GradcliError("--steps and --latex are for first derivatives of one expression, not of a list")
+    tree = list(inline(parse_program(result.input)).values())[-1]
+    return replace(result, **_derivation(tree, result.wrt, 1, steps, latex))
+
+
+def with_check_derivation(result, steps: bool, latex: bool):
+    """check --steps / --latex: the CheckResult with the derivation steps and/or LaTeX of f and its derivative."""
+    from dataclasses import replace
+
+    from gradcli.grading.steps import derive
+    from gradcli.grading.steps import latex as to_latex
+
+    derived = {name: derive(result.tree, name) for name in result.wrt}
+    return replace(
+        result,
+        steps={n: s for n, (s, _) in derived.items()} if steps else {},
+        latex=to_latex(result.tree, {n: d for n, (_, d) in derived.items()}) if latex else {},
+    )
+
+
 # ---------------------------------------------------------------- checking at sample points
 
 
