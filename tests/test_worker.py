@@ -474,6 +474,26 @@ def test_a_changed_installation_makes_the_worker_refuse_as_stale_and_stop():
     assert worker._refusal(same, other_env).startswith("environment differs") and not same.stopping
 
 
+def test_a_change_in_any_subpackage_changes_the_fingerprint_and_the_worker_is_replaced(tmp_path, monkeypatch):
+    """The package is a tree of subpackages: an edit deep in it (lang/parser.py) must not be served stale."""
+    import shutil
+    from types import SimpleNamespace
+
+    from gradcli.runtime import worker
+
+    tree = tmp_path / "gradcli"
+    shutil.copytree(protocol.PACKAGE, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(protocol, "PACKAGE", str(tree))
+    before = client.fingerprint()
+    later = before["mtime"] + 10**9
+    os.utime(tree / "lang" / "parser.py", ns=(later, later))
+    edited = client.fingerprint()
+    assert edited["mtime"] == later and edited != before
+    state = SimpleNamespace(fingerprint=before, stopping=False, service=SimpleNamespace(fingerprint=client.fingerprint))
+    assert worker._installation_changed(state)
+    assert worker._refusal(state, edited) == "stale" and state.stopping  # the client then starts a fresh worker
+
+
 def test_calls_at_the_same_time_each_get_their_own_child(warm):
     before = _status(warm)["requests"]
     procs = [

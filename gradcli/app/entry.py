@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import sys
 
+from gradcli.runtime import protocol
 from gradcli.runtime.protocol import (
     ACCEPT_TIMEOUT,
     OUTPUT_INCOMPLETE,
     READY_TIMEOUT,
     Unusable,
     connect,
-    fingerprint,
     install_id,
     receive_message,
     runtime_dir,
@@ -27,6 +27,13 @@ from gradcli.runtime.protocol import (
 )
 
 __all__ = ["Unusable", "describe", "fingerprint", "main", "start_worker", "stop_worker", "worker_status"]
+
+
+def fingerprint() -> dict:
+    """This installation's fingerprint (runtime.protocol.fingerprint) with its version."""
+    from gradcli import __version__
+
+    return protocol.fingerprint(__version__)
 
 
 def main() -> None:

@@ -58,34 +58,44 @@ def _private(path: str, create: bool) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077 == 0
 
 
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the gradcli package directory
+
+
 def install_id() -> str:
     """Which gradcli this is: the interpreter and the package directory (one worker per installation)."""
     import hashlib
 
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return hashlib.sha256(f"{sys.executable}\0{package}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{sys.executable}\0{PACKAGE}".encode()).hexdigest()[:16]
 
 
 def socket_path(directory: str) -> str:
     return os.path.join(directory, f"worker-{install_id()}.sock")
 
 
-def fingerprint() -> dict:
-    """What a worker must share with its client: the installed gradcli, and the environment read at import."""
-    from gradcli import __version__
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with os.scandir(package) as entries:
-        newest = max(e.stat().st_mtime_ns for e in entries if e.name.endswith(".py"))
+def fingerprint(version: str) -> dict:
+    """What a worker must share with its client: the installed gradcli (`version`, and the newest change
+    anywhere in its package tree), and the environment read at import."""
     return {
         "protocol": PROTOCOL,
-        "version": __version__,
-        "package": package,
+        "version": version,
+        "package": PACKAGE,
         "python": sys.executable,
-        "mtime": newest,
+        "mtime": newest_change(PACKAGE),
         "utf8_mode": sys.flags.utf8_mode,
         "import_env": {k: v for k, v in os.environ.items() if k.startswith(IMPORT_ENV_PREFIXES)},
     }
+
+
+def newest_change(package: str) -> int:
+    """The newest modification time (ns) of any file or directory in the package tree, every subpackage
+    included: an edited module, and an added, removed or renamed one (its directory changes)."""
+    newest = os.stat(package).st_mtime_ns
+    for directory, subdirectories, files in os.walk(package):
+        subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
+        for name in (*subdirectories, *files):
+            if not name.endswith(".pyc"):
+                newest = max(newest, os.stat(os.path.join(directory, name)).st_mtime_ns)
+    return newest
 
 
 # --- framing: a 4-byte length and a JSON object, file descriptors riding on the first byte ------------
