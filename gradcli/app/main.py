@@ -17,7 +17,6 @@ from gradcli import __version__
 from gradcli.app.commands import batch, check, data, descend, grad, matrix, plot, products, worker
 from gradcli.app.environment import Environment, Runner
 from gradcli.errors import ExitCode, GradcliError, OutputError
-from gradcli.lang import latex
 from gradcli.runtime import streams
 
 __all__ = ["Environment", "app", "main"]
@@ -72,9 +71,8 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     env.runner = env.runner or RUNNER
     command = _command()
     argv, texts = _expression_argument(command, sys.argv[1:] if argv is None else list(argv))
-    from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
-    forced = latex.forced.set(from_latex)
-    argv = [a for a in argv if a != "--from-latex"] if from_latex else argv
+    env.from_latex = "--from-latex" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    argv = [a for a in argv if a != "--from-latex"] if env.from_latex else argv
     try:
         code = _dispatch(command, argv, env)
         if code != ExitCode.INVALID_INPUT:
@@ -87,7 +85,6 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             raise  # a batch line's command: the whole batch stops
         return stop.exit_code
     finally:
-        latex.forced.reset(forced)
         env.close()
 
 
@@ -152,7 +149,7 @@ def _write_reading_notes(texts: list[str], env: Environment) -> None:
     from gradcli.lang.parser import reading_notes
 
     for text in texts:
-        for note in reading_notes(text):
+        for note in reading_notes(text, latex=env.from_latex):
             env.stderr.write(f"note: {note}\n")
 
 

@@ -18,7 +18,6 @@ function, and ``\\mathrm{xy}`` is the one variable ``xy``.
 
 from __future__ import annotations
 
-import contextvars
 import re
 from decimal import Decimal
 
@@ -26,7 +25,6 @@ from gradcli.errors import LimitError, ParseError
 from gradcli.lang.notation import ALIASES, NAME, NUMBER, OP, Tok, normalize
 
 MAX_DEPTH = 200
-forced: contextvars.ContextVar[bool] = contextvars.ContextVar("forced", default=False)  # --from-latex
 
 _FUNCTIONS = {
     "sin": "sin", "cos": "cos", "tan": "tan", "sec": "sec", "csc": "csc", "cot": "cot",
@@ -88,9 +86,10 @@ _OPERATOR = "'d/dx' is the derivative operator, not part of the function"
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
-def is_latex(text: str) -> bool:
-    """LaTeX when asked for (--from-latex), or when the text has a command or a brace, which gradcli never uses."""
-    return forced.get() or any(c in text for c in "\\{}")
+def is_latex(text: str, latex: bool = False) -> bool:
+    """LaTeX when asked for (latex=True: --from-latex), or when the text has a command or a brace, which
+    gradcli never uses."""
+    return latex or any(c in text for c in "\\{}")
 
 
 # ---------------------------------------------------------------- reading

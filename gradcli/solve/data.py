@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from gradcli.errors import GradcliError
 
 
-def columns(lines: Iterable, path: str, expression: str, start: dict, const: dict) -> dict:
+def columns(lines: Iterable, path: str, expression: str, start: dict, const: dict, from_latex: bool = False) -> dict:
     """The data columns of a CSV that the loss uses, with file, line and column named for any problem."""
     import numpy as np
 
@@ -15,7 +15,7 @@ def columns(lines: Iterable, path: str, expression: str, start: dict, const: dic
     from gradcli.solve import points as many
 
     header, blocks = many.read_points(lines)
-    names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
+    names = frozenset().union(*map(free_names, inline(parse_program(expression, latex=from_latex)).values()))
     missing = sorted(names - set(start) - set(const) - set(header))
     if missing:
         raise GradcliError(

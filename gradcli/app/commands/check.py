@@ -47,7 +47,12 @@ def check(
     from gradcli.present.render import write_check
 
     env = ctx.obj
-    tolerances = {"rtol": rtol, "sig_figs": sig_figs, "ranges": parse_ranges(sample_range)}
+    tolerances = {
+        "rtol": rtol,
+        "sig_figs": sig_figs,
+        "ranges": parse_ranges(sample_range),
+        "from_latex": env.from_latex,
+    }
     if file is not None:
         if expression or answer:
             raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")

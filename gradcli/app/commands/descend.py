@@ -55,10 +55,11 @@ def descend(
     rates = _rates(lr)
     clip = parse_clip(clip_value, clip_norm, clip_global_norm)
     options = {"optimizer": optimizer, "clip": clip, "tol": tol, "const": o.constants(const)}
+    options["from_latex"] = env.from_latex
     total = steps
     trace, plot_file = _outputs(env, trace, plot_file, None if data is None else env.input_path(data))
     if data is not None:
-        columns = datasets.columns(env.open(data), data, expression, points[0], options["const"])
+        columns = datasets.columns(env.open(data), data, expression, points[0], options["const"], env.from_latex)
         size = None if batch_size == "all" else _whole(batch_size, "--batch-size")
         options.update(data=columns, epochs=epochs, batch_size=size, seed=seed)
         rows = len(next(iter(columns.values())))

@@ -14,6 +14,6 @@ def run(env, expression: str, kind: str, wrt, output: o.Format, order=1, steps=F
 
     if output.value not in ("table", "json", "plain"):
         raise GradcliError("without --at, the derivative is written as a table, json or plain")
-    result = derivative(expression, kind, o.names_or_none(wrt), order, steps, latex)
+    result = derivative(expression, kind, o.names_or_none(wrt), order, steps, latex, env.from_latex)
     env.render(write_derivative, result, output.value)
     raise typer.Exit(result.exit_code)

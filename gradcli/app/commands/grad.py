@@ -103,9 +103,10 @@ def grad(
         custom=custom,
         unconnected=unconnected.value,
         frameworks=frameworks,
+        from_latex=env.from_latex,
     )
     if steps or latex:
-        result = with_gradient_derivation(result, steps, latex)
+        result = with_gradient_derivation(result, steps, latex, env.from_latex)
     env.render(write, result, output.value, notes=True)
     raise typer.Exit(result.exit_code)
 
@@ -119,8 +120,8 @@ def _derived(env, expression, at, wrt, implicit, direction, output) -> None:
         raise GradcliError("--implicit and --direction each need a point (--at), and go one at a time")
     points, names = o.points(at), o.names_or_none(wrt)
     if implicit is not None:
-        result = derived.implicit(expression, implicit, points, names)
+        result = derived.implicit(expression, implicit, points, names, env.from_latex)
     else:
-        result = derived.directional(expression, direction.split(","), points, names)
+        result = derived.directional(expression, direction.split(","), points, names, env.from_latex)
     env.render(write_derived, result, output.value)
     raise typer.Exit(result.exit_code)

@@ -21,7 +21,7 @@ def run(env, expression, source, const, wrt, watch, output, dtype, on_error, chu
     label = "stdin" if source == "-" else source
     header, blocks = many.read_points(env.open(source), chunk_size)
     problem = many.prepare_points(
-        expression, header, o.constants(const), o.names_or_none(wrt), o.split_names(watch), dtype.value
+        expression, header, o.constants(const), o.names_or_none(wrt), o.split_names(watch), dtype.value, env.from_latex
     )
     writer = ChunkWriter(output.value, env.stdout, problem.variables, problem.differentiated, env.stderr, label)
     bad, statuses = 0, set()

@@ -63,6 +63,7 @@ def _run(env, compute, expression, at, const, wrt, watch, output, dtype) -> None
         wrt=o.names_or_none(wrt),
         watch=o.split_names(watch),
         dtype=dtype.value,
+        from_latex=env.from_latex,
     )
     env.render(write, result, output.value, notes=True)
     raise typer.Exit(result.exit_code)

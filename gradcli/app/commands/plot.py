@@ -33,13 +33,13 @@ def plot(
 
         out = plot_path(out, "--out")
     constants = o.constants(const)
-    if len([n for n in plots.free_names_of(expression) if n not in constants]) == 2:
+    if len([n for n in plots.free_names_of(expression, env.from_latex) if n not in constants]) == 2:
         if out is None:
             raise GradcliError("a two-variable landscape needs --out FILE.png")
-        plots.png_landscape(expression, lo, hi, out, constants)
+        plots.png_landscape(expression, lo, hi, out, constants, from_latex=env.from_latex)
         env.stdout.write(f"wrote {out}\n")
         return
-    curve = plots.curve(expression, lo, hi, constants)
+    curve = plots.curve(expression, lo, hi, constants, from_latex=env.from_latex)
     if out is None:
         env.stdout.write(plots.terminal_curve(curve, color=has_colour(env.stdout)))
         return

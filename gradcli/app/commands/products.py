@@ -49,6 +49,7 @@ def vjp(
 def _run(env, compute, expression, at, const, output, dtype, **vector) -> None:
     from gradcli.present.render import write
 
-    result = compute(expression, at=o.points(at), const=o.constants(const), dtype=dtype.value, **vector)
+    given = {"at": o.points(at), "const": o.constants(const), "dtype": dtype.value, "from_latex": env.from_latex}
+    result = compute(expression, **given, **vector)
     env.render(write, result, output.value)
     raise typer.Exit(result.exit_code)
