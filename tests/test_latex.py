@@ -199,3 +199,36 @@ def test_notation_and_latex_fragments_only_raise_gradcli_errors_quickly(text, li
     with contextlib.suppress(GradcliError):
         parse(text, allow_lists=lists)
     assert time.perf_counter() - started < 1.0
+
+
+# ---------------------------------------------------------------- --from-latex is a parameter, not ambient state
+
+
+def test_from_latex_reads_the_expression_as_latex_but_never_the_point(cli):
+    run = cli("grad", "x^2", "--at", "x=1e-3", "--from-latex", "--format", "plain")
+    assert (run.code, run.stdout, run.stderr) == (0, "0.002\n", "")  # 1e-3 is a number, not 1·e − 3
+
+
+def test_from_latex_reads_the_answer_of_check_as_latex(cli):
+    run = cli("check", "x^2*y", "--answer", "2xy", "--wrt", "x", "--from-latex", "--format", "json")
+    assert run.code == 0, run
+    assert (run.json["verdict"], run.json["answer"]) == ("correct", "2*x*y")
+    assert cli("check", "x^2*y", "--answer", "2xy", "--wrt", "x").code == 2  # read as text, xy is one name
+
+
+def test_from_latex_check_at_a_point_reads_the_point_as_a_number(cli):
+    run = cli("check", "x^2", "--answer", "0.002", "--at", "x=1e-3", "--from-latex", "--format", "json")
+    assert (run.code, run.json["verdict"]) == (0, "correct"), run
+
+
+def test_the_reading_mode_is_a_parameter_of_the_parse():
+    assert to_text(parse("2xy", latex=True)) == "2*x*y"
+    assert to_text(parse("2xy")) == "2*xy"
+    assert to_text(parse("1e-3", value=True)) == "0.001"
+
+
+def test_the_library_takes_from_latex_and_reads_points_as_numbers():
+    from gradcli.solve.gradient import grad
+
+    result = grad("x^2", at={"x": "1e-3"}, from_latex=True)
+    assert result.results[0].gradient[0].tape == pytest.approx(0.002)

@@ -123,7 +123,7 @@ def test_terminal_plot_has_colours_only_when_asked():
 def test_the_cli_colours_a_terminal_but_not_a_pipe_or_no_color(monkeypatch):
     import io
 
-    from gradcli.app.main import _has_colour
+    from gradcli.app.commands.plot import has_colour as _has_colour
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from gradcli.app import entry as client
+from gradcli.runtime import protocol
 from tests.conftest import CALLS, run_cli
 
 TIMEOUT = 60
@@ -46,7 +47,7 @@ def _private_runtime(tmp_path: Path) -> tuple[Path, Path]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     (runtime / "gradcli").mkdir(mode=0o700)
-    return runtime, Path(client.socket_path(str(runtime / "gradcli")))
+    return runtime, Path(protocol.socket_path(str(runtime / "gradcli")))
 
 
 def _status(env) -> dict | None:
@@ -279,13 +280,13 @@ def test_a_symlinked_or_open_directory_is_refused(tmp_path, monkeypatch):
     runtime.mkdir(mode=0o700)
     (runtime / "gradcli").symlink_to(real)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    assert client.runtime_dir(create=True) is None
+    assert protocol.runtime_dir(create=True) is None
     (runtime / "gradcli").unlink()
     (runtime / "gradcli").mkdir(mode=0o755)
     os.chmod(runtime / "gradcli", 0o755)
-    assert client.runtime_dir(create=True) is None
+    assert protocol.runtime_dir(create=True) is None
     os.chmod(runtime / "gradcli", 0o700)
-    assert client.runtime_dir(create=True) == str(runtime / "gradcli")
+    assert protocol.runtime_dir(create=True) == str(runtime / "gradcli")
 
 
 def test_a_refused_directory_means_a_cold_run_and_no_worker(tmp_path):
@@ -302,13 +303,13 @@ def test_a_refused_directory_means_a_cold_run_and_no_worker(tmp_path):
 
 
 def test_a_socket_whose_process_is_another_users_is_not_trusted(warm, monkeypatch):
-    path = client.socket_path(str(Path(warm["XDG_RUNTIME_DIR"]) / "gradcli"))
-    with client.connect(path) as sock:
-        assert client.peer_uid(sock) == os.getuid()
+    path = protocol.socket_path(str(Path(warm["XDG_RUNTIME_DIR"]) / "gradcli"))
+    with protocol.connect(path) as sock:
+        assert protocol.peer_uid(sock) == os.getuid()
     real = os.getuid()
     monkeypatch.setattr(os, "getuid", lambda: real + 1)
     with pytest.raises(client.Unusable):
-        client.connect(path)
+        protocol.connect(path)
 
 
 def test_a_foreign_file_in_place_of_the_socket_is_ignored(tmp_path):
@@ -445,8 +446,8 @@ def test_the_worker_drops_a_peer_of_another_uid(tmp_path, monkeypatch):
     state = SimpleNamespace(listener=listener, pending=[], stopping=False)
     with listener, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
         peer.connect(str(tmp_path / "s"))
-        client.send_message(peer, {"op": "stop"})
-        monkeypatch.setattr(client, "peer_uid", lambda sock: os.getuid() + 1)
+        protocol.send_message(peer, {"op": "stop"})
+        monkeypatch.setattr(protocol, "peer_uid", lambda sock: os.getuid() + 1)
         worker._accept(state)
         peer.settimeout(TIMEOUT)
         try:
@@ -463,13 +464,34 @@ def test_a_changed_installation_makes_the_worker_refuse_as_stale_and_stop():
     from gradcli.runtime import worker
 
     current = client.fingerprint()
-    state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False)
+    service = SimpleNamespace(fingerprint=client.fingerprint)
+    state = SimpleNamespace(fingerprint={**current, "mtime": current["mtime"] - 1}, stopping=False, service=service)
     assert worker._installation_changed(state)
     assert worker._refusal(state, current) == "stale" and state.stopping
-    same = SimpleNamespace(fingerprint=current, stopping=False)
+    same = SimpleNamespace(fingerprint=current, stopping=False, service=service)
     assert worker._refusal(same, current) is None and not worker._installation_changed(same)
     other_env = {**current, "import_env": {**current["import_env"], "TF_SOMETHING": "1"}}
     assert worker._refusal(same, other_env).startswith("environment differs") and not same.stopping
+
+
+def test_a_change_in_any_subpackage_changes_the_fingerprint_and_the_worker_is_replaced(tmp_path, monkeypatch):
+    """The package is a tree of subpackages: an edit deep in it (lang/parser.py) must not be served stale."""
+    import shutil
+    from types import SimpleNamespace
+
+    from gradcli.runtime import worker
+
+    tree = tmp_path / "gradcli"
+    shutil.copytree(protocol.PACKAGE, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(protocol, "PACKAGE", str(tree))
+    before = client.fingerprint()
+    later = before["mtime"] + 10**9
+    os.utime(tree / "lang" / "parser.py", ns=(later, later))
+    edited = client.fingerprint()
+    assert edited["mtime"] == later and edited != before
+    state = SimpleNamespace(fingerprint=before, stopping=False, service=SimpleNamespace(fingerprint=client.fingerprint))
+    assert worker._installation_changed(state)
+    assert worker._refusal(state, edited) == "stale" and state.stopping  # the client then starts a fresh worker
 
 
 def test_calls_at_the_same_time_each_get_their_own_child(warm):

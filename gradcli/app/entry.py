@@ -12,19 +12,28 @@ from __future__ import annotations
 import os
 import sys
 
-PROTOCOL = 1
-READY_TIMEOUT = 60.0  # seconds a starting worker may take to import TensorFlow and sympy
-ACCEPT_TIMEOUT = 30.0  # seconds a request may wait for a free warm child before the client runs cold
-# Environment variables read while Python, TensorFlow or numpy start: a worker serves only clients that agree.
-IMPORT_ENV_PREFIXES = ("TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "CUDA_", "LC_", "LANG")
+from gradcli.runtime import protocol
+from gradcli.runtime.protocol import (
+    ACCEPT_TIMEOUT,
+    OUTPUT_INCOMPLETE,
+    READY_TIMEOUT,
+    Unusable,
+    connect,
+    install_id,
+    receive_message,
+    runtime_dir,
+    send_message,
+    socket_path,
+)
 
-# errors.ExitCode.OUTPUT_FAILED (the client imports only the standard library): a child killed mid-command
-# (an out-of-memory kill, say) is the environment, and exit 4 is kept for gradcli's own bugs.
-OUTPUT_INCOMPLETE = 5
+__all__ = ["Unusable", "describe", "fingerprint", "main", "start_worker", "stop_worker", "worker_status"]
 
 
-class Unusable(Exception):
-    """The worker cannot take this call; the client runs it cold."""
+def fingerprint() -> dict:
+    """This installation's fingerprint (runtime.protocol.fingerprint) with its version."""
+    from gradcli import __version__
+
+    return protocol.fingerprint(__version__)
 
 
 def main() -> None:
@@ -46,146 +55,6 @@ def _mode() -> str:
 def _debug(message: str) -> None:
     if os.environ.get("GRADCLI_DEBUG"):
         sys.stderr.write(f"gradcli: {message}\n")
-
-
-# --- where the worker lives -------------------------------------------------------------------------
-
-
-def runtime_dir(create: bool) -> str | None:
-    """The per-user 0700 directory of worker sockets, or None when there is none or it is not safe."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and _private(runtime, create=False):
-        path = os.path.join(runtime, "gradcli")
-    else:
-        import tempfile
-
-        path = os.path.join(tempfile.gettempdir(), f"gradcli-{os.getuid()}")
-    return path if _private(path, create) else None
-
-
-def _private(path: str, create: bool) -> bool:
-    """True when path is a real directory (not a symlink) of this user that no one else may enter."""
-    import stat
-
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        if not create:
-            return False
-        try:
-            os.mkdir(path, 0o700)
-            info = os.lstat(path)
-        except OSError:
-            return False
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077 == 0
-
-
-def install_id() -> str:
-    """Which gradcli this is: the interpreter and the package directory (one worker per installation)."""
-    import hashlib
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return hashlib.sha256(f"{sys.executable}\0{package}".encode()).hexdigest()[:16]
-
-
-def socket_path(directory: str) -> str:
-    return os.path.join(directory, f"worker-{install_id()}.sock")
-
-
-def fingerprint() -> dict:
-    """What a worker must share with its client: the installed gradcli, and the environment read at import."""
-    from gradcli import __version__
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with os.scandir(package) as entries:
-        newest = max(e.stat().st_mtime_ns for e in entries if e.name.endswith(".py"))
-    return {
-        "protocol": PROTOCOL,
-        "version": __version__,
-        "package": package,
-        "python": sys.executable,
-        "mtime": newest,
-        "utf8_mode": sys.flags.utf8_mode,
-        "import_env": {k: v for k, v in os.environ.items() if k.startswith(IMPORT_ENV_PREFIXES)},
-    }
-
-
-# --- framing: a 4-byte length and a JSON object, file descriptors riding on the first byte ------------
-
-
-def send_message(sock, message: dict, fds: list[int] = ()) -> None:
-    import json
-    import socket
-
-    data = json.dumps(message).encode()
-    data = len(data).to_bytes(4, "big") + data
-    sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
-    if sent < len(data):
-        sock.sendall(data[sent:])
-
-
-def receive_message(sock, max_fds: int = 0, limit: int = 1 << 22) -> tuple[dict, list[int]]:
-    """One message; raises EOFError when the peer closed before a whole one, ValueError when it is garbled."""
-    import json
-    import socket
-
-    head, fds, _, _ = socket.recv_fds(sock, 4, max_fds) if max_fds else (sock.recv(4), [], 0, None)
-    try:
-        head += _exactly(sock, 4 - len(head)) if head else b""
-        if not head:
-            raise EOFError("connection closed")
-        size = int.from_bytes(head, "big")
-        if size > limit:
-            raise ValueError(f"message of {size} bytes")
-        message = json.loads(_exactly(sock, size))
-        if not isinstance(message, dict):
-            raise ValueError("message is not an object")
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
-        raise
-    return message, fds
-
-
-def _exactly(sock, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = sock.recv(min(left, 1 << 16))
-        if not chunk:
-            raise EOFError("connection closed mid-message")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def peer_uid(sock) -> int:
-    import socket
-    import struct
-
-    _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    return uid
-
-
-def connect(path: str, timeout: float = 5.0):
-    """A connection to the worker at path, after checking the socket file and the process behind it are ours."""
-    import socket
-    import stat
-
-    info = os.lstat(path)
-    if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.getuid():
-        raise Unusable(f"{path} is not a socket of this user; ignored")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(path)
-        if peer_uid(sock) != os.getuid():
-            raise Unusable("the process behind the socket is another user's; ignored")
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 # --- a call through the worker ------------------------------------------------------------------------
@@ -315,7 +184,7 @@ def start_worker(idle: float | None) -> dict:
         return status
     if status is not None:
         stop_worker()  # another gradcli version, or started with other import-time variables: replace it
-    command = [sys.executable, "-m", "gradcli.runtime.worker", "--socket", path]
+    command = [sys.executable, "-m", "gradcli.app.serve_worker", "--socket", path]
     if idle is not None:
         command += ["--idle", str(idle)]
     log = open(os.path.join(directory, f"worker-{install_id()}.log"), "ab")  # noqa: SIM115 - handed to the child

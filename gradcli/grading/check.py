@@ -169,14 +169,16 @@ def check(
     ranges: dict | None = None,
     rtol: float | None = None,
     sig_figs: int | None = None,
+    from_latex: bool = False,
 ) -> CheckResult:
     """Is `answer` the derivative of `expression`? A list answer is the gradient in --wrt (or alphabetical)
-    order, a matrix [[...], [...]] the Hessian; --implicit y checks dy/dx on the curve F = 0."""
+    order, a matrix [[...], [...]] the Hessian; --implicit y checks dy/dx on the curve F = 0. from_latex=True
+    reads the expression and the answer as LaTeX (--from-latex); point values never are."""
     if rtol is not None and not 0 < rtol < 1:
         raise PointError("--rtol must be between 0 and 1, e.g. 1e-6")
     if sig_figs is not None and not 1 <= sig_figs <= 15:
         raise PointError("--sig-figs must be between 1 and 15")
-    problem = _problem(expression, answer, wrt, order, implicit, direction)
+    problem = _problem(expression, answer, wrt, order, implicit, direction, from_latex)
     if at:
         return _at_point(problem, at, rtol, sig_figs)
     if ranges:
@@ -226,17 +228,17 @@ def parse_ranges(options: list[str]) -> dict:
 # ---------------------------------------------------------------- what is checked
 
 
-def _problem(expression, answer, wrt, order, implicit, direction) -> _Problem:
+def _problem(expression, answer, wrt, order, implicit, direction, from_latex) -> _Problem:
     from gradcli.witnesses.symbolic import Symbolic
 
     if not 1 <= order <= 4:
         raise PointError("--order must be between 1 and 4")
     curve = None
     if implicit is not None:
-        tree = curve = _equation(expression)
+        tree = curve = _equation(expression, from_latex)
     else:
-        tree = _target(expression)
-    answer_trees, shape = _answers(answer)
+        tree = _target(expression, from_latex)
+    answer_trees, shape = _answers(answer, from_latex)
     names = sorted(free_names(tree))
     if not names:  # a constant: the variable comes from --wrt or from the answer
         from gradcli.lang.values import check_name
@@ -335,9 +337,9 @@ def _shape_message(shape, expected, wrt, kind) -> str:
     )
 
 
-def _target(expression: str):
+def _target(expression: str, from_latex: bool = False):
     try:
-        steps = inline(parse_program(expression))
+        steps = inline(parse_program(expression, latex=from_latex))
     except ParseError as exc:
         if _sides(expression) is not None:
             raise ParseError(
@@ -356,30 +358,30 @@ def _sides(text: str):
     return text[: positions[0]], text[positions[0] + 1 :]
 
 
-def _equation(expression: str):
+def _equation(expression: str, from_latex: bool = False):
     """F = left - right for 'left = right', or the expression itself (F = 0)."""
     sides = _sides(expression)
     if sides is None:
-        return _target(expression)
-    left, right = (_side(part, name) for part, name in zip(sides, ("left", "right"), strict=True))
+        return _target(expression, from_latex)
+    left, right = (_side(part, name, from_latex) for part, name in zip(sides, ("left", "right"), strict=True))
     return BinOp("-", left, right)
 
 
-def _side(text: str, which: str):
+def _side(text: str, which: str, from_latex: bool):
     if not text.strip():
         raise ParseError(f"the {which} side of the equation is empty")
     try:
-        return parse(text)
+        return parse(text, latex=from_latex)
     except (ParseError, LimitError) as exc:
         raise type(exc)(f"in the {which} side of the equation: {exc.message}", exc.column, exc.hint) from exc
 
 
-def _answers(answer: str):
+def _answers(answer: str, from_latex: bool):
     """The answer's parts (flat) and its shape: () a scalar, (n,) a list, (n, n) a matrix."""
     if not answer.strip():
         raise ParseError("the answer is empty")
     try:
-        tree = parse(answer, allow_lists=True)
+        tree = parse(answer, allow_lists=True, latex=from_latex)
     except (ParseError, LimitError) as exc:
         raise type(exc)(f"in the answer: {exc.message}", exc.column, exc.hint) from exc
     if not isinstance(tree, ListOf):

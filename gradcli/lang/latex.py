@@ -18,7 +18,6 @@ function, and ``\\mathrm{xy}`` is the one variable ``xy``.
 
 from __future__ import annotations
 
-import contextvars
 import re
 
 from gradcli.errors import LimitError, ParseError
@@ -27,7 +26,6 @@ from gradcli.lang.notation import ALIASES, normalize
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 
 MAX_DEPTH = 200
-forced: contextvars.ContextVar[bool] = contextvars.ContextVar("forced", default=False)  # --from-latex
 
 _FUNCTIONS = LATEX_NAMES  # LaTeX command -> gradcli function
 _SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*"}
@@ -84,9 +82,10 @@ _OPERATOR = "'d/dx' is the derivative operator, not part of the function"
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
-def is_latex(text: str) -> bool:
-    """LaTeX when asked for (--from-latex), or when the text has a command or a brace, which gradcli never uses."""
-    return forced.get() or any(c in text for c in "\\{}")
+def is_latex(text: str, latex: bool = False) -> bool:
+    """LaTeX when asked for (latex=True: --from-latex), or when the text has a command or a brace, which
+    gradcli never uses."""
+    return latex or any(c in text for c in "\\{}")
 
 
 # ---------------------------------------------------------------- reading

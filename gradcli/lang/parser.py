@@ -21,7 +21,8 @@ import tokenize
 from dataclasses import dataclass
 
 from gradcli.errors import GradcliError, LimitError, ParseError
-from gradcli.lang import latex, notation
+from gradcli.lang import latex as latex_reader
+from gradcli.lang import notation
 from gradcli.lang.functions import ARITIES
 from gradcli.lang.printers import to_text
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
@@ -167,24 +168,27 @@ def read(tokens: list[Tok]) -> tuple[_Rewritten, list[str]]:
 # ---------------------------------------------------------------- parsing
 
 
-def parse(text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None) -> Node:
+def parse(
+    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None, latex: bool = False
+) -> Node:
     """Parse user text into a checked tree, or raise ParseError / LimitError.
 
-    value=True is for point values: lists allowed, and longer text.
+    value=True is for point values: lists allowed, and longer text. latex=True reads the text as LaTeX
+    (--from-latex); without it, only text with a backslash command or a brace is.
     """
-    return parse_reading(text, allow_lists, value, customs)[0]
+    return parse_reading(text, allow_lists, value, customs, latex)[0]
 
 
-def reading_notes(text: str) -> list[str]:
+def reading_notes(text: str, latex: bool = False) -> list[str]:
     """Notes on readings that often surprise (1/2x, sin x^2) in text that parses; [] otherwise."""
     try:
-        return parse_reading(text)[1]
+        return parse_reading(text, latex=latex)[1]
     except GradcliError:
         return []
 
 
 def parse_reading(
-    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None
+    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None, latex: bool = False
 ) -> tuple[Node, list[str]]:
     """parse(), and the notes on how the text was read."""
     if not isinstance(text, str):
@@ -200,9 +204,9 @@ def parse_reading(
         raise ParseError("the expression is empty")
     head = _DEFINITION.match(text)
     if head:  # f(x) = x^2, f'(x) = 2x, dy/dx = 2x: what was pasted is the right-hand side
-        return _parse_rest(text, head.end(), allow_lists, value, customs)
-    if latex.is_latex(text):
-        tokens = latex.tokens(text)
+        return _parse_rest(text, head.end(), allow_lists, value, customs, latex)
+    if latex_reader.is_latex(text, latex):
+        tokens = latex_reader.tokens(text)
         for tok in tokens:
             check_word(tok.kind, tok.text, tok.col)
     else:
@@ -234,9 +238,9 @@ _DEFINITION = re.compile(
 )
 
 
-def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs) -> tuple[Node, list[str]]:
+def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs, latex) -> tuple[Node, list[str]]:
     try:
-        node, notes = parse_reading(text[start:], allow_lists, value, customs)
+        node, notes = parse_reading(text[start:], allow_lists, value, customs, latex)
     except GradcliError as exc:
         column = None if exc.column is None else exc.column + start
         raise type(exc)(exc.message, column, exc.hint) from exc
@@ -422,7 +426,7 @@ class Program:
         return "; ".join(f"{name} = {to_text(tree)}" for name, tree in self.steps)
 
 
-def parse_program(text: str, allow_lists: bool = False, customs: dict | None = None) -> Program:
+def parse_program(text: str, allow_lists: bool = False, customs: dict | None = None, latex: bool = False) -> Program:
     """Parse `expr` or `a = expr; b = expr; ...`; columns in errors point into the whole text."""
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
@@ -447,7 +451,7 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         body_start = start + (match.end() if match else 0)
         if match:
             _check_step_name(name, steps, start + len(match.group(1)))
-        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last, customs)
+        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last, customs, latex)
         steps.append((name, tree))
     return Program(tuple(steps))
 
@@ -459,9 +463,9 @@ def _check_step_name(name: str, steps, column: int) -> None:
         raise ParseError(f"step '{name}' is defined twice", column)
 
 
-def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None = None) -> Node:
+def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None, latex: bool) -> Node:
     try:
-        return shift(parse(text, allow_lists=allow_lists, customs=customs), offset)
+        return shift(parse(text, allow_lists=allow_lists, customs=customs, latex=latex), offset)
     except (ParseError, LimitError) as exc:
         column = None if exc.column is None else exc.column + offset
         raise type(exc)(exc.message, column, exc.hint) from exc
@@ -499,7 +503,7 @@ class CustomSpec:
 _CUSTOM = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*=(.*)$")
 
 
-def parse_custom(text: str) -> CustomSpec:
+def parse_custom(text: str, latex: bool = False) -> CustomSpec:
     """`cube(x) = x**3 : 2*x`: a function, its body, and the backward rule the tape will use."""
     match = _CUSTOM.match(text) if isinstance(text, str) else None
     if match is None or text.count(":") != 1:
@@ -510,7 +514,7 @@ def parse_custom(text: str) -> CustomSpec:
     if param in CONSTANTS:
         raise ParseError(f"--custom: '{param}' is a built-in constant and cannot be the parameter")
     body_text, rule_text = rest.split(":")
-    body, rule = parse(body_text), parse(rule_text)
+    body, rule = parse(body_text, latex=latex), parse(rule_text, latex=latex)
     for part, tree in (("body", body), ("derivative", rule)):
         extra = free_names(tree) - {param}
         if extra:

@@ -18,6 +18,7 @@ from gradcli.errors import GradcliError, PointError
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, Call, Node, free_names, walk
 from gradcli.solve.gradient import prepare
+from gradcli.solve.problem import Options
 from gradcli.witnesses import numeric
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # plain text: the same in a terminal, a pipe or a snapshot test
@@ -73,12 +74,12 @@ def parse_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def curve(expression: str, lo: float, hi: float, const=None, samples: int = SAMPLES) -> Curve:
+def curve(expression: str, lo: float, hi: float, const=None, samples: int = SAMPLES, from_latex: bool = False) -> Curve:
     """One vectorised tape over all the samples, and the symbolic derivative evaluated over them too."""
     from gradcli.witnesses.symbolic import NotVectorisable, Symbolic, to_numpy
     from gradcli.witnesses.tape import record
 
-    problem = _one_variable(expression, const)
+    problem = _one_variable(expression, const, from_latex)
     name = problem.variables[0]
     x = np.linspace(lo, hi, samples)
     env = {name: x, **{c: np.full(samples, float(v.data)) for c, v in problem.constants.items()}}
@@ -95,11 +96,11 @@ def curve(expression: str, lo: float, hi: float, const=None, samples: int = SAMP
     return Curve(problem.text, name, x, f, tape, exact, marks)
 
 
-def _one_variable(expression: str, const):
-    names = [n for n in free_names_of(expression) if n not in (const or {})]
+def _one_variable(expression: str, const, from_latex: bool):
+    names = [n for n in free_names_of(expression, from_latex) if n not in (const or {})]
     if len(names) != 1:
         raise PointError(f"this plot needs exactly one variable; the expression has {', '.join(names) or 'none'}")
-    problem = prepare(expression, {names[0]: 0}, const)
+    problem = prepare(expression, {names[0]: 0}, Options(const=const, from_latex=from_latex))
     if not problem.batchable:
         raise PointError("plots need an elementwise expression of scalars (no sum, mean or @)")
     return problem
@@ -203,14 +204,14 @@ def _curve_figure(c: Curve):
     return fig
 
 
-def png_landscape(expression: str, lo: float, hi: float, out: str, const=None) -> None:
+def png_landscape(expression: str, lo: float, hi: float, out: str, const=None, from_latex: bool = False) -> None:
     """Two variables: contours of f with the tape's gradient as arrows (one batched tape over the arrow grid)."""
     from gradcli.witnesses.tape import record
 
-    names = [n for n in free_names_of(expression) if n not in (const or {})]
+    names = [n for n in free_names_of(expression, from_latex) if n not in (const or {})]
     if len(names) != 2:
         raise PointError(f"a landscape needs exactly two variables; the expression has {', '.join(names)}")
-    problem = prepare(expression, dict.fromkeys(names, 0), const)
+    problem = prepare(expression, dict.fromkeys(names, 0), Options(const=const, from_latex=from_latex))
     a, b = problem.variables
     grid = np.linspace(lo, hi, GRID)
     ga, gb = np.meshgrid(grid, grid)
@@ -232,10 +233,10 @@ def png_landscape(expression: str, lo: float, hi: float, out: str, const=None) -
     _save(fig, out)
 
 
-def free_names_of(expression: str) -> list[str]:
+def free_names_of(expression: str, from_latex: bool = False) -> list[str]:
     from gradcli.lang.parser import inline, parse_program
 
-    return sorted(frozenset().union(*map(free_names, inline(parse_program(expression)).values())))
+    return sorted(frozenset().union(*map(free_names, inline(parse_program(expression, latex=from_latex)).values())))
 
 
 # Each curve has its own marker always (a pipe or a monochrome terminal still tells them apart) and its own

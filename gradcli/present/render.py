@@ -472,9 +472,15 @@ def _named(values: dict) -> str:
     return ", ".join(f"{n} = {fmt(v)}" for n, v in values.items())
 
 
-def write_descent(runs, fmt_name: str, out: TextIO) -> None:
+def descent_document(runs) -> dict:
+    """The JSON document of descend: the expression, the clip, and each run."""
     document = {"expression": runs[0].expression, "clip": runs[0].clip.to_dict() if runs[0].clip else None}
     document["runs"] = [run.to_dict() for run in runs]
+    return document
+
+
+def write_descent(runs, fmt_name: str, out: TextIO) -> None:
+    document = descent_document(runs)
     if fmt_name != "table":
         separators = (",", ":") if fmt_name == "jsonl" else None
         out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2, separators=separators) + "\n")
@@ -596,12 +602,19 @@ def _counter_text(counter: dict, answer: str, derivative: str) -> str:
     return f"at {point} {answer} {fmt(counter['answer'])}; {derivative} {fmt(counter['derivative'])}"
 
 
+def grades_document(grades) -> dict:
+    """The JSON document of check --file: the summary and each row."""
+    from gradcli.grading.sheet import summary
+
+    return {"summary": summary(grades), "rows": [g.to_dict() for g in grades]}
+
+
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:
     from gradcli.grading.sheet import summary
 
     counts = summary(grades)
     if fmt_name in ("json", "jsonl"):
-        document = {"summary": counts, "rows": [g.to_dict() for g in grades]}
+        document = grades_document(grades)
         out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")
         return
     writer = csv.writer(out, lineterminator="\n")

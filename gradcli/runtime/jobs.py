@@ -1,10 +1,11 @@
 """gradcli batch --jobs N: the problems spread over this process and N-1 helpers, answers in input order.
 
 This process answers problems itself from the first line on; when many problems wait, it starts the helpers
-(`python -m gradcli.runtime.jobs`), which import TensorFlow and sympy and get work once they say they are ready. So a
-short batch, or one run by a warm worker, costs what --jobs 1 costs, and a long one uses every core. Each
-problem is answered by the same function whichever process runs it (`answer(number, line, shared)`), so each line's
-answer is the same as with --jobs 1. A helper that dies has its problems answered here instead.
+(the command is the caller's, gradcli.app.batch_helper, whose loop is `serve`), which import TensorFlow and
+sympy and get work once they say they are ready. So a short batch, or one run by a warm worker, costs what
+--jobs 1 costs, and a long one uses every core. Each problem is answered by the same function whichever
+process runs it (`answer(number, line, shared)`), so each line's answer is the same as with --jobs 1. A
+helper that dies has its problems answered here instead.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-HELPER = [sys.executable, "-m", "gradcli.runtime.jobs"]
 AHEAD = 2  # problems handed to a helper before its first answer comes back
 # Helpers start only once this many problems wait: a helper's imports cost about as much as 60 problems, so
 # a short batch (or one trickling in on stdin) is answered here alone, as with --jobs 1.
@@ -34,9 +34,9 @@ def default_jobs() -> int:
 class Helper:
     """One helper process, and a thread that turns its answers into events on the shared queue."""
 
-    def __init__(self, events: queue.Queue):
+    def __init__(self, events: queue.Queue, command: Sequence[str]):
         self.process = subprocess.Popen(
-            HELPER,
+            list(command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -72,9 +72,12 @@ class Helper:
                 stream.close()
 
 
-def run(lines: Iterable[tuple[int, str]], jobs: int, answer: Callable, write: Callable, shared: dict) -> int:
+def run(
+    lines: Iterable[tuple[int, str]], jobs: int, answer: Callable, write: Callable, shared: dict, helper: Sequence[str]
+) -> int:
     """Answer every (number, line) with answer(number, line, shared), writing each answer in input order; the
-    highest exit code. A line that is not text (a line the reader could not decode) is answered here."""
+    highest exit code. A line that is not text (a line the reader could not decode) is answered here. `helper`
+    is the command that starts a helper process (one that runs `serve` with the same `answer`)."""
     events: queue.Queue = queue.Queue()
     slots = threading.BoundedSemaphore(SPAWN_AFTER + 8 * jobs)  # lines read, not yet written: bounded memory
     threading.Thread(target=_feed, args=(lines, events, slots), daemon=True).start()
@@ -87,7 +90,7 @@ def run(lines: Iterable[tuple[int, str]], jobs: int, answer: Callable, write: Ca
         while state["more"] or todo or any(h.outstanding for h in helpers):
             _events(events, state, todo, done, block=not todo)
             if not helpers and len(todo) > SPAWN_AFTER:
-                helpers = [Helper(events) for _ in range(jobs - 1)]
+                helpers = [Helper(events, helper) for _ in range(jobs - 1)]
             _hand_out(helpers, todo, shared)
             if todo:
                 index, number, line = todo.popleft()
@@ -154,21 +157,14 @@ def _hand_out(helpers: list[Helper], todo: deque, shared: dict) -> None:
             todo.popleft()
 
 
-def serve() -> None:
-    """A helper: import once, say ready, then answer problems from stdin until it closes."""
+def serve(answer: Callable, warm_imports: Callable[[], None]) -> None:
+    """A helper: import once, say ready, then answer problems from stdin with `answer` until it closes."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle; it closes our stdin
-    from gradcli.app.main import answer_line
-    from gradcli.runtime.worker import warm_imports
-
     warm_imports()
     print(json.dumps({"ready": True}), flush=True)
     for text in sys.stdin:
         task = json.loads(text)
-        code, answer = answer_line(task["number"], task["line"], task["shared"])
-        print(json.dumps({"index": task["index"], "code": code, "text": answer}), flush=True)
-
-
-if __name__ == "__main__":
-    serve()
+        code, reply = answer(task["number"], task["line"], task["shared"])
+        print(json.dumps({"index": task["index"], "code": code, "text": reply}), flush=True)

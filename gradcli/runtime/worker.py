@@ -1,18 +1,18 @@
 """The warm worker: one parent that has imported TensorFlow, sympy and gradcli, and a pool of forked children.
 
 The parent never runs a TensorFlow operation: TF's thread pools, created by the first operation, do not
-survive fork(). It does warm sympy, numpy and rich (`warm_parent`). Each child, right after the fork,
+survive fork(). It does warm sympy, numpy and rich (`Service.warm_parent`). Each child, right after the fork,
 builds the TF eager context and runs one small problem (about 0.1 s), then waits for a request; it serves
 exactly one and exits, so no state passes from one request to the next. The parent only accepts
 connections, checks the peer's uid, and hands each request (with the client's stdin, stdout and stderr
 descriptors) to a ready child; it keeps the pool full, with only one spare forked while a request runs.
 
-Run as `python -m gradcli.runtime.worker --socket PATH [--idle MINUTES] [--pool N]`; `gradcli worker start` does it.
+What it runs is a parameter (`Service`); the process entry point is gradcli.app.serve_worker, which
+`gradcli worker start` runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import io
@@ -23,9 +23,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gradcli.app import entry as client
+from gradcli.runtime import protocol
 
 PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
 CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
@@ -47,12 +48,25 @@ class Pending:
     deadline: float
 
 
+@dataclass(frozen=True)
+class Service:
+    """What the worker runs, given by its entry point (gradcli.app.serve_worker): this module knows
+    processes, sockets and streams, not commands."""
+
+    run: Callable[[list[str]], int]  # a command on this process's standard streams: its exit code
+    warm_imports: Callable[[], None]  # in the parent: import everything, run no TensorFlow operation
+    warm_parent: Callable[[], None]  # in the parent, once: first uses that every child then inherits
+    warm_child: Callable[[], None]  # in each child right after the fork, off the request's path
+    fingerprint: Callable[[], dict]  # the installation and the import-time environment (protocol.fingerprint)
+
+
 @dataclass
 class Worker:
     path: str
     idle: float
     pool: int
     max_children: int
+    service: Service
     started: float = field(default_factory=time.time)
     requests: int = 0
     last_activity: float = field(default_factory=time.monotonic)
@@ -65,42 +79,17 @@ class Worker:
         self.selector = selectors.DefaultSelector()
 
 
-def warm_imports() -> None:
-    """Import everything a command needs, without running any TensorFlow operation."""
-    import numpy  # noqa: F401
-    import sympy  # noqa: F401
-
-    from gradcli.witnesses import symbolic  # noqa: F401
-    from gradcli.witnesses.tape import tensorflow
-
-    tensorflow()
-
-
-def warm_parent() -> None:
-    """Give sympy, the finite differences and rich their first use here, once, for every child.
-
-    `check` runs no TensorFlow operation (so no TF thread starts in the parent), and a child's first grad
-    then costs 0.03 s instead of 0.25 s (measured: the first sympy derivative, lambdify and table are the
-    slow part, not TensorFlow's context, 0.05-0.1 s)."""
-    from gradcli.app.main import Environment, main
-
-    for args in (
-        ["check", "sin(x)*exp(-x/5)", "--answer", "cos(x)*exp(-x/5) - sin(x)*exp(-x/5)/5"],
-        ["check", "x**2*y", "--answer", "[2*x*y, x**2]", "--at", "x=1,y=2", "--format", "json"],
-    ):
-        quiet = io.StringIO()
-        main(args, Environment(quiet, quiet, io.StringIO()))
-
-
-def serve(path: str, idle: float, pool: int) -> None:
+def serve(path: str, idle: float, pool: int, service: Service) -> None:
+    """Serve requests at the socket path until idle for `idle` seconds, stopped, or the installation changes."""
     directory = os.path.dirname(path)
     lock = open(path + ".lock", "a")  # noqa: SIM115 - held for the worker's whole life
     if not _locked(lock, timeout=10.0):
         return  # another worker for this installation is running or starting
-    fingerprint = client.fingerprint()  # before the imports, which set TF_CPP_MIN_LOG_LEVEL
-    warm_imports()
-    warm_parent()
-    worker = Worker(path, idle, pool, max_children=pool + 2 * (os.cpu_count() or 1), fingerprint=fingerprint)
+    fingerprint = service.fingerprint()  # before the imports, which set TF_CPP_MIN_LOG_LEVEL
+    service.warm_imports()
+    service.warm_parent()
+    most = pool + 2 * (os.cpu_count() or 1)
+    worker = Worker(path, idle, pool, max_children=most, service=service, fingerprint=fingerprint)
     listener, worker.inode = _bind(path, directory)
     worker.listener, worker.lock = listener, lock
     signal.signal(signal.SIGTERM, lambda *_: setattr(worker, "stopping", True))
@@ -162,7 +151,7 @@ def _loop(worker: Worker) -> None:
 
 def _installation_changed(worker: Worker) -> bool:
     try:
-        now = client.fingerprint()
+        now = worker.service.fingerprint()
     except OSError:
         return True
     return any(now[k] != worker.fingerprint[k] for k in ("version", "package", "mtime"))
@@ -177,10 +166,10 @@ def _accept(worker: Worker) -> None:
     conn.settimeout(5.0)  # a client that connects and says nothing cannot hold the parent
     fds: list[int] = []
     try:
-        if client.peer_uid(conn) != os.getuid():
+        if protocol.peer_uid(conn) != os.getuid():
             conn.close()
             return
-        request, fds = client.receive_message(conn, max_fds=3)
+        request, fds = protocol.receive_message(conn, max_fds=3)
         _answer(worker, conn, request, fds)
     except (OSError, EOFError, ValueError):
         for fd in fds:
@@ -192,22 +181,22 @@ def _answer(worker: Worker, conn: socket.socket, request: dict, fds: list[int]) 
     op = request.get("op")
     theirs = request.get("fingerprint") or {}
     if op == "status":
-        client.send_message(conn, _status(worker, theirs))
+        protocol.send_message(conn, _status(worker, theirs))
     elif op == "stop":
-        client.send_message(conn, {"event": "stopping", "pid": os.getpid()})
+        protocol.send_message(conn, {"event": "stopping", "pid": os.getpid()})
         worker.stopping = True
     elif op == "run" and len(fds) == 3:
         worker.last_activity = time.monotonic()  # a status query is not use
         refusal = _refusal(worker, theirs)
         if refusal is not None:
-            client.send_message(conn, {"event": "refused", "reason": refusal, "idle": worker.idle / 60})
+            protocol.send_message(conn, {"event": "refused", "reason": refusal, "idle": worker.idle / 60})
         elif len(worker.pending) >= PENDING_LIMIT:
-            client.send_message(conn, {"event": "refused", "reason": "busy"})
+            protocol.send_message(conn, {"event": "refused", "reason": "busy"})
         else:
-            worker.pending.append(Pending(conn, request, fds, time.monotonic() + client.ACCEPT_TIMEOUT))
+            worker.pending.append(Pending(conn, request, fds, time.monotonic() + protocol.ACCEPT_TIMEOUT))
             return  # the connection now belongs to the queue
     else:
-        client.send_message(conn, {"event": "refused", "reason": "bad request"})
+        protocol.send_message(conn, {"event": "refused", "reason": "bad request"})
     for fd in fds:
         os.close(fd)
     conn.close()
@@ -268,9 +257,9 @@ def _dispatch(worker: Worker) -> None:
         worker.pending.remove(item)
         try:
             if child is None:
-                client.send_message(item.conn, {"event": "refused", "reason": "busy"})
+                protocol.send_message(item.conn, {"event": "refused", "reason": "busy"})
             else:
-                client.send_message(child.channel, item.request, [item.conn.fileno(), *item.fds])
+                protocol.send_message(child.channel, item.request, [item.conn.fileno(), *item.fds])
                 child.busy_since = now
                 worker.requests += 1
         except OSError:
@@ -330,7 +319,7 @@ def _fork_child(worker: Worker) -> None:
         try:
             ours.close()
             _forget_parent(worker)
-            _child(theirs)
+            _child(theirs, worker.service)
         except BaseException:
             code = 1
         finally:
@@ -359,23 +348,15 @@ def _forget_parent(worker: Worker) -> None:
 # --- in a child -----------------------------------------------------------------------------------------
 
 
-def _child(channel: socket.socket) -> None:
-    _warm_up()
+def _child(channel: socket.socket, service: Service) -> None:
+    service.warm_child()
     channel.sendall(b"R")
     try:
-        request, fds = client.receive_message(channel, max_fds=4)
+        request, fds = protocol.receive_message(channel, max_fds=4)
     except (EOFError, OSError, ValueError):
         return  # the parent is gone or shutting down
     conn = socket.socket(fileno=fds[0])
-    _run(conn, request, fds[1:])
-
-
-def _warm_up() -> None:
-    """Build TensorFlow's eager context and run one small problem, off the request's path."""
-    from gradcli.app.main import Environment, main
-
-    quiet = io.StringIO()
-    main(["grad", "sin(x)*exp(-x/5)", "--at", "x=1", "--format", "json"], Environment(quiet, quiet, io.StringIO()))
+    _run(conn, request, fds[1:], service)
 
 
 class _Watched(io.TextIOWrapper):
@@ -391,7 +372,7 @@ class _Watched(io.TextIOWrapper):
     def _touch(self) -> None:
         if not _Watched.touched:
             _Watched.touched = True
-            client.send_message(_Watched.conn, {"event": "io"})
+            protocol.send_message(_Watched.conn, {"event": "io"})
 
     def write(self, text):
         self._touch()
@@ -421,7 +402,7 @@ class _Watched(io.TextIOWrapper):
         return super().__next__()
 
 
-def _run(conn: socket.socket, request: dict, fds: list[int]) -> None:
+def _run(conn: socket.socket, request: dict, fds: list[int], service: Service) -> None:
     """Become the client's process: its streams, cwd, environment and umask; then run the command."""
     import numpy as np
 
@@ -440,17 +421,15 @@ def _run(conn: socket.socket, request: dict, fds: list[int]) -> None:
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
     conn.settimeout(None)
     threading.Thread(target=_listen, args=(conn,), daemon=True).start()
-    client.send_message(conn, {"event": "started", "pid": os.getpid()})
+    protocol.send_message(conn, {"event": "started", "pid": os.getpid()})
 
-    from gradcli.app.main import main
-
-    code = main(request["argv"])
+    code = service.run(request["argv"])
     try:
         sys.stdout.flush()
     except (BrokenPipeError, OSError):
         code = 120  # what Python's own exit does when it cannot flush stdout
     sys.stderr.flush()
-    client.send_message(conn, {"event": "exit", "code": code})
+    protocol.send_message(conn, {"event": "exit", "code": code})
 
 
 def _stream(fd: int, settings: dict):
@@ -475,7 +454,7 @@ def _listen(conn: socket.socket) -> None:
     main_thread = threading.main_thread().ident
     while True:
         try:
-            message, _ = client.receive_message(conn)
+            message, _ = protocol.receive_message(conn)
         except (EOFError, OSError, ValueError):
             os.kill(os.getpid(), signal.SIGKILL)
             return
@@ -492,20 +471,7 @@ def _shut_down(worker: Worker) -> None:
     worker.listener.close()
     for item in worker.pending:
         with contextlib.suppress(OSError):
-            client.send_message(item.conn, {"event": "refused", "reason": "stopping"})
+            protocol.send_message(item.conn, {"event": "refused", "reason": "stopping"})
     for child in worker.children.values():
         if not child.busy_since:
             os.kill(child.pid, signal.SIGTERM)  # busy children finish their request on their own
-
-
-def _arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gradcli.runtime.worker")
-    parser.add_argument("--socket", required=True)
-    parser.add_argument("--idle", type=float, default=15.0, help="minutes without a request before exiting")
-    parser.add_argument("--pool", type=int, default=2, help="warm children kept ready")
-    return parser.parse_args(argv)
-
-
-if __name__ == "__main__":
-    options = _arguments(sys.argv[1:])
-    serve(options.socket, options.idle * 60, max(1, options.pool))

@@ -62,7 +62,7 @@ class DerivedResult:
         }
 
 
-def implicit(expression: str, y: str, at, wrt: list[str] | None = None) -> DerivedResult:
+def implicit(expression: str, y: str, at, wrt: list[str] | None = None, from_latex: bool = False) -> DerivedResult:
     """dy/dx at points on the curve `left = right` (or F = 0), by each of grad's three methods."""
     import sympy
 
@@ -72,7 +72,7 @@ def implicit(expression: str, y: str, at, wrt: list[str] | None = None) -> Deriv
     from gradcli.solve.gradient import grad
     from gradcli.witnesses.symbolic import Symbolic
 
-    tree = _equation(expression)
+    tree = _equation(expression, from_latex)
     names = sorted(free_names(tree))
     if y not in names:
         raise PointError(f"--implicit {y}: '{y}' is not in the equation ({', '.join(names) or 'no variables'})")
@@ -99,7 +99,9 @@ def implicit(expression: str, y: str, at, wrt: list[str] | None = None) -> Deriv
     return DerivedResult(f"{text} = 0", "implicit", f"d{y}/d{x}", sympy.sstr(slope), None, tuple(points))
 
 
-def directional(expression: str, direction: list[str], at, wrt: list[str] | None = None) -> DerivedResult:
+def directional(
+    expression: str, direction: list[str], at, wrt: list[str] | None = None, from_latex: bool = False
+) -> DerivedResult:
     """grad f . u at each point, u the unit vector along `direction` (in --wrt or alphabetical order)."""
     import sympy
 
@@ -109,10 +111,10 @@ def directional(expression: str, direction: list[str], at, wrt: list[str] | None
     from gradcli.solve.gradient import grad
     from gradcli.witnesses.symbolic import Symbolic
 
-    tree = _target(expression)
+    tree = _target(expression, from_latex)
     names = list(wrt or sorted(free_names(tree)))
     unit = _direction(direction, names)
-    result = grad(expression, at=at, wrt=names)
+    result = grad(expression, at=at, wrt=names, from_latex=from_latex)
     symbolic = Symbolic(tree, {n: () for n in sorted(free_names(tree) | set(names))})
     along = sympy.simplify(
         sum(c * sympy.diff(symbolic.f, symbolic.symbols[n]) for c, n in zip(unit, names, strict=True))

@@ -17,6 +17,7 @@ import numpy as np
 from gradcli.errors import PointError
 from gradcli.results.gradient import json_number
 from gradcli.solve.gradient import Assignment, prepare
+from gradcli.solve.problem import Options
 from gradcli.witnesses.clip import Clip
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -92,6 +93,7 @@ def descend(
     epochs: int = 1,
     batch_size: int | None = None,
     seed: int = 0,
+    from_latex: bool = False,
 ) -> Run:
     """Minimise `expression` from `start`; stop after `steps`, on convergence (gradient norm <= tol) or divergence.
 
@@ -104,11 +106,11 @@ def descend(
     batches = None
     if data is not None:
         placeholders = {column: 0 for column in data if column not in start}
-        problem = prepare(expression, start, {**(const or {}), **placeholders})
+        problem = prepare(expression, start, Options(const={**(const or {}), **placeholders}, from_latex=from_latex))
         batches = _batches(data, placeholders, epochs, batch_size, seed)
         steps = len(batches)
     else:
-        problem = prepare(expression, start, const)
+        problem = prepare(expression, start, Options(const=const, from_latex=from_latex))
     from gradcli.witnesses.tape import descent_session
 
     session = descent_session(problem, clip)

@@ -70,13 +70,21 @@ class DerivativeResult:
 
 
 def derivative(
-    expression: str, kind: str = "grad", wrt=None, order: int = 1, steps: bool = False, latex: bool = False
+    expression: str,
+    kind: str = "grad",
+    wrt=None,
+    order: int = 1,
+    steps: bool = False,
+    latex: bool = False,
+    from_latex: bool = False,
 ) -> DerivativeResult:
-    """d expression / d each name in wrt (all its variables by default), or its Hessian or Jacobian."""
+    """d expression / d each name in wrt (all its variables by default), or its Hessian or Jacobian.
+
+    steps and latex show the derivation and LaTeX of it; from_latex reads the expression as LaTeX."""
     from gradcli.lang.printers import to_text
     from gradcli.witnesses.symbolic import Symbolic
 
-    tree = _tree(expression, kind)
+    tree = _tree(expression, kind, from_latex)
     names = _names(tree, wrt)
     symbolic = Symbolic(tree, dict.fromkeys(free_names(tree), ()))
     if kind == "grad":
@@ -88,15 +96,15 @@ def derivative(
         matrix = symbolic.hessian(list(names)) if kind == "hessian" else symbolic.jacobian(list(names))
         shown, factored = [[_forms(entry)[0] for entry in row] for row in matrix], {}
         rows = names if kind == "hessian" else tuple(f"f[{i}]" for i in range(len(matrix)))
-    checked, agree, notes = _check(expression, tree, kind, names, order)
+    checked, agree, notes = _check(expression, tree, kind, names, order, from_latex)
     extra = _derivation(tree, names, order, steps, latex) if kind == "grad" and (steps or latex) else {}
     return DerivativeResult(
         kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows, **extra
     )
 
 
-def _tree(expression: str, kind: str) -> Node:
-    program = parse_program(expression, allow_lists=kind == "jacobian")
+def _tree(expression: str, kind: str, from_latex: bool) -> Node:
+    program = parse_program(expression, allow_lists=kind == "jacobian", latex=from_latex)
     tree = list(inline(program).values())[-1]
     if uses_tensor_ops(tree) or any(isinstance(n, Custom) for n in walk(tree)):
         raise PointError("without --at, give a scalar expression (no sum, mean, @ or custom functions)")
@@ -154,6 +162,31 @@ def _derivation(tree: Node, names, order: int, steps: bool, latex: bool) -> dict
     return out
 
 
+def with_gradient_derivation(result, steps: bool, latex: bool, from_latex: bool = False):
+    """grad --steps / --latex: the GradResult with the derivation steps and/or LaTeX of f and each derivative."""
+    from dataclasses import replace
+
+    if result.order != 1 or result.summed:
+        raise GradcliError("--steps and --latex are for first derivatives of one expression, not of a list")
+    tree = list(inline(parse_program(result.input, latex=from_latex)).values())[-1]
+    return replace(result, **_derivation(tree, result.wrt, 1, steps, latex))
+
+
+def with_check_derivation(result, steps: bool, latex: bool):
+    """check --steps / --latex: the CheckResult with the derivation steps and/or LaTeX of f and its derivative."""
+    from dataclasses import replace
+
+    from gradcli.grading.steps import derive
+    from gradcli.grading.steps import latex as to_latex
+
+    derived = {name: derive(result.tree, name) for name in result.wrt}
+    return replace(
+        result,
+        steps={n: s for n, (s, _) in derived.items()} if steps else {},
+        latex=to_latex(result.tree, {n: d for n, (_, d) in derived.items()}) if latex else {},
+    )
+
+
 # ---------------------------------------------------------------- checking at sample points
 
 
@@ -175,7 +208,7 @@ def sample_points(tree: Node, limit: int = CANDIDATES) -> list[dict[str, float]]
     return points
 
 
-def _check(expression: str, tree: Node, kind: str, names, order: int):
+def _check(expression: str, tree: Node, kind: str, names, order: int, from_latex: bool):
     """(points where the tape, sympy and finite differences were compared, whether they agree, notes)."""
     from gradcli.solve import gradient as api
     from gradcli.solve import matrix
@@ -184,9 +217,10 @@ def _check(expression: str, tree: Node, kind: str, names, order: int):
     if not points:
         return (), True, (judge.Note("unchecked", judge.UNDEFINED, None, {"why": "no sample point"}),)
     if kind == "grad":
-        result = api.grad(expression, at=points, wrt=list(names), order=order)
+        result = api.grad(expression, at=points, wrt=list(names), order=order, from_latex=from_latex)
     else:
-        result = (matrix.hessian if kind == "hessian" else matrix.jacobian)(expression, at=points, wrt=list(names))
+        compute = matrix.hessian if kind == "hessian" else matrix.jacobian
+        result = compute(expression, at=points, wrt=list(names), from_latex=from_latex)
     kept = [r for r in result.results if r.differentiable][:SAMPLES]
     wrong = [r for r in kept if not r.agree]
     notes = []

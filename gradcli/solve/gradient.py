@@ -29,6 +29,7 @@ from gradcli.lang.tree import (
 from gradcli.lang.tree import Name as NameNode
 from gradcli.lang.values import Value, check_name, parse_value
 from gradcli.results.gradient import GradResult, Partial, PointResult
+from gradcli.solve.problem import Options
 from gradcli.witnesses import clip as clipping
 from gradcli.witnesses import numeric
 from gradcli.witnesses.clip import Clip
@@ -42,6 +43,7 @@ MAX_MATMUL_PRODUCTS = 2000
 
 
 Assignment = Mapping[str, object]
+DEFAULTS = Options()
 
 
 @dataclass(frozen=True)
@@ -118,100 +120,102 @@ def _order_of_appearance(tree: Node) -> list[str]:
     return seen
 
 
-def prepare(
-    expression: str,
-    at: Assignment | Sequence[Assignment],
-    const: Assignment | None = None,
-    wrt: Iterable[str] | None = None,
-    watch: Iterable[str] | None = None,
-    dtype: str = "float64",
-    order: int = 1,
-    vector_output: bool = False,
-    clip: Clip | None = None,
-    stop: Iterable[str] = (),
-    of: Iterable[str] = (),
-    persistent: bool = False,
-    custom: Iterable[str | CustomSpec] = (),
-    several: bool = False,
-    unconnected: str | None = None,
-    integers: bool = False,
-) -> Problem:
+def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Options = DEFAULTS) -> Problem:
     """Parse and check everything; raise GradcliError on any invalid input.
 
-    With vector_output (jacobian), the expression may be a list of scalar
-    expressions, `[x*y, x + y]`, or any tensor-valued expression. The tape's own
-    answers to what it accepts (grad): with `several`, a list or tensor target is
-    the sum of its targets, each also a target of its own; with `unconnected`
-    ("none" or "zero"), names given with --at that f does not use are sources the
+    With options.vector_output (jacobian), the expression may be a list of scalar expressions,
+    `[x*y, x + y]`, or any tensor-valued expression. The tape's own answers to what it accepts (grad):
+    with `several`, a list or tensor target is the sum of its targets, each also a target of its own;
+    with `unconnected` ("none" or "zero"), names given with --at that f does not use are sources the
     tape answers None or 0 for; with `integers`, dtype may be int32.
     """
-    if dtype not in tolerance.TAPE and not (integers and dtype == INTEGER):
-        kinds = "float64, float32 or int32" if integers else "float64 or float32"
-        raise PointError(f"dtype must be {kinds}, not {dtype!r}")
-    if unconnected not in (None, "none", "zero"):
-        raise PointError(f"--unconnected must be none or zero, not {unconnected!r}")
-    if not 1 <= order <= MAX_ORDER:
-        raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {order}")
-    customs = _customs(custom)
-    several = several and not of
-    program = parse_program(expression, allow_lists=vector_output or several, customs=customs)
-    steps = inline(program, _check_steps(program, "--stop", stop))
-    targets = tuple((name, steps[name]) for name in _check_steps(program, "--of", of) or program.names[-1:])
-    whole = ListOf(tuple(tree for _, tree in program.steps))
+    _check_options(options)
+    customs = _customs(options.custom, options.from_latex)
+    several = options.several and not options.of
+    lists = options.vector_output or several
+    program = parse_program(expression, allow_lists=lists, customs=customs, latex=options.from_latex)
+    steps = inline(program, _check_steps(program, "--stop", options.stop))
+    targets = tuple((name, steps[name]) for name in _check_steps(program, "--of", options.of) or program.names[-1:])
     for _, tree in targets:
         _check_lists(tree)
     names = frozenset().union(*(free_names(tree) for tree in steps.values()))
+    points, constants, extras = _given(at, options, names)
+    shapes = _check_shapes(points, constants)
+    if options.dtype == INTEGER:
+        _check_integers(points, constants)
+    for _, tree in targets:
+        _check_target_shape(tree, shapes, lists)
+    summed = None
+    if several and infer_shape(targets[0][1], shapes):
+        summed, targets = _sum_targets(targets[0][1])
+    whole = ListOf(tuple(tree for _, tree in program.steps))
+    variables, rows = _rows(whole, names, extras, constants, options)
+    _check_tape_options(options, shapes, rows)
+    watched = frozenset(variables) | set(options.watch)
+    return Problem(
+        program.text, targets[0][1], points, constants, variables, rows, watched, options.dtype, options.order,
+        options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
+        source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
+    )  # fmt: skip
+
+
+def _check_options(options: Options) -> None:
+    if options.dtype not in tolerance.TAPE and not (options.integers and options.dtype == INTEGER):
+        kinds = "float64, float32 or int32" if options.integers else "float64 or float32"
+        raise PointError(f"dtype must be {kinds}, not {options.dtype!r}")
+    if options.unconnected not in (None, "none", "zero"):
+        raise PointError(f"--unconnected must be none or zero, not {options.unconnected!r}")
+    if not 1 <= options.order <= MAX_ORDER:
+        raise PointError(f"--order must be between 1 and {MAX_ORDER}, not {options.order}")
+
+
+def _given(at, options: Options, names: frozenset[str]):
+    """The points and constants, read as values (never as LaTeX) and checked against the expression's
+    names; and the names given at every point that the expression does not use (unconnected sources)."""
     raw_points = [at] if isinstance(at, Mapping | str) else list(at)
-    sources_given = (
-        unconnected is not None and bool(raw_points) and all(isinstance(p, Mapping) and p for p in raw_points)
-    )
+    unconnected = options.unconnected is not None
+    sources_given = unconnected and bool(raw_points) and all(isinstance(p, Mapping) and p for p in raw_points)
     if not names and not sources_given:  # a constant f is still a question for the tape when sources are given
         raise ParseError("the expression has no variables to differentiate")
     if not raw_points:
         raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
     points = tuple(_values(p) for p in raw_points)
-    constants = _values(const or {})
+    constants = _values(options.const or {})
     for point in points:
-        _check_names(names, point, constants, unconnected is not None)
+        _check_names(names, point, constants, unconnected)
     extras = tuple(n for n in points[0] if n not in names)
     if any(set(point) - names != set(extras) for point in points):
         raise PointError("give the same names at every point")
-    shapes = _check_shapes(points, constants)
-    if dtype == INTEGER:
-        _check_integers(points, constants)
-    for _, tree in targets:
-        _check_target_shape(tree, shapes, vector_output or several)
-    summed = None
-    if several and infer_shape(targets[0][1], shapes):
-        summed, targets = _sum_targets(targets[0][1])
+    return points, constants, extras
+
+
+def _rows(whole: Node, names, extras, constants, options: Options) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The variables (in order of appearance, then unconnected sources) and the rows: what is differentiated."""
     appearance = [n for n in _order_of_appearance(whole) if n in names]
     variables = tuple(n for n in appearance if n not in constants) + extras
     const_names = tuple(n for n in appearance if n in constants)
-    watch = tuple(watch or ())
-    for name in watch:
+    for name in options.watch:
         if name not in constants:
             raise PointError(f"--watch {name}: only constants (--const) need watching; variables are watched already")
-    rows = tuple(wrt) if wrt else variables + const_names
+    rows = options.wrt if options.wrt else variables + const_names
     for name in rows:
         if name not in names | set(extras):
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
     if len(set(rows)) != len(rows):
         raise PointError("--wrt names a variable twice")
-    for name in wrt or ():
-        if name in constants and name not in watch:
+    for name in options.wrt or ():
+        if name in constants and name not in options.watch:
             raise PointError(f"--wrt {name}: {name} is a constant, which the tape does not watch: add --watch {name}")
-    if order > 1 and any(shapes[name] for name in rows):
+    return variables, rows
+
+
+def _check_tape_options(options: Options, shapes, rows) -> None:
+    if options.order > 1 and any(shapes[name] for name in rows):
         raise PointError("--order above 1 needs scalar variables; use gradcli hessian for tensors")
-    if clip is not None and order > 1:
+    if options.clip is not None and options.order > 1:
         raise PointError("clipping applies to first-order gradients; drop --order or the --clip option")
-    if persistent and not of:
+    if options.persistent and not options.of:
         raise PointError("--persistent matters only with several targets: add --of, e.g. --of y,z")
-    watched = frozenset(variables) | set(watch)
-    return Problem(
-        program.text, targets[0][1], points, constants, variables, rows, watched, dtype, order, clip,
-        targets=targets, of=bool(of) or summed is not None, persistent=persistent, source=expression,
-        customs=tuple(customs.values()), unconnected=unconnected, summed=summed,
-    )  # fmt: skip
 
 
 def _sum_targets(tree: Node) -> tuple[str, tuple[tuple[str, Node], ...]]:
@@ -231,10 +235,10 @@ def _check_integers(points, constants) -> None:
                 raise PointError(f"--dtype int32 takes whole numbers that fit in 32 bits; {name} is not one")
 
 
-def _customs(custom: Iterable[str | CustomSpec]) -> dict[str, CustomSpec]:
+def _customs(custom: Iterable[str | CustomSpec], from_latex: bool = False) -> dict[str, CustomSpec]:
     specs: dict[str, CustomSpec] = {}
     for item in custom or ():
-        spec = item if isinstance(item, CustomSpec) else parse_custom(item)
+        spec = item if isinstance(item, CustomSpec) else parse_custom(item, from_latex)
         if spec.name in specs:
             raise PointError(f"--custom {spec.name} is defined twice")
         specs[spec.name] = spec
@@ -327,20 +331,25 @@ def grad(
     custom: Iterable[str | CustomSpec] = (),
     unconnected: str = "none",
     frameworks: bool = False,
+    from_latex: bool = False,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
     With order > 1, each row is the pure partial derivative of that order (nested tapes). A list or
     tensor expression is several targets (the tape returns the gradient of their sum); a name given in
     `at` that the expression does not use is an unconnected source (None, or 0 with unconnected="zero");
-    dtype "int32" shows what the tape does with integers (no gradient).
+    dtype "int32" shows what the tape does with integers (no gradient). from_latex=True reads the expression
+    as LaTeX (--from-latex); point values never are.
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
     """
-    options = {"clip": clip, "stop": stop, "of": of, "persistent": persistent, "custom": custom}
-    tape_rules = {"several": True, "unconnected": unconnected, "integers": True}
-    problem = prepare(expression, at, const, wrt, watch, dtype, order, **options, **tape_rules)
+    options = Options(
+        const=const, wrt=wrt, watch=watch, dtype=dtype, order=order, clip=clip, stop=stop, of=of,
+        persistent=persistent, custom=custom, from_latex=from_latex,
+        several=True, unconnected=unconnected, integers=True,
+    )  # fmt: skip
+    problem = prepare(expression, at, options)
     if frameworks:
         _check_frameworks(problem)
     return solve(replace(problem, frameworks=frameworks))

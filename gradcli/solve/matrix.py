@@ -13,6 +13,7 @@ from gradcli.lang.printers import to_text
 from gradcli.lang.tree import ListOf
 from gradcli.results.gradient import MatrixPoint, MatrixResult
 from gradcli.solve.gradient import Assignment, Problem, _env, _plain, _stack, prepare
+from gradcli.solve.problem import Options
 from gradcli.witnesses import numeric
 
 FD_SECONDS = 30
@@ -27,13 +28,15 @@ def jacobian(
     wrt: Iterable[str] | None = None,
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
+    from_latex: bool = False,
 ) -> MatrixResult:
     """The Jacobian of a list of expressions, or of a tensor-valued one, with respect to every input element.
 
     >>> gradcli.jacobian("[x*y, x + y]", at={"x": 1, "y": 2}).results[0].tape
     [[2.0, 1.0], [1.0, 1.0]]
     """
-    problem = prepare(expression, at, const, wrt, watch, dtype, vector_output=True)
+    options = Options(const=const, wrt=wrt, watch=watch, dtype=dtype, from_latex=from_latex, vector_output=True)
+    problem = prepare(expression, at, options)
     return _solve(problem, "jacobian")
 
 
@@ -44,9 +47,10 @@ def hessian(
     wrt: Iterable[str] | None = None,
     watch: Iterable[str] | None = None,
     dtype: str = "float64",
+    from_latex: bool = False,
 ) -> MatrixResult:
     """The Hessian of a scalar expression: nested tapes beside sympy's second derivatives."""
-    problem = prepare(expression, at, const, wrt, watch, dtype)
+    problem = prepare(expression, at, Options(const=const, wrt=wrt, watch=watch, dtype=dtype, from_latex=from_latex))
     count = sum(int(np.prod(problem.shapes[n])) for n in problem.differentiated)
     if count > MAX_HESSIAN_COLUMNS:
         raise LimitError(f"the Hessian would have {count} columns; the limit is {MAX_HESSIAN_COLUMNS}")

@@ -133,18 +133,22 @@ def _row(number: int, header: list[str], row: list[str]):
     return values
 
 
-def prepare_points(expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64") -> Problem:
+def prepare_points(
+    expression: str, header: list[str], const=None, wrt=None, watch=None, dtype="float64", from_latex=False
+) -> Problem:
     from gradcli.lang.parser import inline, parse_program
     from gradcli.lang.tree import free_names
+    from gradcli.solve.problem import Options
 
-    names = frozenset().union(*map(free_names, inline(parse_program(expression)).values()))
+    names = frozenset().union(*map(free_names, inline(parse_program(expression, latex=from_latex)).values()))
     missing = sorted(names - set(header) - set(const or {}))
     if missing:
         raise PointError(
             f"{', '.join(missing)} is not a column of the points file (its header: {', '.join(header)}); "
             "give constants with --const"
         )
-    problem = prepare(expression, {name: 0 for name in header}, const, wrt, watch, dtype)
+    options = Options(const=const, wrt=wrt, watch=watch, dtype=dtype, from_latex=from_latex)
+    problem = prepare(expression, {name: 0 for name in header}, options)
     if not problem.batchable:
         raise PointError("--points needs scalar variables and an elementwise expression (no sum, mean or @)")
     return problem

@@ -24,6 +24,7 @@ from gradcli.lang.tree import BinOp, Call, ListOf, Name, infer_shape, substitute
 from gradcli.lang.values import Value, parse_value
 from gradcli.results.gradient import ProductResult
 from gradcli.solve.gradient import Assignment, Problem, _as_text, _env, _solve_target, _values, prepare
+from gradcli.solve.problem import Options
 from gradcli.tolerance import finite_difference
 from gradcli.tolerance import tape as tape_tolerance
 
@@ -39,7 +40,9 @@ def _zeros(shape: tuple[int, ...], name: str) -> Value:
     return parse_value(json.dumps(np.zeros(shape).tolist()) if shape else "0", name)
 
 
-def jvp(expression: str, at, tangent: Assignment, const: Assignment | None = None, dtype: str = "float64"):
+def jvp(
+    expression: str, at, tangent: Assignment, const: Assignment | None = None, dtype: str = "float64", from_latex=False
+):
     """J·t at each point: ForwardAccumulator beside the symbolic directional derivative and finite differences.
 
     f is a single number, or a list of them, [f1, f2] (J·t then has a row per item, targets f[0], f[1], ...).
@@ -47,7 +50,7 @@ def jvp(expression: str, at, tangent: Assignment, const: Assignment | None = Non
     >>> gradcli.jvp("x**2*y", at={"x": 3, "y": 2}, tangent={"x": 1}).results[0].gradient[0].tape
     12.0
     """
-    problem = prepare(expression, at, const, dtype=dtype, vector_output=True)
+    problem = prepare(expression, at, Options(const=const, dtype=dtype, from_latex=from_latex, vector_output=True))
     listed = isinstance(problem.tree, ListOf)
     if infer_shape(problem.tree, problem.shapes) and not listed:
         raise PointError("jvp takes a single number or a list of them, [f1, f2]; for a tensor f use gradcli jacobian")
@@ -101,13 +104,13 @@ def _tangents(problem: Problem, tangent: Assignment) -> dict[str, Value]:
     return {n: given.get(n) or _zeros(problem.shapes[n], n) for n in problem.variables}
 
 
-def vjp(expression: str, at, upstream, const: Assignment | None = None, dtype: str = "float64"):
+def vjp(expression: str, at, upstream, const: Assignment | None = None, dtype: str = "float64", from_latex=False):
     """Jᵀu at each point: tape.gradient with output_gradients=u beside the symbolic Jacobian-transpose product.
 
     >>> gradcli.vjp("[x*y, x + y]", at={"x": 1, "y": 2}, upstream=[1, 2]).results[0].gradient[0].tape
     4.0
     """
-    problem = prepare(expression, at, const, dtype=dtype, vector_output=True)
+    problem = prepare(expression, at, Options(const=const, dtype=dtype, from_latex=from_latex, vector_output=True))
     shape = infer_shape(problem.tree, problem.shapes)
     if not shape:
         raise PointError("f is a single number, so its VJP is u times its gradient: use gradcli grad")

@@ -1,0 +1,80 @@
+"""gradcli check: is this derivative right? One answer, or a whole class file with --file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gradcli.app import options as o
+from gradcli.errors import GradcliError
+
+
+def check(
+    ctx: typer.Context,
+    expression: Annotated[str | None, o.expression("The function (or with --implicit, an equation).")] = None,
+    answer: Annotated[
+        str | None, typer.Option("--answer", help="The derivative to check; a list for a gradient, [[...]] a Hessian.")
+    ] = None,
+    wrt: o.Wrt = [],  # noqa: B006 - typer reads the default, never mutates it
+    at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
+    file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
+    output: o.Output = o.Format.table,
+    order: Annotated[int, typer.Option("--order", help="Derivative order (2 with a matrix: the Hessian).")] = 1,
+    implicit: Annotated[
+        str | None, typer.Option("--implicit", help="dy/dx on the curve F = 0 (or left = right): the name of y.")
+    ] = None,
+    direction: Annotated[
+        str | None, typer.Option("--direction", help="Directional derivative along this vector (made unit), e.g. 1,1.")
+    ] = None,
+    sample_range: Annotated[
+        list[str], typer.Option("--range", help="Sample a variable only in [a, b]: name=a:b.")
+    ] = [],  # noqa: B006
+    rtol: Annotated[float | None, typer.Option("--rtol", help="Accept a relative error up to this.")] = None,
+    sig_figs: Annotated[
+        int | None, typer.Option("--sig-figs", help="Judge a number answer to this many significant figures.")
+    ] = None,
+    steps: o.Steps = False,
+    latex: o.Latex = False,
+) -> None:
+    """Check a derivative answer: correct, wrong (with a counterexample and the likely mistake) or undecided.
+
+    Example: gradcli check "x**2 + 2*x" --answer "2*(x+1)"
+    """
+    from gradcli.grading.check import check as judge
+    from gradcli.grading.check import parse_ranges
+    from gradcli.lang.values import split_assignments
+    from gradcli.present.render import write_check
+
+    env = ctx.obj
+    tolerances = {
+        "rtol": rtol,
+        "sig_figs": sig_figs,
+        "ranges": parse_ranges(sample_range),
+        "from_latex": env.from_latex,
+    }
+    if file is not None:
+        if expression or answer:
+            raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")
+        _grade_file(env, file, output, tolerances)
+    if expression is None or answer is None:
+        raise GradcliError('give EXPRESSION and --answer, e.g. gradcli check "x**2" --answer "2*x"')
+    point = dict(pair for option in at for pair in split_assignments(option))
+    vector = direction.split(",") if direction is not None else None
+    options = {"order": order, "implicit": implicit, "direction": vector, **tolerances}
+    result = judge(expression, answer, o.names_or_none(wrt), point or None, **options)
+    if steps or latex:
+        from gradcli.solve.formula import with_check_derivation
+
+        result = with_check_derivation(result, steps, latex)
+    env.render(write_check, result, output.value)
+    raise typer.Exit(result.exit_code)
+
+
+def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:
+    from gradcli.grading import sheet as grading
+    from gradcli.present.render import write_grades
+
+    grades = grading.grade_file(grading.read(env.input_path(file)), **tolerances)
+    env.render(write_grades, grades, output.value)
+    raise typer.Exit(max((g.exit_code for g in grades), default=0))

@@ -1,0 +1,39 @@
+"""gradcli worker start | stop | status: the warm background process (docs/worker.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from gradcli.errors import GradcliError
+
+
+class WorkerAction(StrEnum):
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+def worker(
+    ctx: typer.Context,
+    action: Annotated[WorkerAction, typer.Argument(help="start, stop or status.")],
+    idle: Annotated[float, typer.Option("--idle", help="Minutes without a request before it exits.")] = 15.0,
+) -> None:
+    """A warm background process: later calls answer in a fraction of a second (see docs/worker.md).
+
+    Example: gradcli worker start --idle 30
+    """
+    from gradcli.app import entry as client
+
+    out = ctx.obj.stdout
+    if action == WorkerAction.start:
+        try:
+            out.write(client.describe(client.start_worker(idle)))
+        except client.Unusable as exc:
+            raise GradcliError(f"cannot start the worker: {exc}") from None
+    elif action == WorkerAction.stop:
+        out.write("stopped the worker\n" if client.stop_worker() else "no worker running\n")
+    else:
+        out.write(client.describe(client.worker_status()))
