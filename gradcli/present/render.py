@@ -597,7 +597,7 @@ def _counter_text(counter: dict, answer: str, derivative: str) -> str:
 
 
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:
-    from gradcli.grading.sheet import summary
+    from gradcli.results.grading import summary
 
     counts = summary(grades)
     if fmt_name in ("json", "jsonl"):
