@@ -13,7 +13,7 @@ import csv
 import re
 
 from gradcli.errors import ExitCode, GradcliError, PointError
-from gradcli.results.grading import Grade
+from gradcli.results.grading import Grade, GradeSheet
 
 REQUIRED = ("expression", "answer")
 OPTIONAL = ("wrt", "at", "order", "implicit")
@@ -29,7 +29,7 @@ def read(path: str) -> bytes:
         return read_bytes(handle, path)
 
 
-def grade_file(data: bytes, **options) -> list[Grade]:
+def grade_file(data: bytes, **options) -> GradeSheet:
     """Grade every row of a CSV (bytes); `options` (rtol, sig_figs, ranges) apply to every row."""
     undecodable: list[Grade] = []
     lines = []
@@ -60,7 +60,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
         grades.append(Grade(last + 1, None, f"{exc}: close the quote"))
     if header is None:
         raise PointError("the answers file needs a header with expression, wrt, answer (and optionally at)")
-    return sorted(grades + undecodable, key=lambda g: g.line)
+    return GradeSheet(tuple(sorted(grades + undecodable, key=lambda g: g.line)))
 
 
 def _header(fields: list[str], line: int) -> list[str]:

@@ -597,12 +597,10 @@ def _counter_text(counter: dict, answer: str, derivative: str) -> str:
 
 
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:
-    from gradcli.results.grading import summary
-
-    counts = summary(grades)
+    """A GradeSheet (results.grading) as JSON, JSON lines, CSV or one line per row with the summary."""
+    counts = grades.summary
     if fmt_name in ("json", "jsonl"):
-        document = {"summary": counts, "rows": [g.to_dict() for g in grades]}
-        out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")
+        out.write(json.dumps(grades.to_dict(), indent=None if fmt_name == "jsonl" else 2) + "\n")
         return
     writer = csv.writer(out, lineterminator="\n")
     if fmt_name == "csv":

@@ -40,11 +40,6 @@ class Run:
     def final(self) -> Step:
         return self.history[-1]
 
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import run_html
-
-        return run_html(self)
-
     def to_dict(self) -> dict:
         return {
             "optimizer": self.optimizer,

@@ -71,16 +71,6 @@ class CheckResult:
             return ExitCode.NOT_DIFFERENTIABLE
         return ExitCode.OK if self.correct else ExitCode.DISAGREE
 
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import check_html
-
-        return check_html(self)
-
-    def _repr_latex_(self) -> str | None:
-        from gradcli.present.notebook import check_latex
-
-        return check_latex(self)
-
     def to_dict(self) -> dict:
         return {
             "correct": self.correct,
@@ -126,7 +116,31 @@ class Grade:
         return {"line": self.line, **self.result.to_dict()}
 
 
-def summary(grades: list[Grade]) -> dict:
-    counts = Counter(g.verdict for g in grades)
-    mistakes = Counter(g.result.mistake["kind"] for g in grades if g.result and g.result.mistake)
-    return {**{v: counts.get(v, 0) for v in VERDICTS}, "mistakes": dict(mistakes.most_common())}
+@dataclass(frozen=True)
+class GradeSheet:
+    """A class file's grades in line order, with the counts of each verdict and the file's exit code."""
+
+    grades: tuple[Grade, ...]
+
+    def __iter__(self):
+        return iter(self.grades)
+
+    def __len__(self) -> int:
+        return len(self.grades)
+
+    def __getitem__(self, index: int) -> Grade:
+        return self.grades[index]
+
+    @property
+    def summary(self) -> dict:
+        counts = Counter(g.verdict for g in self.grades)
+        mistakes = Counter(g.result.mistake["kind"] for g in self.grades if g.result and g.result.mistake)
+        return {**{v: counts.get(v, 0) for v in VERDICTS}, "mistakes": dict(mistakes.most_common())}
+
+    @property
+    def exit_code(self) -> int:
+        """The worst row's exit code (0 for a file of correct answers, or of none)."""
+        return max((g.exit_code for g in self.grades), default=0)
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary, "rows": [g.to_dict() for g in self.grades]}
