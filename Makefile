@@ -45,7 +45,7 @@ docs: $(STAMP)
 	$(BIN)/python -m gradcli.devtools.examples README.md docs/guide.md docs/kinks.md docs/tape.md
 	$(BIN)/python -c "import nbformat, nbclient; nb = nbformat.read('docs/tour.ipynb', 4); \
 		nbclient.NotebookClient(nb, timeout=300, record_timing=False).execute(); nbformat.write(nb, 'docs/tour.ipynb')"
-	$(BIN)/python -m gradcli.witnesses.frameworks docs/frameworks.md
+	$(BIN)/python -m gradcli.devtools.frameworks_doc docs/frameworks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gradcli.devtools.frameworks_doc import conventions_markdown
 from gradcli.judge.explain import FRAMEWORK_CONVENTIONS, TIE_FIRST, TIE_HALF
-from gradcli.witnesses.frameworks import conventions_markdown, installed
+from gradcli.witnesses.frameworks import installed
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jax = pytest.mark.skipif("jax" not in installed(), reason="JAX is not installed (pip install -e '.[dev]')")

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.grading.check import check
 from gradcli.judge.explain import fmt
-from gradcli.solve.descent import descend
+from gradcli.present.notebook import html as as_html
+from gradcli.present.notebook import latex as as_latex
 
 TOUR = Path(__file__).resolve().parents[1] / "docs" / "tour.ipynb"
 
 
 def test_grad_html_is_a_table_with_each_method_and_the_verdict():
-    html = gradcli.grad("x**2 + y", at=[{"x": 3, "y": 1}, {"x": -1, "y": 0}])._repr_html_()
+    html = as_html(gradcli.grad("x**2 + y", at=[{"x": 3, "y": 1}, {"x": -1, "y": 0}]))
     assert html.startswith('<table class="gradcli">') and html.count("<tr>") == 1 + 4
     for cell in ("<td>x = 3, y = 1</td>", "<td>6</td>", "<td>-2</td>", "<code>2*x</code>", "GradientTape"):
         assert cell in html
@@ -27,45 +27,45 @@ def test_grad_html_is_a_table_with_each_method_and_the_verdict():
 
 def test_html_escapes_and_shows_notes():
     result = gradcli.grad("abs(x)*y", at={"x": 0, "y": 1})
-    html = result._repr_html_()
+    html = as_html(result)
     assert "<li><i>undefined</i> at x = 0, y = 1: abs has a kink" in html
     assert ">not differentiable</span> (exit 3)" in html and ">NO<" not in html
-    wrong = check("x**2", "2*x + 1")._repr_html_()
+    wrong = as_html(gradcli.check("x**2", "2*x + 1"))
     assert ">WRONG</span>: d/dx of <code>x**2</code>" in wrong and "counterexample" in wrong
     assert "<code>2*x + 1</code>" in wrong
 
 
 def test_latex_gives_f_each_derivative_and_its_value_at_each_point():
-    latex = gradcli.grad("x**2 + 2*x - 1", at=[{"x": 2}, {"x": 1e-7}])._repr_latex_()
+    latex = as_latex(gradcli.grad("x**2 + 2*x - 1", at=[{"x": 2}, {"x": 1e-7}]))
     assert latex.startswith("$\\begin{aligned}") and latex.endswith("\\end{aligned}$")
     assert "f &= x^{2} + 2 x - 1" in latex
     assert "\\frac{\\partial f}{\\partial x} &= 2 x + 2 = 6\\ (x = 2), 2.0000002\\ (x = 1 \\times 10^{-7})" in latex
-    kink = gradcli.grad("abs(x)*y", at={"x": 0, "y": 1})._repr_latex_()
+    kink = as_latex(gradcli.grad("abs(x)*y", at={"x": 0, "y": 1}))
     assert "\\text{undefined (see the notes)}" in kink and "\\left|{x}\\right| = 0" in kink
-    linear = gradcli.grad("w*3 + b", at={"w": 2}, const={"b": 1})._repr_latex_()
+    linear = as_latex(gradcli.grad("w*3 + b", at={"w": 2}, const={"b": 1}))
     assert "\\frac{\\partial f}{\\partial w} &= 3 \\\\ " in linear  # a constant derivative, said once
-    second = gradcli.grad("x**3", at={"x": 2}, order=2)._repr_latex_()
+    second = as_latex(gradcli.grad("x**3", at={"x": 2}, order=2))
     assert "\\frac{\\partial^{2} f}{\\partial x^{2}} &= 6 x = 12" in second
 
 
 def test_latex_is_left_out_where_there_is_no_short_formula():
-    assert gradcli.grad("sum(x*x)", at={"x": [1, 2]})._repr_latex_() is None
-    assert gradcli.grad("sum(c*x)", at={"x": 3}, const={"c": [1, 2]})._repr_latex_() is None
-    assert gradcli.grad("cube(x)", at={"x": 2}, custom=["cube(x) = x**3 : 2*x"])._repr_latex_() is None
-    assert gradcli.grad("y = x*x; z = y*y", at={"x": 3}, of=["y", "z"])._repr_latex_() is None
+    assert as_latex(gradcli.grad("sum(x*x)", at={"x": [1, 2]})) is None
+    assert as_latex(gradcli.grad("sum(c*x)", at={"x": 3}, const={"c": [1, 2]})) is None
+    assert as_latex(gradcli.grad("cube(x)", at={"x": 2}, custom=["cube(x) = x**3 : 2*x"])) is None
+    assert as_latex(gradcli.grad("y = x*x; z = y*y", at={"x": 3}, of=["y", "z"])) is None
 
 
 def test_matrix_check_and_descent_render():
     hessian = gradcli.hessian("x**2*y", at={"x": 1, "y": 2})
-    assert hessian._repr_latex_() == "$H(x = 1, y = 2) = \\begin{bmatrix}4 & 2 \\\\ 2 & 0\\end{bmatrix}$"
-    assert "∂²f/∂x∂y" in hessian._repr_html_()
+    assert as_latex(hessian) == "$H(x = 1, y = 2) = \\begin{bmatrix}4 & 2 \\\\ 2 & 0\\end{bmatrix}$"
+    assert "∂²f/∂x∂y" in as_html(hessian)
     jacobian = gradcli.jacobian("[x*y, x]", at={"x": 1, "y": 2})
-    assert "∂(x*y)/∂y" in jacobian._repr_html_() and jacobian._repr_latex_().startswith("$J(x = 1, y = 2)")
-    latex = check("x**2", "2*x")._repr_latex_()
+    assert "∂(x*y)/∂y" in as_html(jacobian) and as_latex(jacobian).startswith("$J(x = 1, y = 2)")
+    latex = as_latex(gradcli.check("x**2", "2*x"))
     assert "\\frac{\\partial f}{\\partial x} &= 2 x" in latex and "\\text{2*x: correct}" in latex
-    assert "\\_" in check("a_b**2", "2*a_b")._repr_latex_()
-    run = descend("(w - 3)**2", {"w": 0}, steps=3)
-    html = run._repr_html_()
+    assert "\\_" in as_latex(gradcli.check("a_b**2", "2*a_b"))
+    run = gradcli.descend("(w - 3)**2", {"w": 0}, steps=3)
+    html = as_html(run)
     assert html.count("<tr>") == 1 + 4 and f"final: w = {fmt(run.final.params['w'])}" in html
 
 
@@ -80,19 +80,37 @@ def test_a_curve_shows_inline_as_a_png():
     assert len(repr(c)) < 200
 
 
-def test_displaying_results_imports_neither_rich_nor_pyplot_for_html():
+def test_inside_ipython_import_gradcli_registers_the_displays_which_import_neither_rich_nor_pyplot():
     import subprocess
 
     code = (
-        "import sys, gradcli\n"
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "import gradcli\n"
         "r = gradcli.grad('x**2', at={'x': 3})\n"
         "before = set(sys.modules)\n"
-        "r._repr_html_()\n"
+        "shown, _ = shell.display_formatter.format(r)\n"
+        "print(sorted(shown), '<table' in shown['text/html'])\n"
+        "print(sorted(shell.display_formatter.format(gradcli.check('x**2', '2*x'))[0]))\n"
+        "print(sorted(shell.display_formatter.format(gradcli.descend('(w-3)**2', {'w': 0}, steps=2))[0]))\n"
         "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in ('rich', 'matplotlib')))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    assert proc.stdout.splitlines() == [
+        "['text/html', 'text/latex', 'text/plain'] True",
+        "['text/html', 'text/latex', 'text/plain']",
+        "['text/html', 'text/plain']",
+        "[]",
+    ]
+
+
+def test_results_are_plain_data_without_display_methods():
+    result = gradcli.grad("x**2", at={"x": 3})
+    assert not hasattr(result, "_repr_html_") and not hasattr(result, "_repr_latex_")
+    with pytest.raises(TypeError, match="no notebook display"):
+        as_html(result.results[0])
 
 
 # ---------------------------------------------------------------- the tour, executed

@@ -19,113 +19,23 @@ A wrong answer is compared with the derivatives typical mistakes produce
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from gradcli import tolerance
-from gradcli.errors import ExitCode, LimitError, ParseError, PointError
+from gradcli.errors import LimitError, ParseError, PointError
 from gradcli.lang.parser import inline, parse, parse_program
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, ListOf, Neg, Num, free_names
 from gradcli.lang.values import parse_value
 from gradcli.results.gradient import json_number
+from gradcli.results.grading import EXACT, CheckResult, Tolerance
 
 SIMPLIFY_SECONDS = 3
 EXACT_RTOL = tolerance.GRADE_EXACT_RTOL  # rounding error, relative to the size of the terms a value is made from
 POINT_RTOL = tolerance.GRADE_POINT_RTOL  # two 30-digit values at one point
 MIN_POINTS = 10
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    rule: str  # "exact", "relative", "decimals" or "significant figures"
-    rtol: float | None = None
-    atol: float | None = None
-    decimals: int | None = None
-    sig_figs: int | None = None
-
-    def describe(self) -> str:
-        if self.rule == "relative":
-            return f"to the relative tolerance {self.rtol:g} (--rtol)"
-        if self.rule == "decimals":
-            return f"to the {self.decimals} decimal{'s' if self.decimals != 1 else ''} given"
-        if self.rule == "significant figures":
-            return f"to {self.sig_figs} significant figures (--sig-figs)"
-        return "exactly (to rounding error)"
-
-    def to_dict(self) -> dict:
-        return {
-            "rule": self.rule,
-            "rtol": self.rtol,
-            "atol": json_number(self.atol) if self.atol is not None else None,
-            "decimals": self.decimals,
-            "sig_figs": self.sig_figs,
-        }
-
-
-EXACT = Tolerance("exact", rtol=EXACT_RTOL)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    expression: str
-    answer: str
-    wrt: tuple[str, ...]
-    derivative: str
-    verdict: str  # "correct", "wrong", "undecided" or "not differentiable"
-    method: str  # "symbolic", "numeric" or "at a point"
-    reason: str
-    counterexample: dict | None = None
-    at: dict = field(default_factory=dict)
-    kind: str = "derivative"
-    order: int = 1
-    tolerance: Tolerance = EXACT
-    mistake: dict | None = None
-    steps: dict = field(default_factory=dict)  # with --steps
-    latex: dict = field(default_factory=dict)  # with --latex
-    tree: object = field(default=None, compare=False, repr=False)  # the function's tree, for --steps
-
-    @property
-    def correct(self) -> bool:
-        return self.verdict == "correct"
-
-    @property
-    def exit_code(self) -> ExitCode:
-        if self.verdict == "not differentiable":
-            return ExitCode.NOT_DIFFERENTIABLE
-        return ExitCode.OK if self.correct else ExitCode.DISAGREE
-
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import check_html
-
-        return check_html(self)
-
-    def _repr_latex_(self) -> str | None:
-        from gradcli.present.notebook import check_latex
-
-        return check_latex(self)
-
-    def to_dict(self) -> dict:
-        return {
-            "correct": self.correct,
-            "verdict": self.verdict,
-            "expression": self.expression,
-            "kind": self.kind,
-            "order": self.order,
-            "wrt": list(self.wrt),
-            "derivative": self.derivative,
-            "answer": self.answer,
-            "method": self.method,
-            "reason": self.reason,
-            "tolerance": self.tolerance.to_dict(),
-            "counterexample": self.counterexample,
-            "mistake": self.mistake,
-            "at": {n: json_number(v) for n, v in self.at.items()},
-            "exit_code": int(self.exit_code),
-            **({"steps": {n: [s.to_dict() for s in st] for n, st in self.steps.items()}} if self.steps else {}),
-            **({"latex": self.latex} if self.latex else {}),
-        }
 
 
 @dataclass

@@ -11,46 +11,14 @@ from __future__ import annotations
 
 import csv
 import re
-from collections import Counter
-from dataclasses import dataclass
 
 from gradcli.errors import ExitCode, GradcliError, PointError
-from gradcli.grading.check import CheckResult
+from gradcli.results.grading import Grade, GradeSheet
 
 REQUIRED = ("expression", "answer")
 OPTIONAL = ("wrt", "at", "order", "implicit")
-VERDICTS = ("correct", "wrong", "undecided", "not differentiable", "invalid")
 MAX_ROWS = 100_000
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*=")
-
-
-@dataclass(frozen=True)
-class Grade:
-    """One row: its verdict, or why the row could not be graded."""
-
-    line: int
-    result: CheckResult | None
-    error: str | None = None
-    code: int = int(ExitCode.INVALID_INPUT)
-
-    @property
-    def verdict(self) -> str:
-        return self.result.verdict if self.result else "invalid"
-
-    @property
-    def exit_code(self) -> int:
-        return self.code if self.result is None else int(self.result.exit_code)
-
-    def to_dict(self) -> dict:
-        if self.result is None:
-            return {"line": self.line, "error": self.error, "exit_code": self.exit_code}
-        return {"line": self.line, **self.result.to_dict()}
-
-
-def summary(grades: list[Grade]) -> dict:
-    counts = Counter(g.verdict for g in grades)
-    mistakes = Counter(g.result.mistake["kind"] for g in grades if g.result and g.result.mistake)
-    return {**{v: counts.get(v, 0) for v in VERDICTS}, "mistakes": dict(mistakes.most_common())}
 
 
 def read(path: str) -> bytes:
@@ -61,7 +29,7 @@ def read(path: str) -> bytes:
         return read_bytes(handle, path)
 
 
-def grade_file(data: bytes, **options) -> list[Grade]:
+def grade_file(data: bytes, **options) -> GradeSheet:
     """Grade every row of a CSV (bytes); `options` (rtol, sig_figs, ranges) apply to every row."""
     undecodable: list[Grade] = []
     lines = []
@@ -92,7 +60,7 @@ def grade_file(data: bytes, **options) -> list[Grade]:
         grades.append(Grade(last + 1, None, f"{exc}: close the quote"))
     if header is None:
         raise PointError("the answers file needs a header with expression, wrt, answer (and optionally at)")
-    return sorted(grades + undecodable, key=lambda g: g.line)
+    return GradeSheet(tuple(sorted(grades + undecodable, key=lambda g: g.line)))
 
 
 def _header(fields: list[str], line: int) -> list[str]:

@@ -1,8 +1,9 @@
-"""Jupyter: results as HTML tables (_repr_html_) and LaTeX (_repr_latex_).
+"""Jupyter: results as HTML tables and LaTeX, registered with IPython's display formatters.
 
-The result classes call html() and latex() from their _repr_ methods, so nothing here is imported
-until a notebook displays a result. HTML is built with html.escape, never from unescaped user text.
-sympy is imported only by latex(), and only for the formulas.
+The result classes are plain data and import nothing from here: `import gradcli` calls register()
+when it runs inside IPython, and IPython then calls html() and latex() for each result it displays.
+HTML is built with html.escape, never from unescaped user text. sympy is imported only by latex(),
+and only for the formulas.
 """
 
 from __future__ import annotations
@@ -238,3 +239,42 @@ def check_latex(result) -> str | None:
     lines += [rf"\frac{{\partial f}}{{\partial {sympy_name(n)}}} &= {derivatives[n]}" for n in result.wrt]
     lines.append(rf"\text{{your answer}} &= \text{{{_text(result.answer)}: {result.verdict}}}")
     return "$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$"
+
+
+# ---------------------------------------------------------------- registration
+
+# (module, class) -> its HTML and LaTeX makers; subclasses (ProductResult) are displayed as their base.
+DISPLAYS = {
+    ("gradcli.results.gradient", "GradResult"): (grad_html, grad_latex),
+    ("gradcli.results.gradient", "MatrixResult"): (matrix_html, matrix_latex),
+    ("gradcli.results.grading", "CheckResult"): (check_html, check_latex),
+    ("gradcli.results.descent", "Run"): (run_html, None),
+}
+
+
+def _makers(result) -> tuple:
+    for cls in type(result).__mro__:
+        makers = DISPLAYS.get((cls.__module__, cls.__name__))
+        if makers is not None:
+            return makers
+    raise TypeError(f"{type(result).__name__} has no notebook display")
+
+
+def html(result) -> str:
+    """The HTML table a notebook shows for a gradcli result."""
+    return _makers(result)[0](result)
+
+
+def latex(result) -> str | None:
+    """The LaTeX a notebook shows for a gradcli result; None where there is no short formula."""
+    maker = _makers(result)[1]
+    return None if maker is None else maker(result)
+
+
+def register(shell) -> None:
+    """Teach an IPython shell to display gradcli's results, by class name, so no result class is imported."""
+    formatters = shell.display_formatter.formatters
+    for (module, name), (_, latex_maker) in DISPLAYS.items():
+        formatters["text/html"].for_type_by_name(module, name, html)
+        if latex_maker is not None:
+            formatters["text/latex"].for_type_by_name(module, name, latex)

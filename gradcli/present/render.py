@@ -604,15 +604,12 @@ def _counter_text(counter: dict, answer: str, derivative: str) -> str:
 
 def grades_document(grades) -> dict:
     """The JSON document of check --file: the summary and each row."""
-    from gradcli.grading.sheet import summary
-
-    return {"summary": summary(grades), "rows": [g.to_dict() for g in grades]}
+    return grades.to_dict()
 
 
 def write_grades(grades, fmt_name: str, out: TextIO) -> None:
-    from gradcli.grading.sheet import summary
-
-    counts = summary(grades)
+    """A GradeSheet (results.grading) as JSON, JSON lines, CSV or one line per row with the summary."""
+    counts = grades.summary
     if fmt_name in ("json", "jsonl"):
         document = grades_document(grades)
         out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")

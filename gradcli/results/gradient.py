@@ -71,6 +71,27 @@ class Partial:
         return out
 
 
+class Partials(tuple):
+    """A point's rows in order, also reachable by variable name: gradient[0] or gradient["x"].
+
+    A tuple (so equality, iteration and pickling are a tuple's); to_dict() keys the rows by name as before.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for partial in self:
+                if partial.name == key:
+                    return partial
+            raise KeyError(f"{key!r} is not a row here; the rows are {', '.join(self.names) or 'none'}")
+        return super().__getitem__(key)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self)
+
+
 @dataclass(frozen=True)
 class PointResult:
     at: dict[str, Number]
@@ -79,6 +100,9 @@ class PointResult:
     notes: tuple  # of judge.Note
     differentiable: bool
     of: str | None = None  # the target step, with --of
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gradient", Partials(self.gradient))
 
     @property
     def agree(self) -> bool:
@@ -146,16 +170,6 @@ class GradResult(Verdict):
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
-
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import grad_html
-
-        return grad_html(self)
-
-    def _repr_latex_(self) -> str | None:
-        from gradcli.present.notebook import grad_latex
-
-        return grad_latex(self)
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -228,16 +242,6 @@ class MatrixResult(Verdict):
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[MatrixPoint, ...]
-
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import matrix_html
-
-        return matrix_html(self)
-
-    def _repr_latex_(self) -> str | None:
-        from gradcli.present.notebook import matrix_latex
-
-        return matrix_latex(self)
 
     def to_dict(self) -> dict:
         return {

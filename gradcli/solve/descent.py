@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from gradcli.errors import PointError
-from gradcli.results.gradient import json_number
+from gradcli.results.descent import Run, Step
 from gradcli.solve.gradient import Assignment, prepare
 from gradcli.solve.problem import Options
 from gradcli.witnesses.clip import Clip
@@ -28,55 +27,6 @@ MAX_SEED = 2**32 - 1
 MOMENTUM = 0.9
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
-
-
-@dataclass(frozen=True)
-class Step:
-    step: int  # 0 is the starting point, before any update
-    loss: float
-    params: dict[str, object]
-    gradient: dict[str, object]  # the tape's gradient at these params
-    clipped: dict[str, object]  # what the update used (equal to gradient without clipping)
-
-    def to_dict(self) -> dict:
-        return {
-            "step": self.step,
-            "loss": json_number(self.loss),
-            "params": {n: json_number(v) for n, v in self.params.items()},
-            "gradient": {n: json_number(v) for n, v in self.gradient.items()},
-            "clipped": {n: json_number(v) for n, v in self.clipped.items()},
-        }
-
-
-@dataclass(frozen=True)
-class Run:
-    expression: str
-    optimizer: str
-    lr: float
-    clip: Clip | None
-    stopped: str  # "steps", "converged" or "diverged"
-    reason: str
-    history: tuple[Step, ...] = field(repr=False)
-
-    @property
-    def final(self) -> Step:
-        return self.history[-1]
-
-    def _repr_html_(self) -> str:
-        from gradcli.present.notebook import run_html
-
-        return run_html(self)
-
-    def to_dict(self) -> dict:
-        return {
-            "optimizer": self.optimizer,
-            "lr": self.lr,
-            "stopped": self.stopped,
-            "reason": self.reason,
-            "steps": self.final.step,
-            "final": self.final.to_dict(),
-            "history": [s.to_dict() for s in self.history],
-        }
 
 
 def descend(
