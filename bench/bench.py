@@ -299,7 +299,7 @@ def main() -> None:
 PHASES = """
 import json, sys, time
 t0 = time.perf_counter()
-from gradcli.app import entry as client
+from gradcli.app import client
 t1 = time.perf_counter()
 sock = client.connect(client.socket_path(client.runtime_dir(False)))
 t2 = time.perf_counter()
@@ -349,7 +349,7 @@ def warm_figures(work: Path) -> dict:
 def _status(env: dict) -> dict:
     import json
 
-    code = "import json; from gradcli.app import entry as client; print(json.dumps(client.worker_status()))"
+    code = "import json; from gradcli.app import client; print(json.dumps(client.worker_status()))"
     return json.loads(subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
 
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from gradcli.app import batch_helper
+from gradcli.app.commands import batch as batch_command
 from gradcli.runtime import jobs
 
 PROBLEMS = "\n".join(
@@ -39,7 +39,7 @@ def test_several_jobs_answer_every_line_as_one_job_does(cli):
 
 def test_problems_of_a_helper_that_dies_are_answered_by_the_main_process(cli, monkeypatch):
     dying = "import sys; print('{\"ready\": true}', flush=True); sys.stdin.readline()"
-    monkeypatch.setattr(batch_helper, "HELPER", [sys.executable, "-c", dying])
+    monkeypatch.setattr(batch_command, "HELPER", [sys.executable, "-c", dying])
     one = cli("batch", "-", "--jobs", "1", stdin=PROBLEMS)
     assert cli("batch", "-", "--jobs", "2", stdin=PROBLEMS).stdout == one.stdout
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.app import entry as client
+from gradcli.app import client
 from gradcli.runtime import protocol
 from tests.conftest import CALLS, run_cli
 
@@ -51,7 +51,7 @@ def _private_runtime(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _status(env) -> dict | None:
-    code = "import json; from gradcli.app import entry as client; print(json.dumps(client.worker_status()))"
+    code = "import json; from gradcli.app import client; print(json.dumps(client.worker_status()))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT)
     return json.loads(proc.stdout)
 
@@ -212,7 +212,7 @@ def test_status_names_pid_uptime_version_requests_and_memory(warm):
 
 REPLAY = """
 import json, os, sys, tempfile
-from gradcli.app import entry as client
+from gradcli.app import client
 calls = json.load(sys.stdin)
 saved = [os.dup(fd) for fd in (0, 1, 2)]
 answers = []
@@ -222,7 +222,7 @@ for args, stdin in calls:
         i.seek(0)
         for fd, f in enumerate((i, o, e)):
             os.dup2(f.fileno(), fd)
-        code = client._through_worker(args)
+        code = client.through_worker(args)
         for fd in (0, 1, 2):
             os.dup2(saved[fd], fd)
         o.seek(0)

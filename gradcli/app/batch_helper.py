@@ -6,10 +6,6 @@ gradcli.runtime.jobs starts it and hands it problems; it answers each with the b
 
 from __future__ import annotations
 
-import sys
-
-HELPER = [sys.executable, "-m", "gradcli.app.batch_helper"]
-
 
 def main() -> None:
     import functools

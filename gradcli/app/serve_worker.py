@@ -10,7 +10,7 @@ import argparse
 import io
 import sys
 
-from gradcli.app import entry
+from gradcli.app import client
 from gradcli.runtime import worker
 
 WARM_PARENT = (
@@ -60,7 +60,7 @@ def run(argv: list[str]) -> int:
 
 
 SERVICE = worker.Service(
-    run=run, warm_imports=warm_imports, warm_parent=warm_parent, warm_child=warm_child, fingerprint=entry.fingerprint
+    run=run, warm_imports=warm_imports, warm_parent=warm_parent, warm_child=warm_child, fingerprint=client.fingerprint
 )
 
 

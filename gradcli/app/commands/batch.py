@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -11,6 +12,8 @@ import typer
 from gradcli.app.environment import Environment, Runner
 from gradcli.errors import GradcliError
 from gradcli.runtime import streams
+
+HELPER = [sys.executable, "-m", "gradcli.app.batch_helper"]  # a helper process of --jobs N
 
 
 def batch(
@@ -38,7 +41,6 @@ def batch(
 
     Example: gradcli batch problems.jsonl --jobs 2 > answers.jsonl
     """
-    from gradcli.app import batch_helper
     from gradcli.runtime import jobs as parallel
 
     env = ctx.obj
@@ -58,7 +60,7 @@ def batch(
 
     answer = functools.partial(answer_line, runner=env.runner)
     count = jobs or parallel.default_jobs()
-    raise typer.Exit(parallel.run(problems, count, answer, write, policy, batch_helper.HELPER))
+    raise typer.Exit(parallel.run(problems, count, answer, write, policy, HELPER))
 
 
 def answer_line(number: int, line, policy: dict, runner: Runner) -> tuple[int, str]:

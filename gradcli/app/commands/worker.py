@@ -25,7 +25,7 @@ def worker(
 
     Example: gradcli worker start --idle 30
     """
-    from gradcli.app import entry as client
+    from gradcli.app import client
 
     out = ctx.obj.stdout
     if action == WorkerAction.start:
