@@ -276,9 +276,10 @@ def plot_data(expression: str, *, lo: float = -5.0, hi: float = 5.0, const=None,
 # ---------------------------------------------------------------- the language
 
 
-def parse(text: str):
-    """gradcli's checked tree of `text` (gradcli's syntax, textbook notation, Unicode or LaTeX); raises
-    ParseError or LimitError. Never eval: the same safe parser as the command line.
+def parse(text: str, *, latex: bool = False):
+    """gradcli's checked tree of `text` (gradcli's syntax, textbook notation, Unicode or LaTeX, which is
+    recognised by its backslashes and braces, or always with latex=True); raises ParseError or LimitError.
+    Never eval: the same safe parser as the command line.
 
     >>> tree = gradcli.parse("x^2 + sin x")
     >>> type(tree).__name__, gradcli.to_latex(tree)
@@ -286,7 +287,7 @@ def parse(text: str):
     """
     from gradcli.lang.parser import parse as read
 
-    return read(text)
+    return read(text, latex=latex)
 
 
 def to_latex(expression) -> str:
@@ -295,7 +296,7 @@ def to_latex(expression) -> str:
     >>> gradcli.to_latex("x^2/2")
     '\\\\frac{x^{2}}{2}'
     """
-    from gradcli.lang.latex import to_latex as write
+    from gradcli.lang.printers import to_latex as write
 
     return write(parse(expression) if isinstance(expression, str) else expression)
 

@@ -6,9 +6,7 @@ Kept for one release, with a DeprecationWarning on stderr, so that a script or a
 
 import warnings
 
-# The worker's process entry is the `__main__` block of WORKER (it has no main() today). The app/runtime
-# restructuring may move it: this is the one line to update then, for as long as this shim lives.
-WORKER = "gradcli.runtime.worker"
+WORKER = "gradcli.app.serve_worker"  # the worker's process entry now
 
 warnings.warn(
     f"gradcli.worker is deprecated and will be removed in the next release: run python -m {WORKER}",
@@ -18,11 +16,10 @@ warnings.warn(
 
 
 def main() -> None:
-    """Run the worker's entry as `python -m` would, with this process's argv (the module is imported only
-    here, once, as __main__: importing it first would make runpy warn)."""
-    import runpy
+    """Start the worker as `python -m gradcli.app.serve_worker` does, with this process's argv."""
+    from gradcli.app.serve_worker import main as serve
 
-    runpy.run_module(WORKER, run_name="__main__", alter_sys=True)
+    serve()
 
 
 if __name__ == "__main__":
