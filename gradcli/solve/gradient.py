@@ -31,7 +31,7 @@ from gradcli.lang.values import Value, check_name, parse_value
 from gradcli.results.gradient import GradResult, Partial, PointResult
 from gradcli.solve.problem import Options
 from gradcli.witnesses import clip as clipping
-from gradcli.witnesses import numeric
+from gradcli.witnesses import differences, numeric
 from gradcli.witnesses.clip import Clip
 
 MAX_ORDER = 6
@@ -561,12 +561,12 @@ def _row(gradient, i: int):
 
 
 def _finite_differences(problem: Problem, envs):
-    """Per point, name -> numeric.Estimate (value, error bound, method)."""
+    """Per point, name -> differences.Estimate (value, error bound, method)."""
 
     def estimates(env, batched):
         fn = numeric.function(problem.tree, env)
         if problem.order == 1:
-            return {name: numeric.derivative(fn, env, name, batched=batched) for name in problem.rows}
+            return {name: differences.derivative(fn, env, name, batched=batched) for name in problem.rows}
         return {name: _higher(fn, env, name, problem.order) for name in problem.rows}
 
     if problem.batchable and len(envs) > 1:
@@ -575,14 +575,14 @@ def _finite_differences(problem: Problem, envs):
     return [estimates(env, False) for env in envs]
 
 
-def _higher(fn, env, name, order) -> numeric.Estimate:
+def _higher(fn, env, name, order) -> differences.Estimate:
     """Higher orders: the step search's estimate; its error bound is the order's tolerance (no bar is kept)."""
-    value = numeric.higher_difference(fn, env, name, order)
-    return numeric.Estimate(value, np.zeros(np.shape(value)), np.zeros(np.shape(value), dtype=bool))
+    value = differences.higher_difference(fn, env, name, order)
+    return differences.Estimate(value, np.zeros(np.shape(value)), np.zeros(np.shape(value), dtype=bool))
 
 
-def _element(estimate: numeric.Estimate, i: int) -> numeric.Estimate:
-    return numeric.Estimate(estimate.value[i], estimate.error[i], estimate.complex_step[i])
+def _element(estimate: differences.Estimate, i: int) -> differences.Estimate:
+    return differences.Estimate(estimate.value[i], estimate.error[i], estimate.complex_step[i])
 
 
 def _plain(value):
@@ -633,7 +633,7 @@ def _judge(
                 truth=truth[name][1] if truth else None,
                 kink=kink,
                 at_kink=kink is not None,
-                sides=(lambda k, name=name: numeric.one_sided_elements(fn, env, name, k)) if kink else None,
+                sides=(lambda k, name=name: differences.one_sided_elements(fn, env, name, k)) if kink else None,
             )
         )
     rules = (_rule_notes(problem, exact, truth, scale) if truth else []) + list(notes)
@@ -641,7 +641,7 @@ def _judge(
     witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
     fn = fn or numeric.function(problem.tree, env)
     value64 = float(fn.base)
-    continuous = lambda: bool(np.all(numeric.continuous(fn, env, differentiated)))  # noqa: E731
+    continuous = lambda: bool(np.all(differences.continuous(fn, env, differentiated)))  # noqa: E731
     notes = judge.conclude(
         value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env), continuous
     )
