@@ -12,8 +12,8 @@ from gradcli.judge import verdict as judge
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import ListOf
 from gradcli.results.gradient import MatrixPoint, MatrixResult
-from gradcli.solve.gradient import Assignment, Problem, _env, _plain, _stack, prepare
-from gradcli.solve.problem import Options
+from gradcli.solve.gradient import _env, _plain, _stack
+from gradcli.solve.problem import Assignment, Options, Problem, prepare
 from gradcli.witnesses import differences, numeric
 
 FD_SECONDS = 30

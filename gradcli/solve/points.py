@@ -19,7 +19,7 @@ import numpy as np
 
 from gradcli.errors import ExitCode, PointError
 from gradcli.judge import verdict as judge
-from gradcli.solve.gradient import Problem, prepare
+from gradcli.solve.problem import Problem, prepare
 from gradcli.witnesses import differences, numeric
 
 DEFAULT_CHUNK = 10_000
