@@ -16,6 +16,6 @@ warnings.warn(
 
 def __getattr__(name: str):
     # Lazily, so that importing the shim stays as light as importing gradcli.api used to be before TensorFlow.
-    from gradcli.solve import gradient
+    from gradcli.solve import gradient, problem
 
-    return getattr(gradient, name)
+    return getattr(gradient if hasattr(gradient, name) else problem, name)

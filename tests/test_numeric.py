@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from gradcli.lang.parser import parse
-from gradcli.witnesses.numeric import (
-    central_difference,
-    events_at,
-    function,
-    hessian_difference,
-    higher_difference,
-    one_sided_order,
-)
+from gradcli.witnesses.differences import central_difference, hessian_difference, higher_difference, one_sided_order
+from gradcli.witnesses.numeric import events_at, function
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 import gradcli
 from gradcli.errors import GradcliError
-from gradcli.solve.gradient import prepare
+from gradcli.solve.problem import prepare
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ class Environment:
         """A command's one render call: `write(subject, fmt, stdout[, stderr])`, or in a batch line its
         JSON document, kept as data."""
         if self.documents is not None and fmt == "json":
-            from gradcli.present import render
+            from gradcli.present import descent, grading
 
-            documents = {render.write_descent: render.descent_document, render.write_grades: render.grades_document}
+            documents = {descent.write_descent: descent.descent_document, grading.write_grades: grading.grades_document}
             self.documents.append(documents.get(write, _to_dict)(subject))
         elif notes:
             write(subject, fmt, self.stdout, self.stderr)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcli import tolerance
-from gradcli.witnesses import numeric
+from gradcli.witnesses import differences
 from gradcli.witnesses.numeric import Event
 
 INFO = "info"  # explains; changes no verdict
@@ -148,8 +148,8 @@ def column(
         for k in range(1, order + 1):
             left, right, error, noise = (np.broadcast_to(np.asarray(p, dtype=np.float64), fd.shape) for p in sides(k))
             open_ = at_kink & ~broken
-            differ = open_ & numeric.order_sides_differ(left, right, error, k)
-            noisy = open_ & ~differ & numeric.too_noisy(left, right, noise, k)
+            differ = open_ & differences.order_sides_differ(left, right, error, k)
+            noisy = open_ & ~differ & differences.too_noisy(left, right, noise, k)
             if np.any(differ):
                 i = _first(differ)
                 kind = "kink" if k == 1 == order else "kink_higher_order"
@@ -165,11 +165,13 @@ def column(
         smooth = at_kink & ~broken
         if np.any(smooth):
             mean = (left + right) / 2
-            exact_ok = numeric.within_one_sided_error(witness, mean, error, order)
+            exact_ok = differences.within_one_sided_error(witness, mean, error, order)
             if truth is not None:  # the tape follows the rule: judged against the rule's exact value
                 smooth_tape_ok = tape_ok
             else:
-                smooth_tape_ok = np.where(exact_ok, tape_ok, numeric.within_one_sided_error(tape, mean, error, order))
+                smooth_tape_ok = np.where(
+                    exact_ok, tape_ok, differences.within_one_sided_error(tape, mean, error, order)
+                )
             if shift_fd:
                 fd = np.where(smooth, mean, fd)
                 fd_error = np.where(smooth, error, fd_error)
@@ -189,29 +191,29 @@ MIXED_SETTLED = 1e-3  # quadrant estimates with a Richardson error above this (r
 
 
 def mixed(names: tuple[str, str], tape, exact, fd, quadrants, *, scale, dtype: str, kink: Event) -> Column:
-    """A mixed second partial at a kink, from its four one-sided quadrant estimates (numeric.mixed_quadrants):
+    """A mixed second partial at a kink, from its four one-sided quadrant estimates (differences.mixed_quadrants):
     they differ, the partial does not exist; rounding could hide a jump, float64 cannot tell; they agree,
     their mean is the finite-difference witness, judged within its error, as column() does for one side."""
     estimates, error, noise = (np.asarray(p, dtype=np.float64) for p in quadrants)
     lo, hi = np.min(estimates), np.max(estimates)
     label = f"{names[0]},{names[1]}"
     data = {"event": kink, "names": names, "quadrants": [float(v) for v in estimates]}
-    tolerance_ = 3 * error + numeric.fd_relative(2) * max(abs(lo), abs(hi))
+    tolerance_ = 3 * error + differences.fd_relative(2) * max(abs(lo), abs(hi))
     false = np.zeros((), dtype=bool)
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi - lo > tolerance_:
         return Column(label, false, np.asarray(fd), np.asarray(0.0), false, false, ~false,
                       [Note("kink_mixed", UNDEFINED, label, data)])  # fmt: skip
     # a kink that crosses the quadrants themselves (max(x, y) at x = y) leaves their estimates noisy
-    if noise > numeric.fd_relative(2) * max(1.0, abs(lo), abs(hi)) or error > MIXED_SETTLED * max(1.0, abs(lo)):
+    if noise > differences.fd_relative(2) * max(1.0, abs(lo), abs(hi)) or error > MIXED_SETTLED * max(1.0, abs(lo)):
         data["k"], data["order"], data["noise"] = 2, 2, float(max(noise, error))
         return Column(label, false, np.asarray(fd), np.asarray(0.0), false, false, ~false,
                       [Note("kink_cannot_tell", UNDEFINED, names[0], data)])  # fmt: skip
     mean = float(np.mean(estimates))
-    exact_ok = bool(numeric.within_one_sided_error(exact, mean, error, 2))
+    exact_ok = bool(differences.within_one_sided_error(exact, mean, error, 2))
     if exact_ok:
         agree = bool(tolerance.close_each(tape, exact, tolerance.tape(dtype), scale))
     else:
-        agree = bool(numeric.within_one_sided_error(tape, mean, error, 2))
+        agree = bool(differences.within_one_sided_error(tape, mean, error, 2))
     smooth = Note("smooth_kink_mixed", INFO, label, {**data, "tape": tape, "tape_ok": agree, "exact": exact,
                                                      "exact_ok": exact_ok})  # fmt: skip
     return Column(label, np.asarray(agree), np.asarray(mean), np.asarray(error), false, ~false, false, [smooth])

@@ -123,7 +123,7 @@ def _named(values: dict) -> str:
 
 
 def run_html(run) -> str:
-    from gradcli.present.render import _selected
+    from gradcli.present.descent import _selected
 
     clipped = run.clip is not None
     header = ["step", "loss", "parameters", "gradient", *(["clipped gradient"] if clipped else [])]

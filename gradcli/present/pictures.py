@@ -17,8 +17,7 @@ import numpy as np
 from gradcli.errors import GradcliError, PointError
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, Call, Node, free_names, walk
-from gradcli.solve.gradient import prepare
-from gradcli.solve.problem import Options
+from gradcli.solve.problem import Options, prepare
 from gradcli.witnesses import numeric
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # plain text: the same in a terminal, a pipe or a snapshot test

@@ -1,4 +1,4 @@
-"""Output: rich table, JSON, CSV and plain text. The only module that imports rich."""
+"""Output: rich table, JSON, CSV and plain text (descend's in present/descent.py, check's in present/grading.py)."""
 
 from __future__ import annotations
 
@@ -432,129 +432,7 @@ class PointsProgress:
             self.progress.stop()
 
 
-# ---------------------------------------------------------------- descent
-
-
-class DescentProgress:
-    """A progress bar over the steps on stderr, only when stderr is a terminal; its step() is the callback."""
-
-    def __init__(self, err: TextIO, steps: int, lr: float):
-        self.progress = None
-        if getattr(err, "isatty", lambda: False)():
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.progress = Progress(console=Console(file=err), transient=True)
-            self.task = self.progress.add_task(f"lr {lr:g}", total=steps + 1)
-
-    def __enter__(self):
-        if self.progress:
-            self.progress.start()
-        return self
-
-    def step(self, _step) -> None:
-        if self.progress:
-            self.progress.advance(self.task)
-
-    def __exit__(self, *exc) -> None:
-        if self.progress:
-            self.progress.stop()
-
-
-def _selected(history, count: int = 10):
-    """The first, every tenth of the way, and the last step."""
-    last = len(history) - 1
-    wanted = sorted({0, last, *(round(last * k / count) for k in range(1, count))})
-    return [history[i] for i in wanted]
-
-
-def _named(values: dict) -> str:
-    return ", ".join(f"{n} = {fmt(v)}" for n, v in values.items())
-
-
-def descent_document(runs) -> dict:
-    """The JSON document of descend: the expression, the clip, and each run."""
-    document = {"expression": runs[0].expression, "clip": runs[0].clip.to_dict() if runs[0].clip else None}
-    document["runs"] = [run.to_dict() for run in runs]
-    return document
-
-
-def write_descent(runs, fmt_name: str, out: TextIO) -> None:
-    document = descent_document(runs)
-    if fmt_name != "table":
-        separators = (",", ":") if fmt_name == "jsonl" else None
-        out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2, separators=separators) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(file=out, highlight=False, soft_wrap=False, width=_width(out))
-    clipped = runs[0].clip is not None
-    for run in runs:
-        title = f"descend f = {run.expression} ({run.optimizer}, lr {run.lr:g})"
-        table = Table(title=Text(title), title_justify="left")
-        for column in ("step", "loss", "parameters", "gradient", *(["clipped gradient"] if clipped else [])):
-            table.add_column(column, overflow="fold")
-        for step in _selected(run.history):
-            cells = [str(step.step), fmt(step.loss), _named(step.params), _named(step.gradient)]
-            table.add_row(*map(Text, cells + ([_named(step.clipped)] if clipped else [])))
-        console.print(table)
-        console.print(Text(f"final: {_named(run.final.params)}, loss {fmt(run.final.loss)}"))
-        style = "yellow" if run.stopped == "diverged" else "green"
-        console.print(Text(f"stopped: {run.reason}", style=style))
-    if len(runs) > 1:
-        table = Table(title=Text("learning rates side by side"), title_justify="left")
-        for column in ("lr", "stopped", "steps", "final loss", "final parameters"):
-            table.add_column(column)
-        for run in runs:
-            cells = [f"{run.lr:g}", run.stopped, str(run.final.step), fmt(run.final.loss), _named(run.final.params)]
-            table.add_row(*map(Text, cells))
-        console.print(table)
-
-
-def write_trace(runs, path: str) -> None:
-    """Every step of every run as CSV: lr, step, loss, then each parameter, gradient and clipped gradient."""
-    first = runs[0].history[0]
-    names = [label for n, v in first.params.items() for label in _labels(n, v)]
-    header = ["lr", "step", "loss", *names, *(f"grad_{n}" for n in names), *(f"clipped_{n}" for n in names)]
-    from gradcli.runtime.files import atomic_write
-
-    with atomic_write(path) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        for run in runs:
-            for step in run.history:
-                values = [v for part in (step.params, step.gradient, step.clipped) for v in _flat_all(part)]
-                writer.writerow([repr(run.lr), step.step, exact_text(step.loss), *map(exact_text, values)])
-
-
-def _flat_all(values: dict) -> list[float]:
-    return [x for v in values.values() for x in _flat(v)]
-
-
-# ---------------------------------------------------------------- check
-
-
-def write_check(result, fmt_name: str, out: TextIO) -> None:
-    if fmt_name in ("json", "jsonl"):
-        indent = None if fmt_name == "jsonl" else 2
-        out.write(json.dumps(result.to_dict(), indent=indent) + "\n")
-        return
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(file=out, highlight=False, soft_wrap=True, width=_width(out))
-    style = {"correct": "bold green", "wrong": "bold red"}.get(result.verdict, "bold yellow")
-    console.print(Text(f"{result.verdict.upper()}: {_check_what(result)} of {result.expression}", style=style))
-    console.print(Text(f"  your answer:    {result.answer}"))
-    console.print(Text(f"  the derivative: {result.derivative}"))
-    console.print(Text(f"  how: {result.method}: {result.reason}"))
-    if result.counterexample:
-        console.print(Text(f"  {_counter_text(result.counterexample, 'your answer gives', 'the derivative is')}"))
-    if result.mistake:
-        console.print(Text(f"  {result.mistake['message']}", style="bold"))
-    _derivation_lines(console, result)
+# ---------------------------------------------------------------- derived and derivative
 
 
 def write_derived(result, fmt_name: str, out: TextIO) -> None:
@@ -585,61 +463,6 @@ def write_derived(result, fmt_name: str, out: TextIO) -> None:
             f"  at {point}: tape {fmt(r.tape)}, sympy {fmt(r.exact)}, "
             f"finite differences {fmt(r.finite_difference)}: {status}\n"
         )
-
-
-def _check_what(result) -> str:
-    wrt = ", ".join(result.wrt)
-    return {
-        "gradient": f"the gradient ({wrt})",
-        "hessian": f"the Hessian ({wrt})",
-        "implicit": f"the implicit derivative with respect to {wrt}",
-        "directional": f"the directional derivative in ({wrt})",
-    }.get(result.kind, f"d/d{wrt}" if result.order == 1 else f"d{result.order}/d{wrt}{result.order}")
-
-
-def _counter_text(counter: dict, answer: str, derivative: str) -> str:
-    point = ", ".join(f"{n} = {fmt(v)}" for n, v in counter["at"].items())
-    return f"at {point} {answer} {fmt(counter['answer'])}; {derivative} {fmt(counter['derivative'])}"
-
-
-def grades_document(grades) -> dict:
-    """The JSON document of check --file: the summary and each row."""
-    return grades.to_dict()
-
-
-def write_grades(grades, fmt_name: str, out: TextIO) -> None:
-    """A GradeSheet (results.grading) as JSON, JSON lines, CSV or one line per row with the summary."""
-    counts = grades.summary
-    if fmt_name in ("json", "jsonl"):
-        document = grades_document(grades)
-        out.write(json.dumps(document, indent=None if fmt_name == "jsonl" else 2) + "\n")
-        return
-    writer = csv.writer(out, lineterminator="\n")
-    if fmt_name == "csv":
-        writer.writerow(["line", "verdict", "mistake", "expression", "answer", "derivative", "reason"])
-    for g in grades:
-        if g.result is None:
-            row = [g.line, "invalid", "", "", "", "", g.error]
-        else:
-            r = g.result
-            detail = r.reason
-            if r.counterexample:
-                detail += "; " + _counter_text(r.counterexample, "the answer gives", "the derivative")
-            if r.mistake:
-                detail += "; " + r.mistake["message"]
-            kind = r.mistake["kind"] if r.mistake else ""
-            row = [g.line, r.verdict, kind, r.expression, r.answer, r.derivative, detail]
-        if fmt_name == "csv":
-            writer.writerow(row)
-        elif g.result is None:
-            out.write(f"line {row[0]}: invalid: {row[6]}\n")
-        else:
-            out.write(f"line {row[0]}: {row[1]}: {row[3]} -> {row[4]} ({row[6]})\n")
-    if fmt_name != "csv":
-        out.write("summary: " + ", ".join(f"{v} {k}" for k, v in counts.items() if k != "mistakes") + "\n")
-        if counts["mistakes"]:
-            named = ", ".join(f"{n} {_answers(n)} the {kind}" for kind, n in counts["mistakes"].items())
-            out.write(f"mistakes: {named}\n")
 
 
 def write_derivative(result, fmt_name: str, out: TextIO) -> None:
@@ -687,7 +510,3 @@ def _derivative_entries(result) -> list[tuple[str, str]]:
         for row, entries in zip(result.rows, result.derivative, strict=True)
         for name, text in zip(result.wrt, entries, strict=True)
     ]
-
-
-def _answers(n: int) -> str:
-    return "answer got wrong" if n == 1 else "answers got wrong"

@@ -66,7 +66,7 @@ def implicit(expression: str, y: str, at, wrt: list[str] | None = None, from_lat
     """dy/dx at points on the curve `left = right` (or F = 0), by each of grad's three methods."""
     import sympy
 
-    from gradcli.grading.check import _equation
+    from gradcli.grading.question import _equation
     from gradcli.lang.printers import to_text
     from gradcli.lang.tree import free_names
     from gradcli.solve.gradient import grad
@@ -105,7 +105,7 @@ def directional(
     """grad f . u at each point, u the unit vector along `direction` (in --wrt or alphabetical order)."""
     import sympy
 
-    from gradcli.grading.check import _direction, _target
+    from gradcli.grading.question import _direction, _target
     from gradcli.lang.printers import to_text
     from gradcli.lang.tree import free_names
     from gradcli.solve.gradient import grad

@@ -15,8 +15,7 @@ import numpy as np
 
 from gradcli.errors import PointError
 from gradcli.results.descent import Run, Step
-from gradcli.solve.gradient import Assignment, prepare
-from gradcli.solve.problem import Options
+from gradcli.solve.problem import Assignment, Options, prepare
 from gradcli.witnesses.clip import Clip
 
 OPTIMIZERS = ("sgd", "momentum", "adam")

@@ -114,7 +114,7 @@ def _tree(expression: str, kind: str, from_latex: bool) -> Node:
 
 
 def _names(tree: Node, wrt) -> tuple[str, ...]:
-    from gradcli.solve.gradient import _order_of_appearance
+    from gradcli.solve.problem import _order_of_appearance
 
     names = tuple(_order_of_appearance(tree))
     if not names:

@@ -12,9 +12,9 @@ from gradcli.judge import verdict as judge
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import ListOf
 from gradcli.results.gradient import MatrixPoint, MatrixResult
-from gradcli.solve.gradient import Assignment, Problem, _env, _plain, _stack, prepare
-from gradcli.solve.problem import Options
-from gradcli.witnesses import numeric
+from gradcli.solve.gradient import _env, _plain, _stack
+from gradcli.solve.problem import Assignment, Options, Problem, prepare
+from gradcli.witnesses import differences, numeric
 
 FD_SECONDS = 30
 
@@ -129,18 +129,18 @@ def _finite_differences(problem: Problem, kind: str, envs, names, batched: bool)
         stacked = _stack(envs)
         fn = numeric.function(problem.tree, stacked)
         if kind == "hessian":
-            return list(np.moveaxis(numeric.hessian_difference(fn, stacked, list(names), True), -1, 0))
+            return list(np.moveaxis(differences.hessian_difference(fn, stacked, list(names), True), -1, 0))
         # each (outputs..., points) -> per point (outputs, 1); join the names as columns
-        blocks = [np.reshape(numeric.central_difference(fn, stacked, n, True), (-1, len(envs))) for n in names]
+        blocks = [np.reshape(differences.central_difference(fn, stacked, n, True), (-1, len(envs))) for n in names]
         return [np.stack([b[:, i] for b in blocks], axis=1) for i in range(len(envs))]
     if kind == "hessian":
-        return [numeric.hessian_difference(numeric.function(problem.tree, env), env, list(names)) for env in envs]
+        return [differences.hessian_difference(numeric.function(problem.tree, env), env, list(names)) for env in envs]
     out = []
     for env in envs:
         fn = numeric.function(problem.tree, env)
         blocks = []
         for name in names:
-            d = numeric.central_difference(fn, env, name)  # x.shape + f.shape
+            d = differences.central_difference(fn, env, name)  # x.shape + f.shape
             size = int(np.prod(np.shape(env[name])))
             blocks.append(np.reshape(d, (size, -1)).T)
         out.append(np.concatenate(blocks, axis=1))
@@ -210,7 +210,7 @@ def _mixed(problem, fn, env, names, kinks, matrices, scale) -> list:
             kink = next((e for e in kinks if {a, b} & e.names), None)
             if kink is None:
                 continue
-            quadrants = numeric.mixed_quadrants(fn, env, a, b)
+            quadrants = differences.mixed_quadrants(fn, env, a, b)
             c = judge.mixed((a, b), tape[i, j], exact[i, j], whole.fd[i, j], quadrants, scale=scale,
                             dtype=problem.dtype, kink=kink)  # fmt: skip
             for r, s in ((i, j), (j, i)):
@@ -223,7 +223,7 @@ def _mixed(problem, fn, env, names, kinks, matrices, scale) -> list:
 
 def _along(fn, env, name):
     def sides(k):
-        return numeric.one_sided_order(fn, env, name, k)
+        return differences.one_sided_order(fn, env, name, k)
 
     return sides
 
@@ -232,6 +232,6 @@ def _jacobian_sides(fn, env, name, size):
     """One-sided first derivatives along each element of name, as (outputs, elements) blocks."""
 
     def sides(k):
-        return tuple(np.reshape(p, (size, -1)).T for p in numeric.one_sided_elements(fn, env, name, k))
+        return tuple(np.reshape(p, (size, -1)).T for p in differences.one_sided_elements(fn, env, name, k))
 
     return sides

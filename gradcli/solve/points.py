@@ -19,8 +19,8 @@ import numpy as np
 
 from gradcli.errors import ExitCode, PointError
 from gradcli.judge import verdict as judge
-from gradcli.solve.gradient import Problem, prepare
-from gradcli.witnesses import numeric
+from gradcli.solve.problem import Problem, prepare
+from gradcli.witnesses import differences, numeric
 
 DEFAULT_CHUNK = 10_000
 MAX_CHUNK = 100_000  # points per tensor: a few tens of MB per chunk at most
@@ -195,7 +195,7 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     rows = [name for name in problem.rows if name in problem.watched]
     fn = numeric.function(problem.tree, env)
     with np.errstate(all="ignore"):
-        fd = {name: numeric.derivative(fn, env, name, batched=True) for name in rows}
+        fd = {name: differences.derivative(fn, env, name, batched=True) for name in rows}
         exact = _exact(problem, symbolic, evaluators, env, rows)
     tape = {name: grads[name] for name in rows}
     columns = _judge(problem, env, fn, values, tape, exact, fd)
@@ -204,7 +204,7 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     for event, mask in numeric.event_masks(problem.tree, env, frozenset(rows)).items():
         if event.kind == "pole":
             poles |= np.broadcast_to(mask, (n,))
-    continuous = numeric.continuous(fn, env, rows) if np.any(poles) else False
+    continuous = differences.continuous(fn, env, rows) if np.any(poles) else False
     status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous)
     shown = {c.name: c.fd for c in columns}
     return Chunk(block.lines, coords, values, tape, exact, shown, status)
@@ -238,7 +238,7 @@ def _judge(problem, env, fn, values, tape, exact, fd) -> list:
         columns.append(
             judge.column(
                 name, tape[name], exact[name], fd[name].value, fd[name].error, scale=scale, dtype=problem.dtype,
-                at_kink=at_kink, sides=lambda k, name=name: numeric.one_sided_order(fn, env, name, k),
+                at_kink=at_kink, sides=lambda k, name=name: differences.one_sided_order(fn, env, name, k),
             )
         )  # fmt: skip
     return columns

@@ -23,8 +23,8 @@ from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, Call, ListOf, Name, infer_shape, substitute, walk
 from gradcli.lang.values import Value, parse_value
 from gradcli.results.gradient import ProductResult
-from gradcli.solve.gradient import Assignment, Problem, _as_text, _env, _solve_target, _values, prepare
-from gradcli.solve.problem import Options
+from gradcli.solve.gradient import _env, _solve_target
+from gradcli.solve.problem import Assignment, Options, Problem, _as_text, _values, prepare
 from gradcli.tolerance import finite_difference
 from gradcli.tolerance import tape as tape_tolerance
 

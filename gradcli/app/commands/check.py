@@ -44,7 +44,7 @@ def check(
     from gradcli.grading.check import check as judge
     from gradcli.grading.check import parse_ranges
     from gradcli.lang.values import split_assignments
-    from gradcli.present.render import write_check
+    from gradcli.present.grading import write_check
 
     env = ctx.obj
     tolerances = {
@@ -73,7 +73,7 @@ def check(
 
 def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:
     from gradcli.grading import sheet as grading
-    from gradcli.present.render import write_grades
+    from gradcli.present.grading import write_grades
 
     grades = grading.grade_file(grading.read(env.input_path(file)), **tolerances)
     env.render(write_grades, grades, output.value)

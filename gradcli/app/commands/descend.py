@@ -40,7 +40,7 @@ def descend(
 
     Example: gradcli descend "(w*2 - 6)**2" --from w=0.5 --lr 0.1 --steps 100 --clip-value -1:1
     """
-    from gradcli.present.render import DescentProgress, write_descent, write_trace
+    from gradcli.present.descent import DescentProgress, write_descent, write_trace
     from gradcli.solve import data as datasets
     from gradcli.solve.descent import MAX_STEPS
     from gradcli.solve.descent import descend as run_descent
