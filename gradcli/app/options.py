@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -37,6 +39,37 @@ class GradDType(StrEnum):
 class Unconnected(StrEnum):
     none = "none"
     zero = "zero"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way a command is used (grad at a point, grad --points, ...): `when` says it in words, as in
+    "--dtype does not apply without --at"; `options` are the parameter names that mean something then."""
+
+    when: str
+    options: frozenset[str]
+
+
+def given_options(ctx: typer.Context) -> frozenset[str]:
+    """The options the user gave (on the command line or a batch line), whatever their value."""
+    return frozenset(
+        p.name
+        for p in ctx.command.params
+        if p.param_type_name == "option" and getattr(ctx.get_parameter_source(p.name), "name", "") == "COMMANDLINE"
+    )
+
+
+def refuse_unused(ctx: typer.Context, modes: Sequence[Mode], choose: Callable[[frozenset, Mapping], Mode]) -> Mode:
+    """The mode these options pose; an option given that does not apply in it is an error, never ignored."""
+    given = given_options(ctx)
+    mode = choose(given, ctx.params)
+    spellings = {p.name: p.opts[0] for p in ctx.command.params}
+    for param in ctx.command.params:  # in the order --help lists them
+        if param.name in given and param.name not in mode.options:
+            elsewhere = [m.when for m in modes if param.name in m.options]
+            where = f"; it applies {' or '.join(elsewhere)}" if elsewhere else ""
+            raise GradcliError(f"{spellings[param.name]} does not apply {mode.when}{where}")
+    return mode
 
 
 def stdin_expression(ctx: typer.Context, text: str | None) -> str | None:

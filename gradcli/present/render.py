@@ -436,9 +436,12 @@ class PointsProgress:
 
 
 def write_derived(result, fmt_name: str, out: TextIO) -> None:
-    """grad --implicit / --direction."""
+    """grad --implicit / --direction; without a point, the formula and the sample points that checked it."""
     if fmt_name in ("json", "jsonl"):
         out.write(json.dumps(result.to_dict(), indent=None if fmt_name == "jsonl" else 2) + "\n")
+        return
+    if result.sampled and fmt_name in ("plain", "csv"):
+        out.write(f"{result.symbolic}\n")
         return
     if fmt_name in ("plain", "csv"):
         writer = csv.writer(out, lineterminator="\n")
@@ -454,6 +457,11 @@ def write_derived(result, fmt_name: str, out: TextIO) -> None:
     along = f" along {fmt(list(result.direction))}" if result.direction else ""
     where = "on" if result.kind == "implicit" else "of"
     out.write(f"{result.of}{along} {where} {result.expression}: {result.symbolic}\n")
+    _derived_derivation(result, out)
+    if result.sampled:
+        agree = all(r.agree for r in result.results)
+        verdict = ("they agree" if agree else "they DISAGREE") if result.results else "no sample point found"
+        out.write(f"checked against GradientTape and finite differences at {len(result.results)} points: {verdict}\n")
     for r in result.results:
         point = ", ".join(f"{n} = {fmt(v)}" for n, v in r.at.items())
         status = "agree" if r.agree else "disagree"
@@ -463,6 +471,22 @@ def write_derived(result, fmt_name: str, out: TextIO) -> None:
             f"  at {point}: tape {fmt(r.tape)}, sympy {fmt(r.exact)}, "
             f"finite differences {fmt(r.finite_difference)}: {status}\n"
         )
+
+
+def _derived_derivation(result, out: TextIO) -> None:
+    """--steps: the derivation of each partial derivative it is made from; --latex: LaTeX of them and the result."""
+    for name, steps in result.steps.items():
+        out.write(f"derivation of d/d{name}:\n")
+        for number, step in enumerate(steps, start=1):
+            if step.rule == "simplify":
+                out.write(f"  {number}. simplified: d/d{name} = {step.derivative}\n")
+            else:
+                out.write(f"  {number}. d/d{name} [{step.expression}] = {step.derivative}   ({step.rule})\n")
+    if result.latex:
+        out.write(f"LaTeX f: {result.latex['function']}\n")
+        for name, text in result.latex["derivatives"].items():
+            out.write(f"LaTeX df/d{name}: {text}\n")
+        out.write(f"LaTeX {result.of}: {result.latex['result']}\n")
 
 
 def write_derivative(result, fmt_name: str, out: TextIO) -> None:

@@ -286,6 +286,25 @@ def _nested(tf, f, source, order: int):
     return tape.gradient(inner, source, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 
+def implicit_derivative(tree: Node, values: dict[str, np.ndarray], x: str, y: str, order: int) -> float:
+    """d^order y/dx^order on the curve F = 0 at the point, by nested tapes: y' = -F_x/F_y, and each higher
+    derivative is d/dx g(x, y(x)) = g_x + g_y y' of the one before (float64; other names are constants)."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, frozenset((x, y)), "float64")
+    backend = TapeBackend(tf, tf_dtype)
+    pair = [sources[x], sources[y]]
+    zero = tf.UnconnectedGradients.ZERO
+
+    def slope(k: int):
+        with tf.GradientTape(persistent=True) as tape:
+            inner = evaluate(tree, env, backend) if k == 1 else slope(k - 1)
+            first = None if k == 1 else slope(1)
+        gx, gy = tape.gradient(inner, pair, unconnected_gradients=zero)
+        return -gx / gy if k == 1 else gx + gy * first
+
+    return float(slope(order).numpy())
+
+
 def _environment(tf, values, variables, dtype):
     tf_dtype = {"float64": tf.float64, "float32": tf.float32, "int32": tf.int32}[dtype]
     env, sources = {}, {}

@@ -47,6 +47,7 @@ def check(
     from gradcli.present.grading import write_check
 
     env = ctx.obj
+    o.refuse_unused(ctx, MODES, choose)
     tolerances = {
         "rtol": rtol,
         "sig_figs": sig_figs,
@@ -69,6 +70,20 @@ def check(
         result = with_check_derivation(result, steps, latex)
     env.render(write_check, result, output.value)
     raise typer.Exit(result.exit_code)
+
+
+_QUESTION = {"answer", "wrt", "output", "order", "implicit", "direction", "rtol", "sig_figs", "steps", "latex"}
+FILE = o.Mode(
+    "with --file (each row says what to check)", frozenset({"file", "output", "sample_range", "rtol", "sig_figs"})
+)
+AT = o.Mode("at a point (--at)", frozenset({"at", *_QUESTION}))
+EVERYWHERE = o.Mode("without --at (the answer is checked everywhere)", frozenset({"sample_range", *_QUESTION}))
+MODES = (FILE, AT, EVERYWHERE)
+
+
+def choose(given: frozenset[str], values) -> o.Mode:
+    """--file grades a class file; else one answer, at a point or everywhere (where --range samples)."""
+    return FILE if "file" in given else AT if "at" in given else EVERYWHERE
 
 
 def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:

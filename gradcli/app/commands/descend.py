@@ -47,6 +47,7 @@ def descend(
     from gradcli.witnesses.clip import parse_clip
 
     env = ctx.obj
+    o.refuse_unused(ctx, MODES, choose)
     if output.value not in ("table", "json", "jsonl"):
         raise GradcliError("descend writes a table or json (use --trace FILE for every step as CSV)")
     points = o.points(start)
@@ -78,6 +79,17 @@ def descend(
 
         png_descent(runs, plot_file, options.get("data"))
     env.render(write_descent, runs, output.value)
+
+
+_ALWAYS = {"start", "const", "lr", "steps", "optimizer", "tol", "clip_value", "clip_norm", "clip_global_norm"}
+_ALWAYS |= {"trace", "output", "plot_file"}
+DATA = o.Mode("with --data", frozenset({"data", "epochs", "batch_size", "seed", *_ALWAYS}))
+EXPRESSION = o.Mode("without --data (the loss is the expression itself)", frozenset(_ALWAYS))
+MODES = (DATA, EXPRESSION)
+
+
+def choose(given: frozenset[str], values) -> o.Mode:
+    return DATA if "data" in given else EXPRESSION
 
 
 def _outputs(env, trace: str | None, plot_file: str | None, data: str | None) -> tuple[str | None, str | None]:

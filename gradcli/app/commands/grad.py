@@ -8,7 +8,6 @@ import typer
 
 from gradcli.app import options as o
 from gradcli.app.commands import formula, gradient_points
-from gradcli.errors import GradcliError
 
 
 def grad(
@@ -72,16 +71,13 @@ def grad(
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
     env = ctx.obj
-    if implicit is not None or direction is not None:
-        _derived(env, expression, at, wrt, implicit, direction, output)
-    tape_options = clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom
-    if points is not None:
-        if at or order != 1 or tape_options:
-            raise GradcliError("--points works with --const, --wrt, --watch and --dtype only (not --at, --order, ...)")
+    mode = o.refuse_unused(ctx, MODES, choose)
+    if mode in (IMPLICIT, DIRECTION):
+        _derived(env, expression, at, const, wrt, implicit, direction, output, order, steps, latex)
+    _no_equation(expression, env.from_latex)
+    if mode is POINTS:
         gradient_points.run(env, expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
-    if not at:
-        if const or watch or tape_options:
-            raise GradcliError("without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...")
+    if mode is FORMULA:
         formula.run(env, expression, "grad", wrt, output, order, steps, latex)
     from gradcli.present.render import write
     from gradcli.solve.formula import with_gradient_derivation
@@ -111,17 +107,61 @@ def grad(
     raise typer.Exit(result.exit_code)
 
 
-def _derived(env, expression, at, wrt, implicit, direction, output) -> None:
-    """grad --implicit / --direction: dy/dx on a curve or D_u f, made from the gradient's three methods."""
+_TAPE = {"watch", "dtype", "clip_value", "clip_norm", "clip_global_norm", "stop", "of", "persistent", "custom"}
+AT = o.Mode(
+    "at a point (--at)",
+    frozenset({"at", "const", "wrt", "output", "order", "steps", "latex", "unconnected", "frameworks", *_TAPE}),
+)
+FORMULA = o.Mode(
+    "without --at (grad prints the derivative's formula)", frozenset({"wrt", "output", "order", "steps", "latex"})
+)
+POINTS = o.Mode(
+    "with --points", frozenset({"points", "const", "wrt", "watch", "output", "dtype", "on_error", "chunk_size"})
+)
+_DERIVED = {"at", "const", "wrt", "output", "order", "steps", "latex"}
+IMPLICIT = o.Mode("with --implicit", frozenset({"implicit", *_DERIVED}))
+DIRECTION = o.Mode("with --direction", frozenset({"direction", *_DERIVED}))
+MODES = (AT, FORMULA, POINTS, IMPLICIT, DIRECTION)
+
+
+def choose(given: frozenset[str], values) -> o.Mode:
+    """--points, --implicit and --direction each pose their own question; else --at, or the formula."""
+    for name, mode in (("points", POINTS), ("implicit", IMPLICIT), ("direction", DIRECTION), ("at", AT)):
+        if name in given:
+            return mode
+    return FORMULA
+
+
+def _no_equation(expression: str, from_latex: bool) -> None:
+    """`x^2 + y^2 = 25` is a curve, not a function: say how to ask for its slope."""
+    from gradcli.errors import ParseError
+    from gradcli.grading.question import _equation, _sides
+    from gradcli.lang.parser import parse_program
+    from gradcli.lang.tree import free_names
+
+    if _sides(expression) is None:
+        return
+    try:
+        parse_program(expression, allow_lists=True, latex=from_latex)
+    except ParseError as exc:  # not a program's named steps (y = x*x; y + 1): an equation
+        names = sorted(free_names(_equation(expression, from_latex)))
+        y = "y" if "y" in names or not names else names[-1]
+        others = [n for n in names if n != y]
+        slope = f" (d{y}/d{others[0]} on the curve)" if len(others) == 1 else ""
+        raise ParseError(f"an equation: add --implicit {y}{slope}") from exc
+
+
+def _derived(env, expression, at, const, wrt, implicit, direction, output, order, steps, latex) -> None:
+    """grad --implicit / --direction: dy/dx on a curve or D_u f, made from the gradient's three methods;
+    without --at, the formula, checked at sample points."""
     from gradcli.present.render import write_derived
     from gradcli.solve import derived
 
-    if not at or (implicit is not None and direction is not None):
-        raise GradcliError("--implicit and --direction each need a point (--at), and go one at a time")
-    points, names = o.points(at), o.names_or_none(wrt)
+    given = {"const": o.constants(const), "order": order, "steps": steps, "latex": latex, "from_latex": env.from_latex}
+    points, names = (o.points(at) if at else None), o.names_or_none(wrt)
     if implicit is not None:
-        result = derived.implicit(expression, implicit, points, names, env.from_latex)
+        result = derived.implicit(expression, implicit, points, names, **given)
     else:
-        result = derived.directional(expression, direction.split(","), points, names, env.from_latex)
+        result = derived.directional(expression, direction.split(","), points, names, **given)
     env.render(write_derived, result, output.value)
     raise typer.Exit(result.exit_code)

@@ -8,7 +8,6 @@ import typer
 
 from gradcli.app import options as o
 from gradcli.app.commands import formula
-from gradcli.errors import GradcliError
 
 
 def jacobian(
@@ -27,6 +26,7 @@ def jacobian(
     """
     from gradcli.solve.matrix import jacobian as compute
 
+    o.refuse_unused(ctx, MODES, choose)
     _run(ctx.obj, compute, expression, at, const, wrt, watch, output, dtype)
 
 
@@ -46,13 +46,21 @@ def hessian(
     """
     from gradcli.solve.matrix import hessian as compute
 
+    o.refuse_unused(ctx, MODES, choose)
     _run(ctx.obj, compute, expression, at, const, wrt, watch, output, dtype)
+
+
+AT = o.Mode("at a point (--at)", frozenset({"at", "const", "wrt", "watch", "output", "dtype"}))
+FORMULA = o.Mode("without --at (the matrix of derivatives is printed)", frozenset({"wrt", "output"}))
+MODES = (AT, FORMULA)
+
+
+def choose(given: frozenset[str], values) -> o.Mode:
+    return AT if "at" in given else FORMULA
 
 
 def _run(env, compute, expression, at, const, wrt, watch, output, dtype) -> None:
     if not at:
-        if const or watch:
-            raise GradcliError("without --at, the matrix of derivatives is printed: give --at for --const, --watch")
         formula.run(env, expression, compute.__name__, wrt, output)
     from gradcli.present.render import write
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gradcli.app import options as o
 from gradcli.errors import GradcliError
 
 
@@ -14,6 +15,15 @@ class WorkerAction(StrEnum):
     start = "start"
     stop = "stop"
     status = "status"
+
+
+START = o.Mode("to start (worker start)", frozenset({"idle"}))
+OTHER = o.Mode("to worker stop or worker status", frozenset())
+MODES = (START, OTHER)
+
+
+def choose(given: frozenset[str], values) -> o.Mode:
+    return START if values.get("action") == WorkerAction.start else OTHER
 
 
 def worker(
@@ -27,6 +37,7 @@ def worker(
     """
     from gradcli.app import client
 
+    o.refuse_unused(ctx, MODES, choose)
     out = ctx.obj.stdout
     if action == WorkerAction.start:
         try:
