@@ -141,7 +141,8 @@ def test_nowhere_real_is_not_checked(cli):
         ),
         (
             ["grad", "x^2", "--clip-norm", "1"],
-            "error: without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...\n",
+            "error: --clip-norm does not apply without --at (grad prints the derivative's formula); "
+            "it applies at a point (--at)\n",
         ),
         (["grad", "sum(x)"], "error: without --at, give a scalar expression (no sum, mean, @ or custom functions)\n"),
         (["grad", "x^2", "--wrt", "y"], "error: --wrt y: 'y' is not in the expression (x)\n"),

@@ -97,7 +97,7 @@ def test_points_kinks_and_singularities_are_flagged_per_row(cli):
         ("", [], "empty"),
         ("x,z\n1,2\n", [], "z not in the expression"),
         ("x\n1\n", ["--format", "table"], "csv, jsonl or plain"),
-        ("x\n1\n", ["--at", "x=1"], "--points works with"),
+        ("x\n1\n", ["--at", "x=1"], "--at does not apply with --points"),
         ("x\n1\n", ["--chunk-size", "0"], "between 1 and 100000"),
     ],
 )
