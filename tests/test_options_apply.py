@@ -219,3 +219,12 @@ def test_derived_json_matches_its_schema(cli, args):
     run = cli("grad", *args, "--format", "json")
     assert run.code == 0, run.stderr
     assert_valid("derived.json", run.json)
+
+
+def test_x_to_the_zero_is_the_constant_one_with_derivative_zero(cli):
+    """Issue 20: `grad "x**0" --at x=0` is 1 with slope 0 (tf.pow's own gradient there is nan)."""
+    run = cli("grad", "x**0", "--at", "x=0", "--format", "json")
+    assert run.code == 0, run.stderr
+    (point,) = run.json["results"]
+    assert point["value"] == 1
+    assert point["gradient"]["x"]["tape"] == point["gradient"]["x"]["exact"] == 0

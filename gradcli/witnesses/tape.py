@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.lang.tree import CONSTANTS, ListOf, Node, evaluate, free_names
+from gradcli.lang.tree import CONSTANTS, ListOf, Node, Num, evaluate, free_names
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
@@ -135,6 +135,8 @@ class TapeBackend:
             "+": tf.add, "-": tf.subtract, "*": tf.multiply, "/": tf.divide,
             "**": tf.pow, "@": tf.linalg.matmul,
         }  # fmt: skip
+        if node.op == "**" and isinstance(node.right, Num) and node.right.value == 0:
+            return tf.ones_like(a)  # x**0 is the constant 1, as sympy reads it (tf.pow's gradient is 0 * 0**-1 = nan)
         return ops[node.op](a, b)
 
     def call(self, node, args):
