@@ -192,7 +192,7 @@ def test_preview_derivative_table_and_graph(h):
     expect(h.page.locator("#graph svg path[data-curve=df]")).to_have_count(1)
     expect(h.page.locator("#graph-summary")).to_contain_text("At x = 2 (the dot), f = 7.274 and the tangent")
     expect(h.page.locator("#graph-summary")).to_contain_text("slope 7.582")
-    h.shoot("derivative.png")
+    h.shoot("page.png")  # docs/page.png, the README's picture
 
 
 def test_reading_notes_and_latex_in_the_preview(h):
@@ -221,7 +221,8 @@ def test_moving_the_point_updates_table_and_tangent(h):
     expect(tangent).to_have_attribute("data-slope", re.compile(r"^3(\.0*\d?)?$|^2\.99999"))
     h.page.locator("#graph svg").scroll_into_view_if_needed()
     box = h.page.locator("#graph svg").bounding_box()
-    plot_left, plot_right = box["x"] + box["width"] * 48 / 640, box["x"] + box["width"] * (640 - 12) / 640
+    width = float(h.page.locator("#graph svg").get_attribute("viewBox").split()[2])  # margins 48 and 12
+    plot_left, plot_right = box["x"] + box["width"] * 48 / width, box["x"] + box["width"] * (width - 12) / width
     h.page.mouse.click(plot_left + (plot_right - plot_left) * 0.25, box["y"] + box["height"] / 2)  # x = -2.5
     expect(h.page.locator("#slider-value")).to_have_text("x = −2.5")
     expect(caption).to_have_text("At x = -2.5: f = 6.25".replace("-", "−"))

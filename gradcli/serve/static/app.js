@@ -480,7 +480,9 @@
   function draw() {
     const p = state.plot;
     if (!p) return;
-    const W = 640, H = 384, L = 48, R = 12, T = 12, B = 56;
+    // Drawn at the width it is shown at, so that its labels stay readable on a phone.
+    const W = Math.round(Math.max(300, Math.min(860, $("graph").clientWidth || 640)));
+    const H = Math.round(Math.max(260, Math.min(420, W * 0.6))), L = 48, R = 12, T = 12, B = 56;
     const [ylo, yhi] = viewRange([...p.f, ...p.df]);
     const sx = (x) => L + ((x - p.lo) / (p.hi - p.lo)) * (W - L - R);
     const sy = (y) => T + ((yhi - y) / (yhi - ylo)) * (H - T - B);
@@ -514,8 +516,8 @@
     curves.append(svg("g", { id: "tangent-layer" }));
     root.append(curves);
     const legend = svg("g", { class: "legend", "aria-hidden": "true" });
-    [["f", "curve-f"], ["f′", "curve-df"], ["tangent at the point", "tangent"]].forEach(([name, cls], i) => {
-      const x = L + i * 120;
+    [["f", "curve-f"], ["f′", "curve-df"], [W < 480 ? "tangent" : "tangent at the point", "tangent"]].forEach(([name, cls], i) => {
+      const x = L + i * (W < 480 ? 70 : 120);
       legend.append(svg("line", { x1: x, x2: x + 28, y1: H - 12, y2: H - 12, class: cls }));
       const label = svg("text", { x: x + 34, y: H - 8 });
       label.textContent = name;
@@ -673,6 +675,13 @@
     });
     for (const id of ["range-lo", "range-hi"]) $(id).addEventListener("change", () => state.reading && plot());
     $("check-form").addEventListener("submit", check);
+    let width = $("graph").clientWidth;
+    window.addEventListener("resize", () => later("resize", 200, () => {
+      if ($("graph").clientWidth !== width) {
+        width = $("graph").clientWidth;
+        draw();
+      }
+    }));
     if (input.value.trim()) preview();
     document.documentElement.dataset.ready = "1";
   }
