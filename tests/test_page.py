@@ -73,17 +73,24 @@ def server(tmp_path_factory):
     command = shlex.split(override) if override else [sys.executable, "-m", "gradcli", "serve", "--port", "0"]
     if not override:
         command.append("--no-open")
-    log = (tmp_path_factory.mktemp("server") / "stderr.txt").open("w")
+    log = (tmp_path_factory.mktemp("server") / "stderr.txt").open("w", buffering=1)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+
+    def read():
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")  # the server ended without an address line
+
+    threading.Thread(target=read, daemon=True).start()
     try:
         first = lines.get(timeout=START_TIMEOUT).rstrip("\n")
     except queue.Empty:
         first = ""
     try:
         match = ADDRESS.match(first)
-        assert match, f"{shlex.join(command)} printed {first!r}, not `gradcli serve: http://127.0.0.1:PORT/`"
+        said = Path(log.name).read_text()[-2000:]
+        assert match, f"{shlex.join(command)} printed {first!r}, not `gradcli serve: http://127.0.0.1:PORT/`; {said}"
         assert match.group(2) != "0", "with --port 0 the line shows the port the OS picked"
         yield match.group(1)
     finally:
@@ -203,6 +210,17 @@ def test_reading_notes_and_latex_in_the_preview(h):
     h.page.locator("#expression").fill("")
     h.type_expression("1/2x")
     expect(h.page.locator("#preview .note")).to_contain_text("note:")
+
+
+def test_steps_only_when_asked_and_present(h):
+    expect = _expect()
+    h.open()
+    h.type_expression("sin(3x)")
+    expect(h.page.locator("#derivative code").first).to_have_text("3*cos(3*x)")
+    expect(h.page.locator("#steps-out")).to_be_empty()
+    h.page.locator("#steps").check()
+    expect(h.page.locator("#steps-out h3")).to_have_text("Steps")
+    expect(h.page.locator("#steps-out li").last).to_contain_text("3*cos(3*x)")
 
 
 def test_moving_the_point_updates_table_and_tangent(h):
