@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gradcli grad "x**2+2*x-1" --at x=2
 	$(BIN)/gradcli grad "sum(x*x + 2*z)" --at "x=[[3,3,3],[3,3,3]]" --at z=5
+	@echo "For students who never open a terminal: $(BIN)/gradcli serve, then open the address it prints (README.md)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
