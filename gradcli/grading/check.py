@@ -8,9 +8,10 @@ records the tolerance rule it used (gradcli/domain.py explains the magnitudes):
 - exact: sympy proves the difference is 0, or the answer equals the derivative at
   every sample point to rounding error; a difference sympy can state (2e-12*x,
   exp(x)/10**8) is never rounding error. Small is not zero.
-- relative (--rtol R): |answer - derivative| <= R * max(|answer|, |derivative|).
-- decimals: a number answered at a point is judged to the decimals written
-  (0.3536 for 0.35355...); --sig-figs N and --rtol R override.
+- a number answer (at the point, or for a constant derivative) is judged to the instructor's
+  tolerance (gradcli/grading/policy.py: relative 1e-3 by default; --rtol, --atol, --sig-figs,
+  --decimals); a formula is judged as a formula everywhere, whatever --at says, exactly unless
+  --rtol, --atol or --sig-figs is given.
 
 A wrong answer is compared with the derivatives typical mistakes produce
 (gradcli/mistakes.py); a mistake is named only when one of them equals it.
