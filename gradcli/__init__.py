@@ -202,7 +202,11 @@ def check(
     direction: Sequence[float | str] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     rtol: float | None = None,
+    atol: float | None = None,
     sig_figs: int | None = None,
+    decimals: bool = False,
+    points: float | None = None,
+    partial: float | None = None,
 ):
     """Is `answer` the derivative of `expression`? `gradcli check`. A CheckResult: verdict "correct",
     "wrong" (with a counterexample and the likely mistake), "undecided" or "not differentiable".
@@ -215,7 +219,8 @@ def check(
     vector = [str(d) for d in direction] if direction is not None else None
     names = list(wrt) if wrt is not None else None
     options = {"order": order, "implicit": implicit, "direction": vector, "ranges": ranges}
-    return judge(expression, answer, names, dict(at) if at else None, **options, rtol=rtol, sig_figs=sig_figs)
+    policy = {"rtol": rtol, "atol": atol, "sig_figs": sig_figs, "decimals": decimals, "points": points}
+    return judge(expression, answer, names, dict(at) if at else None, **options, **policy, partial=partial)
 
 
 def grade(

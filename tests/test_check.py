@@ -99,6 +99,9 @@ def test_json_keys(cli):
         "counterexample": None,
         "mistake": None,
         "at": {},
+        "points": 1.0,
+        "score": 1.0,
+        "feedback": "Correct.",
         "exit_code": 0,
     }
 

@@ -8,9 +8,10 @@ records the tolerance rule it used (gradcli/domain.py explains the magnitudes):
 - exact: sympy proves the difference is 0, or the answer equals the derivative at
   every sample point to rounding error; a difference sympy can state (2e-12*x,
   exp(x)/10**8) is never rounding error. Small is not zero.
-- relative (--rtol R): |answer - derivative| <= R * max(|answer|, |derivative|).
-- decimals: a number answered at a point is judged to the decimals written
-  (0.3536 for 0.35355...); --sig-figs N and --rtol R override.
+- a number answer (at the point, or for a constant derivative) is judged to the instructor's
+  tolerance (gradcli/grading/policy.py: relative 1e-3 by default; --rtol, --atol, --sig-figs,
+  --decimals); a formula is judged as a formula everywhere, whatever --at says, exactly unless
+  --rtol, --atol or --sig-figs is given.
 
 A wrong answer is compared with the derivatives typical mistakes produce
 (gradcli/mistakes.py); a mistake is named only when one of them equals it.
@@ -19,20 +20,22 @@ A wrong answer is compared with the derivatives typical mistakes produce
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from gradcli import tolerance
 from gradcli.errors import LimitError, PointError
-from gradcli.grading.question import _Problem, _problem, _shaped, _sstr
-from gradcli.lang.tree import Neg, Num
+from gradcli.grading import feedback
+from gradcli.grading.policy import POINT_RTOL, Policy, within
+from gradcli.grading.question import ConstantOfIntegration, _Problem, _problem, _shaped, _sstr
+from gradcli.lang.tree import free_names
 from gradcli.lang.values import parse_value
 from gradcli.results.gradient import json_number
 from gradcli.results.grading import EXACT, CheckResult, Tolerance
 
 SIMPLIFY_SECONDS = 3
 EXACT_RTOL = tolerance.GRADE_EXACT_RTOL  # rounding error, relative to the size of the terms a value is made from
-POINT_RTOL = tolerance.GRADE_POINT_RTOL  # two 30-digit values at one point
 MIN_POINTS = 10
 
 
@@ -47,38 +50,153 @@ def check(
     direction: list[str] | None = None,
     ranges: dict | None = None,
     rtol: float | None = None,
+    atol: float | None = None,
     sig_figs: int | None = None,
+    decimals: bool = False,
+    points: float | None = None,
+    partial: float | None = None,
     from_latex: bool = False,
 ) -> CheckResult:
     """Is `answer` the derivative of `expression`? A list answer is the gradient in --wrt (or alphabetical)
     order, a matrix [[...], [...]] the Hessian; --implicit y checks dy/dx on the curve F = 0. from_latex=True
-    reads the expression and the answer as LaTeX (--from-latex); point values never are."""
-    if rtol is not None and not 0 < rtol < 1:
-        raise PointError("--rtol must be between 0 and 1, e.g. 1e-6")
-    if sig_figs is not None and not 1 <= sig_figs <= 15:
-        raise PointError("--sig-figs must be between 1 and 15")
-    problem = _problem(expression, answer, wrt, order, implicit, direction, from_latex)
-    if at:
-        return _at_point(problem, at, rtol, sig_figs)
+    reads the expression and the answer as LaTeX (--from-latex); point values never are. The policy
+    (grading/policy.py) sets the tolerance of a number answer, the points and the partial credit."""
+    policy = Policy.of(rtol, atol, sig_figs, decimals, points, partial)
+    try:
+        problem = _problem(expression, answer, wrt, order, implicit, direction, from_latex)
+    except ConstantOfIntegration as exc:
+        return _plus_c(exc, expression, wrt, at, order, implicit, direction, ranges, policy, from_latex)
     if ranges:
         unknown = sorted(set(ranges) - set(problem.names))
         if unknown:
             raise PointError(f"--range {unknown[0]}: '{unknown[0]}' is not a variable ({', '.join(problem.names)})")
-    tolerance = EXACT
-    if rtol is not None:
-        tolerance = Tolerance("relative", rtol=rtol)
-    elif sig_figs is not None:  # everywhere, N significant figures is a relative error of half a unit in the N-th
-        tolerance = Tolerance("significant figures", rtol=0.5 * 10.0 ** (1 - sig_figs), sig_figs=sig_figs)
+    result = _judged(problem, answer, at, ranges or {}, policy)
+    return replace(result, points=policy.points, score=policy.score(result.verdict, result.mistake))
+
+
+def _judged(problem: _Problem, answer: str, at: dict | None, ranges: dict, policy: Policy) -> CheckResult:
+    """A number answer is judged as a number (at the point, or against a constant derivative); a formula
+    answer as a formula everywhere, whatever the point."""
+    numbers = not any(free_names(a) for a in problem.answer_trees)
+    if at:
+        point, subs, exact = _point(problem, at)
+        base = {**problem.base(), "at": point}
+        why = _undefined_at(problem.symbolic.f, problem.targets, exact, subs)
+        if why:
+            where = ", ".join(f"{n} = {v:g}" for n, v in point.items())
+            return CheckResult(
+                **base, verdict="not differentiable", method="at a point", reason=f"{why} at {where}",
+                tolerance=EXACT, feedback=feedback.not_differentiable(point),
+            )  # fmt: skip
+        if numbers:
+            return _numbers(problem, base, answer, exact, subs, policy)
+        return _formula_at(problem, ranges, policy, point, subs, exact)
+    if numbers:
+        constants = _constant_targets(problem)
+        if constants is not None:
+            return _numbers(problem, problem.base(), answer, constants, {}, policy)
+        return _expected_formula(_everywhere(problem, ranges, policy.formula_tolerance()), problem)
+    return _everywhere(problem, ranges, policy.formula_tolerance())
+
+
+def _everywhere(problem: _Problem, ranges: dict, tolerance: Tolerance) -> CheckResult:
     difference = _simplified_difference(problem)
     if difference is not None and all(d == 0 for d in difference):
         return CheckResult(
-            **problem.base(), verdict="correct", method="symbolic", reason="sympy simplifies the difference to 0"
-        )
+            **problem.base(), verdict="correct", method="symbolic", reason="sympy simplifies the difference to 0",
+            feedback=feedback.correct(),
+        )  # fmt: skip
     try:
-        return _numerically(problem, difference, ranges or {}, tolerance)
+        return _numerically(problem, difference, ranges, tolerance)
     except LimitError as exc:
         reason = f"sympy could not simplify the difference, and time ran out: {exc.message}"
-        return CheckResult(**problem.base(), verdict="undecided", method="numeric", reason=reason)
+        return CheckResult(
+            **problem.base(), verdict="undecided", method="numeric", reason=reason, feedback=feedback.undecided()
+        )
+
+
+def _formula_at(problem: _Problem, ranges: dict, policy: Policy, point: dict, subs: dict, exact: list) -> CheckResult:
+    """A formula with a point: judged everywhere; equal at the point but wrong elsewhere is wrong, and said so."""
+    from gradcli.witnesses.symbolic import _to_float
+
+    result = replace(_everywhere(problem, ranges, policy.formula_tolerance()), at=point)
+    if result.verdict != "wrong":
+        return result
+    given = [_to_float(a, subs) for a in problem.answers]
+    rounding = Tolerance("exact", rtol=POINT_RTOL)
+    if not all(within(e, g, rounding) for e, g in zip(exact, given, strict=True)):
+        return result
+    where = ", ".join(f"{n} = {v:g}" for n, v in point.items())
+    return replace(
+        result,
+        reason=f"your formula equals the derivative at {where} only; {result.reason}",
+        feedback=feedback.wrong(result.counterexample, result.mistake, only_at=point),
+    )
+
+
+def _constant_targets(problem: _Problem) -> list[float] | None:
+    """The derivative's value when sympy shows it is a constant, else None."""
+    import sympy
+
+    from gradcli.witnesses.symbolic import _to_float, time_limit
+
+    try:
+        with time_limit(SIMPLIFY_SECONDS, "simplifying"):
+            simple = [sympy.simplify(t) for t in problem.targets]
+    except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if any(t.free_symbols for t in simple):
+        return None
+    return [_to_float(t, {}) for t in simple]
+
+
+def _expected_formula(result: CheckResult, problem: _Problem) -> CheckResult:
+    """A number where the derivative depends on the variable: wrong, and the verdict says a formula was expected."""
+    if result.verdict != "wrong":
+        return result
+    names = ", ".join(problem.wrt)
+    mistake = {
+        "kind": "expected a formula",
+        "step": None,
+        "message": f"expected a formula: the answer is a number, but the derivative depends on {names}",
+        "where": names,
+    }
+    return replace(
+        result,
+        reason=f"expected a formula: {result.reason}",
+        mistake=mistake,
+        feedback=feedback.wrong(result.counterexample, mistake),
+    )
+
+
+def _plus_c(exc, expression, wrt, at, order, implicit, direction, ranges, policy, from_latex) -> CheckResult:
+    """An answer with + C: the rest judged with C = 0; a right rest is the named mistake, never a parse error."""
+    rest = check(
+        expression, exc.without, wrt, at, order=order, implicit=implicit, direction=direction, ranges=ranges,
+        rtol=policy.rtol, atol=policy.atol, sig_figs=policy.sig_figs, decimals=policy.decimals,
+        points=policy.points, partial=policy.partial, from_latex=from_latex,
+    )  # fmt: skip
+    if rest.verdict == "not differentiable":
+        return replace(rest, answer=exc.answer)
+    if rest.verdict == "correct" and exc.additive:
+        mistake = {
+            "kind": "constant of integration",
+            "step": None,
+            "message": f"likely mistake: the constant of integration: a derivative has no + {exc.name}",
+            "where": exc.name,
+        }
+        reason = f"the answer is the derivative plus a constant {exc.name}; a derivative has no constant of integration"
+        return replace(
+            rest, answer=exc.answer, verdict="wrong", reason=reason, mistake=mistake,
+            score=policy.score("wrong", mistake), feedback=feedback.wrong(None, mistake),
+        )  # fmt: skip
+    reason = f"the answer has a constant {exc.name}, and a derivative has none; with {exc.name} = 0: {rest.reason}"
+    if rest.verdict == "correct":  # C inside a term (C*x): wrong, but no mistake is proven
+        return replace(
+            rest, answer=exc.answer, verdict="wrong", reason=reason, score=policy.score("wrong", None),
+            feedback=feedback.wrong(None, None),
+        )  # fmt: skip
+    return replace(rest, answer=exc.answer, reason=reason)
 
 
 def parse_ranges(options: list[str]) -> dict:
@@ -130,7 +248,10 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
     try:
         sample = domain.sample(problem.names, [problem.symbolic.f, *problem.targets], symbols, ranges, project)
         if sample.size < MIN_POINTS:
-            return CheckResult(**base, verdict="undecided", method="numeric", reason=_too_few(sample, problem))
+            reason = _too_few(sample, problem)
+            return CheckResult(
+                **base, verdict="undecided", method="numeric", reason=reason, feedback=feedback.undecided()
+            )
         with np.errstate(all="ignore"):
             pairs = [
                 (domain.evaluate(t, mapping, sample.env), domain.evaluate(a, mapping, sample.env))
@@ -138,17 +259,17 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
             ]
     except domain.NotVectorisable as exc:
         reason = f"sympy could not simplify the difference, and {exc} cannot be evaluated at sample points"
-        return CheckResult(**base, verdict="undecided", method="numeric", reason=reason)
+        return CheckResult(**base, verdict="undecided", method="numeric", reason=reason, feedback=feedback.undecided())
     gaps = _gaps(difference if tolerance.rule == "exact" else None, mapping, sample.env)
     n = sample.size
     bad = np.zeros(n, dtype=bool)
     stated = np.zeros(n, dtype=bool)  # where sympy's simplified difference is plainly not 0
     for i, ((d, d_mag), (a, a_mag)) in enumerate(pairs):
         d, d_mag, a, a_mag = (np.broadcast_to(v, (n,)) for v in (d, d_mag, a, a_mag))
-        rtol = tolerance.rtol
-        if tolerance.rule != "exact":
-            d_mag, a_mag = np.abs(d), np.abs(a)
-        bad |= ~domain.close(d, d_mag, a, a_mag, rtol)
+        if tolerance.rule == "exact":
+            bad |= ~domain.close(d, d_mag, a, a_mag, tolerance.rtol)
+        else:
+            bad |= ~_close(d, a, tolerance)
         if gaps is not None:
             gap, gap_mag = (np.broadcast_to(v, (n,)) for v in gaps[i])
             with np.errstate(all="ignore"):
@@ -159,16 +280,23 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
         reason = f"equal at all {n} sample points ({where}) {tolerance.describe()}"
         if difference is None or tolerance.rule == "exact":
             reason += "; sympy could not simplify the difference"
-        return CheckResult(**base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance)
+        return CheckResult(
+            **base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance, feedback=feedback.correct()
+        )
     i = _confirmed(problem, sample.env, bad, stated, pairs, tolerance)
     if i is None and not bad.any():
         reason = f"equal at all {n} sample points ({where}) {tolerance.describe()}, some checked to 30 digits"
-        return CheckResult(**base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance)
+        return CheckResult(
+            **base, verdict="correct", method="numeric", reason=reason, tolerance=tolerance, feedback=feedback.correct()
+        )
     if i is None:
         reason = (
             f"float64 finds {int(bad.sum())} differing points of {n}, but 30-digit evaluation does not confirm them"
         )
-        return CheckResult(**base, verdict="undecided", method="numeric", reason=reason, tolerance=tolerance)
+        return CheckResult(
+            **base, verdict="undecided", method="numeric", reason=reason, tolerance=tolerance,
+            feedback=feedback.undecided(),
+        )  # fmt: skip
     counter = {
         "at": {name: float(sample.env[name][i]) for name in problem.names},
         "answer": _shaped([json_number(_at(a, i)) for _, (a, _m) in pairs], problem.shape),
@@ -187,7 +315,17 @@ def _numerically(problem: _Problem, difference, ranges: dict, tolerance: Toleran
         counterexample=counter,
         tolerance=tolerance,
         mistake=mistake,
+        feedback=feedback.wrong(counter, mistake, tolerance.short() if tolerance.rule != "exact" else ""),
     )
+
+
+def _close(d, a, tolerance: Tolerance):
+    """Within the instructor's relative (or absolute) tolerance; a non-finite value is close to nothing."""
+    with np.errstate(all="ignore"):
+        gap = np.abs(d - a)
+        near = gap <= (tolerance.rtol or 0.0) * np.maximum(np.abs(d), np.abs(a))
+        near |= gap <= (tolerance.atol or 0.0)
+        return np.isfinite(d) & np.isfinite(a) & near
 
 
 CONFIRM = 10  # counterexamples tried at 30 digits before float64 alone is not trusted
@@ -222,8 +360,8 @@ def _differs_exactly(problem: _Problem, point: dict, tolerance: Tolerance) -> bo
                 gap = abs(complex((target - answer).evalf(DIGITS, subs=subs)))
         except (LimitError, ValueError, TypeError, ArithmeticError, RecursionError):
             return True  # float64 said they differ and nothing finer says otherwise
-        rtol = tolerance.rtol if tolerance.rule != "exact" else 1e-20
-        if gap > rtol * max(abs(exact), abs(given)):
+        rtol = tolerance.rtol or 0.0 if tolerance.rule != "exact" else 1e-20
+        if gap > rtol * max(abs(exact), abs(given)) and gap > (tolerance.atol or 0.0):
             return True
     return False
 
@@ -320,12 +458,28 @@ def _curve_projection(problem: _Problem, mapping):
     return project
 
 
+def explained_by_rule(problem: _Problem, env: dict) -> bool:
+    """Does a misapplied rule give the (one) answer at these points? (exp(2x) for exp(2x) is the chain rule.)"""
+    from gradcli.grading.mistakes import explained
+
+    return explained(problem.tree, problem.wrt[0], problem.answers[0], problem.symbolic, env)
+
+
 def _mistake(problem: _Problem, sample, bad) -> dict | None:
     """The likely mistake in a first derivative or in the first wrong part of a gradient that has one."""
+    from gradcli.grading.mistakes import _same, name_mistake
+
+    if problem.kind == "derivative" and not (problem.order == 1 and explained_by_rule(problem, sample.env)):
+        import sympy
+
+        symbols = problem.symbolic.symbols
+        lower = sympy.diff(problem.symbolic.f, symbols[problem.wrt[0]], problem.order - 1)
+        mapping = {s: n for n, s in symbols.items()}
+        with np.errstate(all="ignore"):
+            if _same(problem.answers[0], lower, mapping, sample.env):
+                return _lower_mistake(problem, problem.wrt[0], at_point=False)
     if problem.kind not in ("derivative", "gradient") or problem.order != 1:
         return None
-    from gradcli.grading.mistakes import name_mistake
-
     for name, answer in zip(problem.wrt, problem.answers, strict=True):
         mistake = name_mistake(problem.tree, name, answer, problem.symbolic, sample.env)
         if mistake is not None:
@@ -336,7 +490,8 @@ def _mistake(problem: _Problem, sample, bad) -> dict | None:
 # ---------------------------------------------------------------- at a point
 
 
-def _at_point(problem: _Problem, at: dict, rtol, sig_figs) -> CheckResult:
+def _point(problem: _Problem, at: dict):
+    """The point (name -> float), its 30-digit substitutions and the derivatives' values there."""
     from gradcli.witnesses.symbolic import _to_float
 
     values = {n: parse_value(str(at[n]) if not isinstance(at[n], str) else at[n], n) for n in at}
@@ -351,37 +506,83 @@ def _at_point(problem: _Problem, at: dict, rtol, sig_figs) -> CheckResult:
     symbolic = problem.symbolic
     subs = symbolic.substitutions(values)
     point = {n: float(values[n].data) for n in problem.names}
-    base = {**problem.base(), "at": point}
     if problem.curve is not None:
         residual = _to_float(symbolic.f, subs)
         if not math.isfinite(residual) or abs(residual) > 1e-9 * max(1.0, *(abs(v) for v in point.values())):
             where = ", ".join(f"{n} = {v:g}" for n, v in point.items())
-            raise PointError(f"the point {where} is not on the curve {base['expression']} (F = {residual:.6g} there)")
-    exact = [_to_float(t, subs) for t in problem.targets]
-    why = _undefined_at(symbolic.f, problem.targets, exact, subs)
-    if why:
-        where = ", ".join(f"{n} = {v:g}" for n, v in point.items())
-        return CheckResult(
-            **base, verdict="not differentiable", method="at a point", reason=f"{why} at {where}", tolerance=EXACT
-        )
+            expression = problem.base()["expression"]
+            raise PointError(f"the point {where} is not on the curve {expression} (F = {residual:.6g} there)")
+    return point, subs, [_to_float(t, subs) for t in problem.targets]
+
+
+def _numbers(problem: _Problem, base: dict, answer: str, exact: list, subs: dict, policy: Policy) -> CheckResult:
+    """A number answer (at the point, or for a constant derivative), judged to the policy's tolerance."""
+    from gradcli.witnesses.symbolic import _to_float
+
     given = [_to_float(a, subs) for a in problem.answers]
-    tolerances = [_point_tolerance(t, e, rtol, sig_figs) for t, e in zip(problem.answer_trees, exact, strict=True)]
-    ok = all(_within(e, g, tol) for e, g, tol in zip(exact, given, tolerances, strict=True))
+    written = _written(answer, len(given))
+    tolerances = [policy.number_tolerance(w, e) for w, e in zip(written, exact, strict=True)]
+    ok = all(within(e, g, tol) for e, g, tol in zip(exact, given, tolerances, strict=True))
     tolerance = min(tolerances, key=lambda t: -(t.atol or 0))
+    point = base.get("at") or {}
+    method = "at a point" if point else "symbolic"
     if ok:
+        reason = f"equal {'at the point' if point else 'to the constant derivative'} {tolerance.describe()}"
         return CheckResult(
-            **base, verdict="correct", method="at a point", reason=f"equal at the point {tolerance.describe()}",
-            tolerance=tolerance,
-        )  # fmt: skip
+            **base, verdict="correct", method=method, reason=reason, tolerance=tolerance, feedback=feedback.correct()
+        )
     counter = {"at": point, "answer": _shaped(given, problem.shape), "derivative": _shaped(exact, problem.shape)}
+    mistake = _number_mistake(problem, subs, given, tolerances) if point else None
     return CheckResult(
         **base,
         verdict="wrong",
-        method="at a point",
-        reason=f"differs at the point {tolerance.describe()}",
+        method=method,
+        reason=f"differs {'at the point' if point else 'from the constant derivative'} {tolerance.describe()}",
         counterexample=counter,
         tolerance=tolerance,
+        mistake=mistake,
+        feedback=feedback.wrong(counter, mistake, tolerance.short() if tolerance.rule != "exact" else ""),
     )
+
+
+def _written(answer: str, count: int) -> list[str]:
+    """Each number of the answer as the student wrote it (trailing zeros count), for --decimals."""
+    parts = answer.replace("[", " ").replace("]", " ").split(",")
+    return [p.strip() for p in parts] if len(parts) == count else [""] * count
+
+
+def _number_mistake(problem: _Problem, subs: dict, given: list, tolerances: list) -> dict | None:
+    """The value of f, or of the derivative one order lower, given at the point: named when the number
+    matches it to the policy's tolerance (and, being wrong, differs from the derivative)."""
+    if problem.kind != "derivative" or len(given) != 1:
+        return None
+    import sympy
+
+    from gradcli.grading.mistakes import explained
+    from gradcli.witnesses.symbolic import _to_float
+
+    f, name = problem.symbolic.f, problem.wrt[0]
+    lower = sympy.diff(f, problem.symbolic.symbols[name], problem.order - 1)
+    if not within(_to_float(lower, subs), given[0], tolerances[0]):
+        return None
+    if problem.order == 1:
+        env = {n: np.array([float(v)]) for n, v in zip(problem.names, _values(problem, subs), strict=True)}
+        if explained(problem.tree, name, sympy.Float(given[0], 30), problem.symbolic, env):
+            return None  # the number is also what a misapplied rule gives there: no guess
+    return _lower_mistake(problem, name, at_point=True)
+
+
+def _values(problem: _Problem, subs: dict) -> list[float]:
+    return [float(subs[problem.symbolic.symbols[n]]) for n in problem.names]
+
+
+def _lower_mistake(problem: _Problem, name: str, at_point: bool) -> dict:
+    value = " at the point" if at_point else ""
+    if problem.order == 1:
+        text = f"likely mistake: the function itself: the answer is the function{value}, not its derivative"
+        return {"kind": "function itself", "step": None, "message": text, "where": None}
+    text = f"likely mistake: the lower order: the answer is derivative {problem.order - 1}{value}, not {problem.order}"
+    return {"kind": "lower order", "step": None, "message": text, "where": None}
 
 
 def _undefined_at(f, targets, exact, subs) -> str | None:
@@ -419,25 +620,3 @@ def _jumps(targets, subs) -> bool:
             if not all(math.isfinite(v) for v in sides) or abs(sides[0] - sides[1]) > 1e-6 * max(1.0, *map(abs, sides)):
                 return True
     return False
-
-
-def _point_tolerance(tree, exact: float, rtol, sig_figs) -> Tolerance:
-    if rtol is not None:
-        return Tolerance("relative", rtol=rtol)
-    if sig_figs is not None:
-        exponent = math.floor(math.log10(abs(exact))) if exact and math.isfinite(exact) else 0
-        return Tolerance("significant figures", atol=0.5 * 10.0 ** (exponent - sig_figs + 1), sig_figs=sig_figs)
-    number = tree.operand if isinstance(tree, Neg) else tree
-    if isinstance(number, Num) and "." in number.text:
-        mantissa, _, power = number.text.lower().partition("e")
-        decimals = len(mantissa.partition(".")[2]) - int(power or 0)
-        return Tolerance("decimals", atol=0.5 * 10.0**-decimals, decimals=decimals)
-    return Tolerance("exact", rtol=POINT_RTOL)
-
-
-def _within(exact: float, given: float, tolerance: Tolerance) -> bool:
-    if not (math.isfinite(exact) and math.isfinite(given)):
-        return False
-    if tolerance.atol is not None:
-        return abs(exact - given) <= tolerance.atol * (1 + 1e-9)
-    return abs(exact - given) <= tolerance.rtol * max(abs(exact), abs(given)) or abs(exact - given) < 1e-28

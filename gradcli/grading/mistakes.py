@@ -17,6 +17,12 @@ Kinds (the JSON `mistake.kind`):
 - constant factor: a constant factor was dropped.
 - antiderivative: the answer is an antiderivative of the function, not its derivative.
 - sign: the whole answer has the wrong sign.
+- function itself: the function (or its value at the point) was given for its derivative.
+- lower order: the derivative one order lower was given (f' for f'').
+- constant of integration: the answer is right but for a `+ C`.
+- expected a formula: a number was given where the derivative depends on the variable.
+
+The last four are named by gradcli/grading/check.py, each only when it is proven.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ MAX_MUTANTS = 80
 KINDS = (
     "chain rule", "product rule", "quotient rule", "power rule", "trig sign", "exponential",
     "log base", "constant factor", "antiderivative", "sign",
+    "function itself", "lower order", "constant of integration", "expected a formula",
 )  # fmt: skip
 
 
@@ -180,7 +187,30 @@ def _text(expr) -> str:
 
 
 def name_mistake(tree: Node, name: str, answer, symbolic, env: dict) -> dict | None:
-    """{"kind", "step", "message"} when one misapplied rule gives exactly the answer, else None."""
+    """{"kind", "step", "message", "where"} when one misapplied rule gives exactly the answer, else None."""
+    found = _explanations(tree, name, answer, symbolic, env)
+    if found is None:
+        return None
+    matches, whole = found
+    named = _outermost(matches)
+    if whole and not matches:
+        return whole
+    if whole or named is None:
+        return None  # two different mistakes give this answer: do not guess
+    kind, step, text, node = named
+    message = f"likely mistake: the {kind}: {text} (step {step})"
+    return {"kind": kind, "step": step, "message": message, "where": to_text(node)}
+
+
+def explained(tree: Node, name: str, answer, symbolic, env: dict) -> bool:
+    """Does some misapplied rule (or a whole-answer slip) give the answer? Then a coarser mistake is not
+    named on top of it. Unknown (sympy gave up) counts as explained."""
+    found = _explanations(tree, name, answer, symbolic, env)
+    return found is None or bool(found[0] or found[1])
+
+
+def _explanations(tree: Node, name: str, answer, symbolic, env: dict):
+    """(the matching mutants, the whole answer's mistake or None), or None when sympy gave up."""
     from gradcli.errors import GradcliError, LimitError
     from gradcli.grading import domain
     from gradcli.witnesses.symbolic import time_limit
@@ -199,14 +229,7 @@ def name_mistake(tree: Node, name: str, answer, symbolic, env: dict) -> dict | N
                 mutant = _Mutant(name, symbols, node, wrong).d(tree)
                 if _same(mutant, answer, mapping, env) and not _same(mutant, truth, mapping, env):
                     matches.append((kind, numbered.step_of.get(id(node)), message(node, name, plain.d), node))
-            whole = _whole(truth, answer, symbolic.f, symbols[name], mapping, env, bool(matches))
-            named = _outermost(matches)
-            if whole and not matches:
-                return whole
-            if whole or named is None:
-                return None  # two different mistakes give this answer: do not guess
-            kind, step, text, _ = named
-            return {"kind": kind, "step": step, "message": f"likely mistake: the {kind}: {text} (step {step})"}
+            return matches, _whole(truth, answer, symbolic.f, symbols[name], mapping, env, bool(matches))
     except (GradcliError, LimitError, domain.NotVectorisable, ValueError, TypeError, ArithmeticError, RecursionError):
         return None
 
@@ -228,6 +251,7 @@ def _whole(truth, answer, f, symbol, mapping, env, explained: bool) -> dict | No
             "kind": "sign",
             "step": None,
             "message": "likely mistake: the sign: the whole answer has the wrong sign",
+            "where": None,
         }
     if answer.free_symbols and _same(sympy.diff(answer, symbol), f, mapping, env):
         return {
@@ -235,6 +259,7 @@ def _whole(truth, answer, f, symbol, mapping, env, explained: bool) -> dict | No
             "step": None,
             "message": "likely mistake: the antiderivative: the answer's derivative is the function; "
             "it was integrated, not differentiated",
+            "where": None,
         }
     return None
 

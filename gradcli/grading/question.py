@@ -12,6 +12,38 @@ from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, ListOf, free_names
 from gradcli.lang.values import parse_value
 
+CONSTANTS = ("C", "K", "c")  # the names students give an antiderivative's constant
+
+
+class ConstantOfIntegration(Exception):
+    """The answer has a `+ C`: the grader judges the rest and names the mistake (check.py)."""
+
+    def __init__(self, name: str, tree, from_latex: bool):
+        from gradcli.lang.printers import to_latex
+        from gradcli.lang.tree import Num, substitute
+
+        super().__init__(name)
+        self.name = name
+        self.answer = to_text(tree)
+        self.additive = _added_once(tree, name)
+        rest = substitute(tree, {name: Num("0", 0.0, 0)})
+        self.without = to_latex(rest) if from_latex else to_text(rest)
+
+
+def _added_once(tree, name: str) -> bool:
+    """Is `name` one term of the answer's top-level sum, and nowhere else? (2x + C, not C*x)"""
+    from gradcli.lang.tree import Name, walk
+
+    terms, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, BinOp) and node.op in "+-":
+            stack += [node.left, node.right]
+        else:
+            terms.append(node)
+    uses = sum(isinstance(n, Name) and n.id == name for n in walk(tree))
+    return uses == 1 and any(isinstance(t, Name) and t.id == name for t in terms)
+
 
 @dataclass
 class _Problem:
@@ -74,6 +106,8 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
         if name not in names:
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(names)})")
     unknown = sorted(set().union(*(free_names(a) for a in answer_trees)) - set(names))
+    if len(unknown) == 1 and unknown[0] in CONSTANTS and shape == ():
+        raise ConstantOfIntegration(unknown[0], answer_trees[0], from_latex)
     if unknown:
         raise ParseError(f"in the answer: {', '.join(unknown)} is not a variable of the expression")
     symbolic = Symbolic(tree, {n: () for n in names})

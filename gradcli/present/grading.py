@@ -28,6 +28,8 @@ def write_check(result, fmt_name: str, out: TextIO) -> None:
         console.print(Text(f"  {_counter_text(result.counterexample, 'your answer gives', 'the derivative is')}"))
     if result.mistake:
         console.print(Text(f"  {result.mistake['message']}", style="bold"))
+    if result.feedback and not result.correct:
+        console.print(Text(f"  for the student: {result.feedback}"))
     _derivation_lines(console, result)
 
 
@@ -43,7 +45,8 @@ def _check_what(result) -> str:
 
 def _counter_text(counter: dict, answer: str, derivative: str) -> str:
     point = ", ".join(f"{n} = {fmt(v)}" for n, v in counter["at"].items())
-    return f"at {point} {answer} {fmt(counter['answer'])}; {derivative} {fmt(counter['derivative'])}"
+    where = f"at {point} " if point else ""
+    return f"{where}{answer} {fmt(counter['answer'])}; {derivative} {fmt(counter['derivative'])}"
 
 
 def grades_document(grades) -> dict:

@@ -14,7 +14,7 @@ VERDICTS = ("correct", "wrong", "undecided", "not differentiable", "invalid")
 
 @dataclass(frozen=True)
 class Tolerance:
-    rule: str  # "exact", "relative", "decimals" or "significant figures"
+    rule: str  # "exact", "relative", "absolute", "decimals" or "significant figures"
     rtol: float | None = None
     atol: float | None = None
     decimals: int | None = None
@@ -22,12 +22,27 @@ class Tolerance:
 
     def describe(self) -> str:
         if self.rule == "relative":
-            return f"to the relative tolerance {self.rtol:g} (--rtol)"
+            within = f"to within {self.rtol * 100:g}% (relative tolerance {self.rtol:g})"
+            return within + (f" or {self.atol:g}" if self.atol is not None else "")
+        if self.rule == "absolute":
+            return f"to within {self.atol:g} (absolute tolerance)"
         if self.rule == "decimals":
-            return f"to the {self.decimals} decimal{'s' if self.decimals != 1 else ''} given"
+            return f"to the {self.decimals} decimal{'s' if self.decimals != 1 else ''} written (--decimals)"
         if self.rule == "significant figures":
             return f"to {self.sig_figs} significant figures (--sig-figs)"
         return "exactly (to rounding error)"
+
+    def short(self) -> str:
+        """The tolerance in a student's words: "to within 0.1%"."""
+        if self.rule == "relative":
+            return f"to within {self.rtol * 100:g}%"
+        if self.rule == "absolute":
+            return f"to within {self.atol:g}"
+        if self.rule == "decimals":
+            return f"to {self.decimals} decimal{'s' if self.decimals != 1 else ''}"
+        if self.rule == "significant figures":
+            return f"to {self.sig_figs} significant figures"
+        return "exactly"
 
     def to_dict(self) -> dict:
         return {
@@ -60,6 +75,9 @@ class CheckResult:
     steps: dict = field(default_factory=dict)  # with --steps
     latex: dict = field(default_factory=dict)  # with --latex
     tree: object = field(default=None, compare=False, repr=False)  # the function's tree, for --steps
+    points: float = 1.0  # what the problem is worth
+    score: float | None = None  # the points earned (None: undecided, the instructor decides)
+    feedback: str = ""  # one plain sentence for the student (grading/feedback.py)
 
     @property
     def correct(self) -> bool:
@@ -87,6 +105,9 @@ class CheckResult:
             "counterexample": self.counterexample,
             "mistake": self.mistake,
             "at": {n: json_number(v) for n, v in self.at.items()},
+            "points": json_number(self.points),
+            "score": json_number(self.score) if self.score is not None else None,
+            "feedback": self.feedback,
             "exit_code": int(self.exit_code),
             **({"steps": {n: [s.to_dict() for s in st] for n, st in self.steps.items()}} if self.steps else {}),
             **({"latex": self.latex} if self.latex else {}),

@@ -24,9 +24,10 @@ SCALAR_OPTIONS = {
     "clip_norm": "--clip-norm", "clip_global_norm": "--clip-global-norm",
     "answer": "--answer", "lr": "--lr", "steps": "--steps", "optimizer": "--optimizer", "tol": "--tol",
     "implicit": "--implicit", "direction": "--direction", "rtol": "--rtol", "sig_figs": "--sig-figs",
+    "atol": "--atol", "points": "--points", "partial": "--partial",
     "upstream": "--upstream", "unconnected": "--unconnected",
 }  # fmt: skip
-FLAGS = ("persistent", "frameworks")
+FLAGS = ("persistent", "frameworks", "decimals")
 
 
 MAX_STDIN_EXPRESSION = 100_000  # characters read for `-`; the parser's own length limit applies after

@@ -30,9 +30,19 @@ def check(
     sample_range: Annotated[
         list[str], typer.Option("--range", help="Sample a variable only in [a, b]: name=a:b.")
     ] = [],  # noqa: B006
-    rtol: Annotated[float | None, typer.Option("--rtol", help="Accept a relative error up to this.")] = None,
+    rtol: Annotated[
+        float | None, typer.Option("--rtol", help="Accept a relative error up to this (numbers: 1e-3 by default).")
+    ] = None,
+    atol: Annotated[float | None, typer.Option("--atol", help="Accept an absolute error up to this.")] = None,
     sig_figs: Annotated[
         int | None, typer.Option("--sig-figs", help="Judge a number answer to this many significant figures.")
+    ] = None,
+    decimals: Annotated[
+        bool, typer.Option("--decimals", help="Judge a number answer to the decimals written (0.350 has 3).")
+    ] = False,
+    points: Annotated[float | None, typer.Option("--points", help="What a right answer is worth (1).")] = None,
+    partial: Annotated[
+        float | None, typer.Option("--partial", help="The fraction of the points a named mistake earns (0).")
     ] = None,
     steps: o.Steps = False,
     latex: o.Latex = False,
@@ -50,7 +60,11 @@ def check(
     o.refuse_unused(ctx, MODES, choose)
     tolerances = {
         "rtol": rtol,
+        "atol": atol,
         "sig_figs": sig_figs,
+        "decimals": decimals,
+        "points": points,
+        "partial": partial,
         "ranges": parse_ranges(sample_range),
         "from_latex": env.from_latex,
     }
