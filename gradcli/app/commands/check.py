@@ -86,10 +86,9 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-_QUESTION = {"answer", "wrt", "output", "order", "implicit", "direction", "rtol", "sig_figs", "steps", "latex"}
-FILE = o.Mode(
-    "with --file (each row says what to check)", frozenset({"file", "output", "sample_range", "rtol", "sig_figs"})
-)
+_POLICY = {"rtol", "atol", "sig_figs", "decimals", "points", "partial"}
+_QUESTION = {"answer", "wrt", "output", "order", "implicit", "direction", "steps", "latex", *_POLICY}
+FILE = o.Mode("with --file (each row says what to check)", frozenset({"file", "output", "sample_range", *_POLICY}))
 AT = o.Mode("at a point (--at)", frozenset({"at", *_QUESTION}))
 EVERYWHERE = o.Mode("without --at (the answer is checked everywhere)", frozenset({"sample_range", *_QUESTION}))
 MODES = (FILE, AT, EVERYWHERE)
