@@ -362,6 +362,7 @@ class _Grouper:
         tok = self.peek()
         if self.is_op(tok, "(", "["):
             return self.parenthesized(element=self.i == 0 or self.is_op(self.tokens[self.i - 1], "[", ","))
+        # an item of a list is a bracket that stands alone between '[' or ',' and ']' or ','; [y-1]^2 is a base
         if self.is_op(tok, "|"):
             return self.bars()
         if self.is_function(tok):
@@ -387,6 +388,7 @@ class _Grouper:
             return [opener, *inner]  # unbalanced: the parser reports it with its column
         self.i += 1
         self.closed = True
+        element = element and (self.peek() is None or self.is_op(self.peek(), "]", ","))
         if opener.text == "[" and not element and not indexing and not _has_comma(inner):
             opener, closer = replace(opener, text="("), replace(closer, text=")")
         self.prev = closer

@@ -194,7 +194,7 @@ def parse(
 def reading_notes(text: str, latex: bool = False, variables: frozenset[str] | None = None) -> list[Note]:
     """Notes on how a text was read where it could surprise (1/2x, sin x^2, 2xy); [] if it does not parse."""
     try:
-        return list(parse_program(text, latex=latex, variables=variables).notes)
+        return list(parse_program(text, allow_lists=True, latex=latex, variables=variables).notes)
     except GradcliError:
         return []
 
