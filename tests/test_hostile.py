@@ -70,7 +70,6 @@ HOSTILE_EXPRESSIONS = [
     "x y",
     "sqr(x)",
     "foo(x)",
-    "x(2)",
     "print(x)",
     "getattr(x, 'y')",
     "globals()",

@@ -112,7 +112,7 @@ def test_textbook_notation_is_read_into_gradcli_language(typed, read):
     ],
 )
 def test_known_traps_get_a_note(typed, note):
-    assert parse_reading(typed)[1] == [note]
+    assert [str(n) for n in parse_reading(typed)[1]] == [note]
 
 
 @pytest.mark.parametrize("typed", ["1/(2x)", "x/2*y", "sin(x^2)", "sin(x)^2", "e^(2x)", "2x", "(x+1)^2(x-1)", "x^2e^x"])
@@ -379,7 +379,7 @@ def test_a_pasted_definition_is_its_body(cli, typed, read):
     assert run.json["expression"] == read
 
 
-@pytest.mark.parametrize(("typed", "column"), [("d/dx x^2", 1), ("x + d/dx(x)", 5), (r"\frac{d}{dx} x^{2}", 1)])
+@pytest.mark.parametrize(("typed", "column"), [("x + d/dx(x)", 5), (r"x + \frac{d}{dx} x^{2}", 5)])
 def test_the_derivative_operator_is_named_not_misread(cli, typed, column):
     run = cli("grad", typed, "--at", "x=1")
     assert (run.code, run.stdout) == (2, "")

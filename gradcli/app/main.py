@@ -146,11 +146,13 @@ def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
 
 def _write_reading_notes(texts: list[str], env: Environment) -> None:
     """One line per reading that often surprises (1/2x is (1/2)*x), so a student sees what was read."""
-    from gradcli.lang.parser import reading_notes
+    from gradcli.lang.parser import problem_names, reading_notes
 
+    variables = None  # an answer's names are the problem's variables (xy in an answer in x and y is x*y)
     for text in texts:
-        for note in reading_notes(text, latex=env.from_latex):
-            env.stderr.write(f"note: {note}\n")
+        for note in reading_notes(text, latex=env.from_latex, variables=variables):
+            env.stderr.write(f"note: {note.message}\n")
+        variables = variables or problem_names(text, latex=env.from_latex)
 
 
 def _dispatch(command, argv: list[str] | None, env: Environment) -> int:

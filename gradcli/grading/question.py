@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.lang.parser import inline, parse, parse_program
+from gradcli.lang.parser import inline, operator_wrt, parse, parse_program
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, ListOf, free_names
 from gradcli.lang.values import parse_value
@@ -84,7 +84,8 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
         tree = curve = _equation(expression, from_latex)
     else:
         tree = _target(expression, from_latex)
-    answer_trees, shape = _answers(answer, from_latex)
+        wrt = list(operator_wrt(parse_program(expression, latex=from_latex), wrt) or [])
+    answer_trees, shape = _answers(answer, from_latex, free_names(tree))
     names = sorted(free_names(tree))
     if not names:  # a constant: the variable comes from --wrt or from the answer
         from gradcli.lang.values import check_name
@@ -224,12 +225,13 @@ def _side(text: str, which: str, from_latex: bool):
         raise type(exc)(f"in the {which} side of the equation: {exc.message}", exc.column, exc.hint) from exc
 
 
-def _answers(answer: str, from_latex: bool):
-    """The answer's parts (flat) and its shape: () a scalar, (n,) a list, (n, n) a matrix."""
+def _answers(answer: str, from_latex: bool, variables: frozenset[str] | None = None):
+    """The answer's parts (flat) and its shape: () a scalar, (n,) a list, (n, n) a matrix. The answer's
+    names are the problem's variables: xy in an answer to a problem in x and y is x*y."""
     if not answer.strip():
         raise ParseError("the answer is empty")
     try:
-        tree = parse(answer, allow_lists=True, latex=from_latex)
+        tree = parse(answer, allow_lists=True, latex=from_latex, variables=variables or None)
     except (ParseError, LimitError) as exc:
         raise type(exc)(f"in the answer: {exc.message}", exc.column, exc.hint) from exc
     if not isinstance(tree, ListOf):

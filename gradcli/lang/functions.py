@@ -77,9 +77,9 @@ REGISTRY: tuple[Function, ...] = (
     Function("sech", lambda u: 1 / math.cosh(u), latex_names=("sech",)),
     Function("csch", lambda u: 1 / math.sinh(u), latex_names=("csch",)),
     Function("coth", lambda u: 1 / math.tanh(u), latex=r"\coth", latex_names=("coth",)),
-    Function("asinh", math.asinh, aliases=("arcsinh", "arsinh")),
-    Function("acosh", math.acosh, aliases=("arccosh", "arcosh")),
-    Function("atanh", math.atanh, aliases=("arctanh", "artanh")),
+    Function("asinh", math.asinh, aliases=("arcsinh", "arsinh"), latex_names=("arcsinh", "arsinh", "asinh")),
+    Function("acosh", math.acosh, aliases=("arccosh", "arcosh"), latex_names=("arccosh", "arcosh", "acosh")),
+    Function("atanh", math.atanh, aliases=("arctanh", "artanh"), latex_names=("arctanh", "artanh", "atanh")),
     Function(
         "sign", lambda u: float((u > 0) - (u < 0)), aliases=("sgn",), textbook="sgn",
         latex=r"\operatorname{sgn}", latex_names=("sgn",), analytic=False, kink=True, glued=False,

@@ -30,8 +30,12 @@ MAX_DEPTH = 200
 _FUNCTIONS = LATEX_NAMES  # LaTeX command -> gradcli function
 _SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*"}
 _SPACING = frozenset(
-    {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "big", "Big"}
-)
+    {
+        ",", ";", ":", "!", " ", ">", "quad", "qquad", "displaystyle", "textstyle", "scriptstyle", "limits",
+        "nolimits", "big", "Big", "bigg", "Bigg", "thinspace", "medspace", "thickspace", "negthinspace",
+        "negmedspace", "negthickspace", "enspace", "enskip", "nobreak", "allowbreak",
+    }
+)  # fmt: skip
 _DANGEROUS = frozenset(
     {
         "input", "include", "def", "edef", "gdef", "xdef", "let", "csname", "endcsname", "newcommand",
@@ -181,6 +185,7 @@ class _Reader:
         if text in "()[]+-*/,|!=<>&'":
             if text in "!=<>&'":
                 raise ParseError(f"'{text}' is not part of gradcli's LaTeX", col)
+            text = {"[": "(", "]": ")"}.get(text, text)  # in LaTeX a square bracket groups; lists are matrices
             return [Tok(OP, text, col, glue=text == "(")]
         raise ParseError(f"unexpected character '{text}' in the LaTeX", col)
 
@@ -248,7 +253,17 @@ class _Reader:
             return self.sqrt(col)
         if name in ("operatorname", "mathrm", "text", "mathit", "rm"):
             return [Tok(NAME, self.word(name, col), col, glue=True)]
-        if name in ("left", "right", "bigl", "bigr", "Bigl", "Bigr"):
+        if name in ("exponentialE",):  # MathLive
+            return [Tok(NAME, "e", col, glue=True)]
+        if name == "differentialD":
+            return [Tok(NAME, "d", col, glue=True)]
+        if name in ("imaginaryI", "imath", "jmath", "imaginaryJ"):
+            raise ParseError("complex numbers are not supported: gradcli differentiates real functions", col)
+        if name == "placeholder":
+            raise ParseError("an empty placeholder '\\placeholder{}': something is missing here", col)
+        if name in ("lbrace", "rbrace"):
+            return [Tok(OP, "(" if name == "lbrace" else ")", col, glue=name == "lbrace")]
+        if name in ("left", "right", "bigl", "bigr", "Bigl", "Bigr", "mleft", "mright", "biggl", "biggr"):
             return self.delimiter(name, col)
         if name in ("lvert", "rvert", "vert", "mid", "lVert", "rVert"):
             return [Tok(OP, "|", col)]
@@ -292,21 +307,23 @@ class _Reader:
             raise ParseError(f"'\\{command}{{' needs a name and '}}'", col)
         self.take()
         name = "".join(parts)
-        return _FUNCTIONS.get(name, name)
+        if name in ("i", "j") and command in ("mathrm", "operatorname", "text"):
+            raise ParseError("complex numbers are not supported: gradcli differentiates real functions", col)
+        return _FUNCTIONS.get(name, ALIASES.get(name, name))
 
     def delimiter(self, command: str, col: int) -> list[Tok]:
         lexeme = self.take()
         if lexeme is None:
             raise ParseError(f"'\\{command}' needs a delimiter", col)
         kind, text, _ = lexeme
-        opening = command in ("left", "bigl", "Bigl")
+        opening = command in ("left", "bigl", "Bigl", "mleft", "biggl")
         if text == "." and kind == "char":
             return []
         if (kind == "char" and text == "|") or (kind == "cmd" and text in ("vert", "lvert", "rvert", "|")):
             return [Tok(NAME, "abs", col, glue=True), Tok(OP, "(", col)] if opening else [Tok(OP, ")", col)]
-        if (kind == "char" and text in "([") or (kind == "cmd" and text == "{"):
+        if (kind == "char" and text in "([") or (kind == "cmd" and text in ("{", "lbrace", "lbrack")):
             return [Tok(OP, "(", col, glue=True)]
-        if (kind == "char" and text in ")]") or (kind == "cmd" and text == "}"):
+        if (kind == "char" and text in ")]") or (kind == "cmd" and text in ("}", "rbrace", "rbrack")):
             return [Tok(OP, ")", col)]
         raise ParseError(f"'\\{command}{text}' is not a delimiter gradcli reads", col)
 

@@ -55,10 +55,34 @@ _GREEK = {  # variables named as in LaTeX (λ is not here: lambda is a reserved 
 _SPACES = frozenset("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
 
 
+@dataclass(frozen=True)
+class Note:
+    """How a piece of the user's text was read, where the reading could surprise: a kind, the text as
+    typed, and what gradcli read it as. `message` is the English shown on stderr."""
+
+    kind: str
+    typed: str
+    read: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "typed": self.typed, "read": self.read, "message": self.message}
+
+
+# the kinds of reading notes (docs/json.md)
+GLUED_FUNCTION, GLUED_LETTERS, WHOLE_NAME, POWER_ARGUMENT, JUXTAPOSITION, NATURAL_LOG, DERIVATIVE, WRAPPER = (
+    "glued_function", "glued_letters", "whole_name", "power_argument", "juxtaposition", "natural_log",
+    "derivative", "wrapper",
+)  # fmt: skip
+
+
 @dataclass
 class Reading:
     tokens: list[Tok]
-    notes: list[str]
+    notes: list[Note]
 
 
 # ---------------------------------------------------------------- characters
@@ -101,13 +125,32 @@ def canonical(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def group(tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int) -> Reading:
-    """Tokens with every reading explicit: aliases resolved, bars, powers and applications parenthesized."""
+def group(
+    tokens: list[Tok],
+    functions: dict[str, tuple[int, ...]],
+    max_depth: int,
+    variables: frozenset[str] | None = None,
+    customs: frozenset[str] = frozenset(),
+    source: str | None = None,
+) -> Reading:
+    """Tokens with every reading explicit: aliases resolved, bars, powers and applications parenthesized.
+
+    `variables` are the names the problem declares (--at, --wrt, a check's problem); None: only the
+    text says which names are variables. `customs` are --custom functions, which stay calls."""
     _refuse_operator(tokens)
-    tokens, notes = _split_glued(tokens, functions)
-    grouper = _Grouper(tokens, functions, max_depth)
+    functions = {**functions, **dict.fromkeys(customs, (1,))}
+    tokens, notes = _split_glued(tokens, functions, source)
+    tokens, letter_notes = _split_letters(tokens, functions, variables, source)
+    grouper = _Grouper(tokens, functions, max_depth, frozenset(customs), variables or frozenset(), source)
     out = grouper.sequence(None)
-    return Reading(out, notes + grouper.notes)
+    return Reading(out, notes + letter_notes + grouper.notes)
+
+
+def _typed(source: str | None, start: int, end: int, fallback: str) -> str:
+    """The user's own text between two columns (x^2 y keeps its space), or `fallback` without it."""
+    if source is None or not 0 <= start < end <= len(source):
+        return fallback
+    return source[start:end].strip() or fallback
 
 
 def _refuse_operator(tokens: list[Tok]) -> None:
@@ -124,7 +167,7 @@ def _refuse_operator(tokens: list[Tok]) -> None:
 _NOT_GLUED = {"E", *functions.NOT_GLUED}
 
 
-def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:
+def _split_glued(tokens: list[Tok], functions, source: str | None = None) -> tuple[list[Tok], list[Note]]:
     """sinx, sin2x, lnx, cos3t: a function name glued to a one-letter argument (with an optional number
     before it) is read as the function applied to it, with a note; longer names (cost, signal) stay names."""
     names = sorted({*functions, *ALIASES} - _NOT_GLUED, key=len, reverse=True)
@@ -140,7 +183,53 @@ def _split_glued(tokens: list[Tok], functions) -> tuple[list[Tok], list[str]]:
         if number:
             out.append(Tok(NUMBER, number, tok.col + len(function)))
         out.append(Tok(NAME, letter, tok.col + len(tok.text) - 1))
-        notes.append(f"'{tok.text}' is read as {canonical(function)}({number or ''}{letter})")
+        read = f"{canonical(function)}({number or ''}{letter})"
+        notes.append(Note(GLUED_FUNCTION, tok.text, read, f"'{tok.text}' is read as {read}"))
+    return out, notes
+
+
+# names that are words, never products of letters: Greek letters as variables, and gradcli's constants
+_WORDS = frozenset(
+    {
+        "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota",
+        "kappa", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "pi",
+    }
+)  # fmt: skip
+_LETTERS = re.compile(r"^[A-Za-z]{2,}$")
+
+
+def _split_letters(tokens: list[Tok], functions, variables, source) -> tuple[list[Tok], list[Note]]:
+    """2xy is 2*x*y where the problem is in single letters: a run of letters that is neither a function, a
+    constant nor a declared name, whose letters are the problem's variables, is their product (with a note).
+
+    The problem's single-letter variables are the declared ones, or else the single letters that stand
+    alone in the text (y in 2xy + y^2). With declared variables every letter must be one of them (or e);
+    without, one letter standing alone is enough (2xy + y^2). A run kept whole beside single letters
+    (rate*x) gets a note saying it is one name."""
+    declared = variables is not None
+    known = {*functions, *ALIASES, *_WORDS, "e"}
+    alone = {t.text for t in tokens if t.kind == NAME and len(t.text) == 1 and t.text not in known}
+    singles = {v for v in variables if len(v) == 1} if declared else alone
+    out, notes = [], []
+    for tok in tokens:
+        name = tok.text
+        candidate = tok.kind == NAME and _LETTERS.match(name) and name not in known
+        if not candidate or (declared and name in variables) or not singles:
+            out.append(tok)
+            continue
+        letters = set(name)
+        splits = letters <= singles | {"e"} if declared else bool(letters & singles)
+        if not splits:
+            if not declared and not letters & singles:
+                shown = ", ".join(sorted(singles))
+                message = f"'{name}' is read as one variable (beside {shown}); for a product write {'*'.join(name)}"
+                notes.append(Note(WHOLE_NAME, name, name, message))
+            out.append(tok)
+            continue
+        out.extend(Tok(NAME, letter, tok.col + i, glue=i > 0) for i, letter in enumerate(name))
+        read = "*".join(name)
+        typed = _typed(source, tok.col, tok.col + len(name), name)
+        notes.append(Note(GLUED_LETTERS, typed, read, f"'{typed}' is read as {read}"))
     return out, notes
 
 
@@ -149,14 +238,26 @@ _CONSTANTS = ("pi", "e")
 
 
 class _Grouper:
-    def __init__(self, tokens: list[Tok], functions: dict[str, tuple[int, ...]], max_depth: int):
+    def __init__(
+        self,
+        tokens: list[Tok],
+        functions: dict[str, tuple[int, ...]],
+        max_depth: int,
+        customs: frozenset[str] = frozenset(),
+        variables: frozenset[str] = frozenset(),
+        source: str | None = None,
+    ):
         self.tokens = tokens
         self.functions = functions
+        self.customs = customs
+        self.variables = variables
+        self.source = source
         self.max_depth = max_depth
+        self.said_log = False
         self.i = 0
         self.depth = 0
         self.prev: Tok | None = None  # the last token emitted, in output order
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self.bars_after = [0] * (len(tokens) + 1)  # bars after each position, to judge a bar's reading
         for k in range(len(tokens) - 1, -1, -1):
             self.bars_after[k] = self.bars_after[k + 1] + (tokens[k].text == "|" and tokens[k].kind == OP)
@@ -196,12 +297,22 @@ class _Grouper:
             return True
         starts_function = self.is_function(tok)
         starts_bar = self.is_op(tok, "|")
-        if prev.kind == NUMBER or (prev.kind == NAME and prev.text in _CONSTANTS):  # 2x, 2πx, pi r^2
-            return tok.kind == NAME or self.is_op(tok, "(") or starts_bar
+        if prev.kind == NUMBER or (prev.kind == NAME and prev.text in _CONSTANTS):  # 2x, 2πx, pi r^2, 3[x-1]
+            return tok.kind == NAME or self.is_op(tok, "(", "[") or starts_bar
         if prev.kind == OP:  # ) or ]
-            return tok.kind in _STARTS or self.is_op(tok, "(") or starts_bar
+            return tok.kind in _STARTS or self.is_op(tok, "(", "[") or starts_bar
         constant = tok.kind == NAME and canonical(tok.text) in _CONSTANTS
-        return starts_function or starts_bar or constant  # x sin x, x|y|, x e^x; not x(...) or x y
+        bracket = self.is_op(tok, "(") and self.is_variable(
+            prev
+        )  # x(x-1), x (x+1): a variable is no function; x[0] indexes
+        return starts_function or starts_bar or constant or bracket  # x sin x, x|y|, x e^x; not x y
+
+    def is_variable(self, tok: Tok) -> bool:
+        """A name that is a variable, never a function: one letter, a Greek name, a declared variable.
+        Other unknown names before '(' stay calls of an unknown function (a typo of a function's name)."""
+        if tok.kind != NAME or tok.text in self.functions or tok.text in self.customs:
+            return False
+        return len(tok.text) == 1 or tok.text in _WORDS or tok.text in self.variables
 
     def emit(self, out: list[Tok], tokens: list[Tok]) -> None:
         out.extend(tokens)
@@ -236,13 +347,22 @@ class _Grouper:
                 return out
             if self.juxtaposed(tok):
                 self.emit(out, [Tok(OP, "*", tok.col)])
+            if self.is_op(tok, "^", "**") and self.signed_term(1):
+                self.i += 1
+                signs = []
+                while self.is_op(self.peek(), "-", "+"):
+                    signs.append(self.peek())
+                    self.i += 1
+                self.emit(out, [tok, *self.signed_exponent(signs)])
+                continue
             self.emit(out, self.item())
         return out
 
     def item(self) -> list[Tok]:
         tok = self.peek()
         if self.is_op(tok, "(", "["):
-            return self.parenthesized()
+            return self.parenthesized(element=self.i == 0 or self.is_op(self.tokens[self.i - 1], "[", ","))
+        # an item of a list is a bracket that stands alone between '[' or ',' and ']' or ','; [y-1]^2 is a base
         if self.is_op(tok, "|"):
             return self.bars()
         if self.is_function(tok):
@@ -252,8 +372,11 @@ class _Grouper:
             return [replace(tok, text=canonical(tok.text))]
         return [tok]
 
-    def parenthesized(self) -> list[Tok]:
+    def parenthesized(self, element: bool = False) -> list[Tok]:
+        """(...) or [...]; a square bracket holding one expression is a parenthesis (3[x-1]^2, ln[x^2+1]),
+        except where it may be a list: the whole text, or an item of a list. Lists keep their commas."""
         opener = self.peek()
+        indexing = self.prev is not None and self.prev.kind == NAME and not self.is_function(self.prev)  # x[0]
         self.i += 1
         self.enter(opener)
         self.prev = opener
@@ -264,8 +387,11 @@ class _Grouper:
             self.closed = False
             return [opener, *inner]  # unbalanced: the parser reports it with its column
         self.i += 1
-        self.prev = closer
         self.closed = True
+        element = element and (self.peek() is None or self.is_op(self.peek(), "]", ","))
+        if opener.text == "[" and not element and not indexing and not _has_comma(inner):
+            opener, closer = replace(opener, text="("), replace(closer, text=")")
+        self.prev = closer
         return [opener, *inner, closer]
 
     def bars(self) -> list[Tok]:
@@ -304,7 +430,7 @@ class _Grouper:
         head = Tok(NAME, name, tok.col)
         opener = Tok(OP, "(", tok.col)
         self.prev = opener
-        if self.is_op(self.peek(), "("):
+        if self.is_op(self.peek(), "(", "["):
             group = self.parenthesized()
             if not self.closed:  # unbalanced: the parser reports it
                 self.depth -= 1
@@ -313,6 +439,10 @@ class _Grouper:
         else:
             inner = self.bare(tok, name)
             close_col = inner[-1].col
+        if name == "log" and base is None and tok.text == "log" and not self.said_log and not _has_comma(inner):
+            self.said_log = True
+            message = "'log' is read as the natural log ln; for base 10 write log10(x) or lg x"
+            self.notes.append(Note(NATURAL_LOG, "log", "ln", message))
         if base is not None:
             inner = [*inner, Tok(OP, ",", close_col), *base]
         call = [head, opener, *inner, Tok(OP, ")", close_col)]
@@ -399,10 +529,15 @@ class _Grouper:
             self.emit(out, self.factor())
         if any(t.text in ("^", "**") for t in out[start:]):
             shown = _join(out)
-            self.notes.append(
-                f"'{tok.text} {shown}' is read as {name}({shown}); for a power of {name} write {name}(...)^n"
-            )
+            typed = _typed(self.source, tok.col, self.end_col(), f"{tok.text} {shown}")
+            message = f"'{typed}' is read as {name}({shown}); for a power of {name} write {name}(...)^n"
+            self.notes.append(Note(POWER_ARGUMENT, typed, f"{name}({shown})", message))
         return out
+
+    def end_col(self) -> int:
+        """The column just after the last token taken."""
+        last = self.tokens[self.i - 1]
+        return last.col + len(last.text)
 
     def continues(self, tok: Tok) -> bool:
         """Inside a bare argument: juxtaposition that stays in the term (2x, 2(x+1)), not a new bar."""
@@ -428,13 +563,63 @@ class _Grouper:
         while power and self.is_op(self.peek(), "^", "**"):
             out.append(self.peek())
             self.i += 1
+            signs = []
             while self.is_op(self.peek(), "-", "+"):
-                out.append(self.peek())
+                signs.append(self.peek())
                 self.i += 1
             self.prev = None
+            if signs and self.signed_term(0):
+                out.extend(self.signed_exponent(signs))
+                continue
+            out.extend(signs)
             out.extend(self.factor(power=False))
         self.prev = out[-1]
         return out
+
+    def signed_term(self, ahead: int) -> bool:
+        """A sign, then a number with a name written against it (e^-2x), `ahead` tokens on: every
+        textbook and calculator reads that exponent as -2x."""
+        k = ahead
+        while self.is_op(self.peek(k), "-", "+"):
+            k += 1
+        number, name = self.peek(k), self.peek(k + 1)
+        return (
+            k > ahead
+            and number is not None
+            and number.kind == NUMBER
+            and name is not None
+            and name.kind == NAME
+            and name.col == number.col + len(number.text)
+            and not self.is_function(name)
+            and not self.is_op(self.peek(k + 2), "^", "**", "(", "[")
+        )
+
+    def signed_exponent(self, signs: list[Tok]) -> list[Tok]:
+        number, name = self.peek(), self.peek(1)
+        self.i += 2
+        out = [
+            Tok(OP, "(", signs[0].col),
+            *signs,
+            number,
+            Tok(OP, "*", name.col),
+            replace(name, text=canonical(name.text)),
+        ]
+        while (glued := self.peek()) is not None and glued.glue and glued.kind == NAME and not self.is_function(glued):
+            out += [Tok(OP, "*", glued.col), glued]  # e^-2xy, the letters split above
+            self.i += 1
+        return [*out, Tok(OP, ")", out[-1].col)]
+
+
+def _has_comma(tokens: list[Tok]) -> bool:
+    depth = 0
+    for tok in tokens:
+        if tok.kind == OP and tok.text in "([":
+            depth += 1
+        elif tok.kind == OP and tok.text in ")]":
+            depth -= 1
+        elif tok.kind == OP and tok.text == "," and depth == 0:
+            return True
+    return False
 
 
 def _value(tokens: list[Tok]) -> float:
@@ -446,7 +631,7 @@ def _join(tokens: list[Tok]) -> str:
     return "".join(t.text for t in tokens)
 
 
-def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
+def juxtaposition_notes(tokens: list[Tok], source: str | None = None) -> list[Note]:
     """1/2x is (1/2)*x and e^2x is (e^2)*x: a note where '/' or '^' is followed by a number that multiplies
     by juxtaposition (the '*' gradcli put in has the column of the factor after it)."""
     notes = []
@@ -463,5 +648,9 @@ def juxtaposition_notes(tokens: list[Tok]) -> list[str]:
             o = "^" if op.text == "**" else op.text
             b = number.text
             c = "(...)" if factor.text == "(" else factor.text + ("(...)" if after == "(" else "")
-            notes.append(f"'{a}{o}{b}{c}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})")
+            typed = f"{a}{o}{b}{c}"
+            if left.kind in (NAME, NUMBER) and c == factor.text:
+                typed = _typed(source, left.col, factor.col + len(factor.text), typed)
+            message = f"'{typed}' is read as ({a}{o}{b})*{c}; for {a}{o}({b}{c}) write {a}{o}({b}*{c})"
+            notes.append(Note(JUXTAPOSITION, typed, f"({a}{o}{b})*{c}", message))
     return notes

@@ -24,6 +24,7 @@ from gradcli.errors import GradcliError, LimitError, ParseError
 from gradcli.lang import latex as latex_reader
 from gradcli.lang import notation
 from gradcli.lang.functions import ARITIES
+from gradcli.lang.notation import Note
 from gradcli.lang.printers import to_text
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 from gradcli.lang.tree import (
@@ -151,9 +152,14 @@ def read_tokens(text: str) -> list[Tok]:
     return out
 
 
-def read(tokens: list[Tok]) -> tuple[_Rewritten, list[str]]:
+def read(
+    tokens: list[Tok],
+    variables: frozenset[str] | None = None,
+    customs: frozenset[str] = frozenset(),
+    source: str | None = None,
+) -> tuple[_Rewritten, list[Note]]:
     """Tokens in any notation, as Python text for ast.parse, with the notes on surprising readings."""
-    reading = notation.group(tokens, FUNCTIONS, MAX_DEPTH)
+    reading = notation.group(tokens, FUNCTIONS, MAX_DEPTH, variables, customs, source)
     pieces: list[str] = []
     starts: list[tuple[int, int]] = []
     offset = 0
@@ -162,35 +168,84 @@ def read(tokens: list[Tok]) -> tuple[_Rewritten, list[str]]:
         starts.append((offset, tok.col))
         pieces.append(string + " ")
         offset += len(string) + 1
-    return _Rewritten("".join(pieces), starts), reading.notes + notation.juxtaposition_notes(reading.tokens)
+    return _Rewritten("".join(pieces), starts), reading.notes + notation.juxtaposition_notes(reading.tokens, source)
 
 
 # ---------------------------------------------------------------- parsing
 
 
 def parse(
-    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None, latex: bool = False
+    text: str,
+    allow_lists: bool = False,
+    value: bool = False,
+    customs: dict | None = None,
+    latex: bool = False,
+    variables: frozenset[str] | None = None,
 ) -> Node:
     """Parse user text into a checked tree, or raise ParseError / LimitError.
 
     value=True is for point values: lists allowed, and longer text. latex=True reads the text as LaTeX
-    (--from-latex); without it, only text with a backslash command or a brace is.
+    (--from-latex); without it, only text with a backslash command or a brace is. `variables` are the
+    names the problem declares (glued letters split into them: xy is x*y in a problem in x and y).
     """
-    return parse_reading(text, allow_lists, value, customs, latex)[0]
+    return parse_reading(text, allow_lists, value, customs, latex, variables)[0]
 
 
-def reading_notes(text: str, latex: bool = False) -> list[str]:
-    """Notes on readings that often surprise (1/2x, sin x^2) in text that parses; [] otherwise."""
+def reading_notes(text: str, latex: bool = False, variables: frozenset[str] | None = None) -> list[Note]:
+    """Notes on how a text was read where it could surprise (1/2x, sin x^2, 2xy); [] if it does not parse."""
     try:
-        return parse_reading(text, latex=latex)[1]
+        return list(parse_program(text, allow_lists=True, latex=latex, variables=variables).notes)
     except GradcliError:
         return []
 
 
+def problem_names(text: str, latex: bool = False) -> frozenset[str] | None:
+    """The variables of an expression (what an answer to it may use); None if it does not parse."""
+    try:
+        program = parse_program(text, latex=latex)
+    except GradcliError:
+        return None
+    return frozenset().union(*(free_names(tree) for _, tree in program.steps)) - set(program.names) or None
+
+
+# what other tools wrap maths in when it is copied: Overleaf's $...$ and $$...$$, \(...\) and \[...\]
+_WRAPPER = re.compile(r"^\s*(?:\$\$(?P<a>.*)\$\$|\$(?P<b>.*)\$|\\\((?P<c>.*)\\\)|\\\[(?P<d>.*)\\\])\s*$")
+_D = r"(?:d|\\(?:mathrm|operatorname|text|mathit)\s*\{\s*d\s*\}|\\differentialD\b)"  # d, \\mathrm{d}, MathLive's
+_DERIVATIVE = re.compile(
+    r"^\s*(?:(?P<typed>d/d(?P<v>[A-Za-z][A-Za-z0-9]*)(?![A-Za-z0-9]))"
+    rf"|(?P<latex>\\[dtc]?frac\s*\{{\s*{_D}\s*\}}\s*\{{\s*{_D}\s*(?P<w>[A-Za-z]|\\[A-Za-z]+)\s*\}}))"
+)
+
+
+def unwrap(text: str) -> tuple[str, int]:
+    """The maths inside one pasted wrapper ($...$, $$...$$, \\(...\\), \\[...\\]) and where it starts."""
+    match = _WRAPPER.match(text)
+    if match is None:
+        return text, 0
+    group = next(g for g in "abcd" if match.group(g) is not None)
+    return match.group(group), match.start(group)
+
+
+def derivative_prefix(text: str) -> tuple[str, int, bool] | None:
+    """`d/dx ...`, `\\frac{d}{dx}...`, `\\frac{\\mathrm{d}}{\\mathrm{d}x}...`: the variable, where the
+    function starts, and whether the operator was LaTeX; None without one."""
+    match = _DERIVATIVE.match(text)
+    if match is None:
+        return None
+    variable = match.group("v") or match.group("w").lstrip("\\")
+    return variable, match.end(), match.group("latex") is not None
+
+
 def parse_reading(
-    text: str, allow_lists: bool = False, value: bool = False, customs: dict | None = None, latex: bool = False
-) -> tuple[Node, list[str]]:
-    """parse(), and the notes on how the text was read."""
+    text: str,
+    allow_lists: bool = False,
+    value: bool = False,
+    customs: dict | None = None,
+    latex: bool = False,
+    variables: frozenset[str] | None = None,
+    pasted: bool = True,
+) -> tuple[Node, list[Note]]:
+    """parse(), and the notes on how the text was read. `pasted`: strip a wrapper ($...$) first."""
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
     max_length = VALUE_MAX_LENGTH if value else MAX_LENGTH
@@ -202,16 +257,28 @@ def parse_reading(
         raise ParseError("unexpected character '\\x00'", text.index("\x00"))
     if not text.strip():
         raise ParseError("the expression is empty")
+    inner, start = unwrap(text) if pasted and not value else (text, 0)
+    if start:
+        return _parse_rest(text, start, allow_lists, value, customs, latex, variables, inner)
     head = _DEFINITION.match(text)
     if head:  # f(x) = x^2, f'(x) = 2x, dy/dx = 2x: what was pasted is the right-hand side
-        return _parse_rest(text, head.end(), allow_lists, value, customs, latex)
+        return _parse_rest(text, head.end(), allow_lists, value, customs, latex, variables)
+    operator = None if value else derivative_prefix(text)
+    if operator is not None:  # d/dx x^2 sin x: the question itself; the function follows the operator
+        variable, start, in_latex = operator
+        if not text[start:].strip():
+            raise ParseError(f"'{text[:start].strip()}' needs the function after it", 0)
+        node, notes = _parse_rest(text, start, allow_lists, value, customs, latex or in_latex, variables)
+        typed = text[:start].strip()
+        message = f"'{typed}' asks for the derivative with respect to {variable}"
+        return node, [Note(notation.DERIVATIVE, typed, variable, message), *notes]
     if latex_reader.is_latex(text, latex):
         tokens = latex_reader.tokens(text)
         for tok in tokens:
             check_word(tok.kind, tok.text, tok.col)
     else:
         tokens = read_tokens(text)
-    rewritten, notes = read(tokens)
+    rewritten, notes = read(tokens, variables, frozenset(customs or ()), text)
     try:
         tree = ast.parse(rewritten.text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -238,9 +305,12 @@ _DEFINITION = re.compile(
 )
 
 
-def _parse_rest(text: str, start: int, allow_lists: bool, value: bool, customs, latex) -> tuple[Node, list[str]]:
+def _parse_rest(
+    text: str, start: int, allow_lists: bool, value: bool, customs, latex, variables, inner: str | None = None
+) -> tuple[Node, list[Note]]:
     try:
-        node, notes = parse_reading(text[start:], allow_lists, value, customs, latex)
+        rest = text[start:] if inner is None else inner
+        node, notes = parse_reading(rest, allow_lists, value, customs, latex, variables, pasted=False)
     except GradcliError as exc:
         column = None if exc.column is None else exc.column + start
         raise type(exc)(exc.message, column, exc.hint) from exc
@@ -340,11 +410,33 @@ class _Converter:
         if any(isinstance(arg, ast.Starred) for arg in node.args):
             raise ParseError(f"'*' unpacking is not allowed in {name}()", col)
         arities = FUNCTIONS[name]
+        if name in _VARIADIC and len(node.args) > max(arities):  # max(a, b, c) is max(max(a, b), c)
+            args = [self.convert(arg, depth + 1) for arg in node.args]
+            folded = Call(name, tuple(args[:2]), col)
+            for arg in args[2:]:
+                folded = Call(name, (folded, arg), col)
+            return folded
         if len(node.args) not in arities:
             wanted = " or ".join(str(a) for a in arities)
             raise ParseError(f"{name}() takes {wanted} argument(s), got {len(node.args)}", col)
         args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        if name == "log" and len(args) == 2:
+            _check_base(args[1], col)
         return Call(name, args, col)
+
+
+_VARIADIC = ("max", "min")
+
+
+def _check_base(base: Node, col: int) -> None:
+    """log(x, 1) is no function (every log to base 1 divides by 0); a base <= 0 is not real."""
+    value = constant_value(base)
+    if value is not None and (value == 1 or value <= 0):
+        raise ParseError(
+            f"log(..., {to_text(base)}): a logarithm to base {to_text(base)} is not a function",
+            col,
+            "the base must be positive and not 1",
+        )
 
 
 def _number_text(value: int | float) -> str:
@@ -414,10 +506,16 @@ class Program:
     """`y = x*x; z = stop_gradient(y); w = z + x`: named steps, the last one the target."""
 
     steps: tuple[tuple[str, Node], ...]
+    notes: tuple[Note, ...] = ()  # how the text was read (1/2x, 2xy, d/dx ...)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.steps)
+
+    @property
+    def wrt(self) -> str | None:
+        """The variable of a `d/dx ...` the text starts with, or None."""
+        return next((n.read for n in self.notes if n.kind == notation.DERIVATIVE), None)
 
     @property
     def text(self) -> str:
@@ -426,17 +524,44 @@ class Program:
         return "; ".join(f"{name} = {to_text(tree)}" for name, tree in self.steps)
 
 
-def parse_program(text: str, allow_lists: bool = False, customs: dict | None = None, latex: bool = False) -> Program:
+def operator_wrt(program: Program, wrt) -> tuple[str, ...] | None:
+    """--wrt with a `d/dx ...` the text starts with: the operator's variable where --wrt is not given; the
+    same one is fine; another is an error (two answers to one question)."""
+    if program.wrt is None:
+        return tuple(wrt) if wrt else None
+    if wrt and tuple(wrt) != (program.wrt,):
+        raise ParseError(
+            f"the expression asks for d/d{program.wrt} but --wrt says {', '.join(wrt)}", None, "give one of them"
+        )
+    names = frozenset().union(*(free_names(tree) for _, tree in program.steps))
+    if program.wrt not in names:
+        shown = ", ".join(sorted(names)) or "a constant"
+        raise ParseError(f"the expression asks for d/d{program.wrt} but has no {program.wrt} ({shown})")
+    return (program.wrt,)
+
+
+_SEPARATOR = re.compile(r"(?<!\\);")  # \; is LaTeX spacing, never the step separator
+
+
+def parse_program(
+    text: str,
+    allow_lists: bool = False,
+    customs: dict | None = None,
+    latex: bool = False,
+    variables: frozenset[str] | None = None,
+) -> Program:
     """Parse `expr` or `a = expr; b = expr; ...`; columns in errors point into the whole text."""
     if not isinstance(text, str):
         raise ParseError("the expression must be text")
     if len(text) > MAX_LENGTH:
         raise LimitError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
-    parts, offset = [], 0
-    for part in text.split(";"):
+    inner, begin = unwrap(text)
+    parts, offset = [], begin
+    for part in _SEPARATOR.split(inner):
         parts.append((part, offset))
         offset += len(part) + 1
     steps: list[tuple[str, Node]] = []
+    notes: list[Note] = []
     for i, (part, start) in enumerate(parts):
         match = _STEP.match(part)
         last = i == len(parts) - 1
@@ -451,9 +576,26 @@ def parse_program(text: str, allow_lists: bool = False, customs: dict | None = N
         body_start = start + (match.end() if match else 0)
         if match:
             _check_step_name(name, steps, start + len(match.group(1)))
-        tree = _parse_at(text[body_start : start + len(part)], body_start, allow_lists and last, customs, latex)
+        body = text[body_start : start + len(part)]
+        tree, part_notes = _parse_at(body, body_start, allow_lists and last, customs, latex, variables)
         steps.append((name, tree))
-    return Program(tuple(steps))
+        notes += [n for n in part_notes if n not in notes]
+    _check_values(steps, parts)
+    return Program(tuple(steps), tuple(notes))
+
+
+def _check_values(steps: list[tuple[str, Node]], parts) -> None:
+    """`x = 2; x*x` gives x a value and leaves the function no variable: the point goes in --at."""
+    names = {name for name, _ in steps}
+    if len(steps) < 2 or frozenset().union(*(free_names(tree) for _, tree in steps)) - names:
+        return
+    for (name, tree), (_, start) in zip(steps, parts, strict=True):
+        if not free_names(tree) and any(name in free_names(later) for _, later in steps):
+            raise ParseError(
+                f"step '{name} = {to_text(tree)}' gives {name} a value, so the function has no variable left",
+                start,
+                f"to differentiate at {name} = {to_text(tree)}, give the point: --at {name}={to_text(tree)}",
+            )
 
 
 def _check_step_name(name: str, steps, column: int) -> None:
@@ -463,9 +605,12 @@ def _check_step_name(name: str, steps, column: int) -> None:
         raise ParseError(f"step '{name}' is defined twice", column)
 
 
-def _parse_at(text: str, offset: int, allow_lists: bool, customs: dict | None, latex: bool) -> Node:
+def _parse_at(
+    text: str, offset: int, allow_lists: bool, customs: dict | None, latex: bool, variables: frozenset[str] | None
+) -> tuple[Node, list[Note]]:
     try:
-        return shift(parse(text, allow_lists=allow_lists, customs=customs, latex=latex), offset)
+        node, notes = parse_reading(text, allow_lists, customs=customs, latex=latex, variables=variables, pasted=False)
+        return shift(node, offset), notes
     except (ParseError, LimitError) as exc:
         column = None if exc.column is None else exc.column + offset
         raise type(exc)(exc.message, column, exc.hint) from exc

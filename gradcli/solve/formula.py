@@ -16,7 +16,7 @@ import numpy as np
 
 from gradcli.errors import ExitCode, GradcliError, LimitError, PointError
 from gradcli.judge import verdict as judge
-from gradcli.lang.parser import inline, parse_program
+from gradcli.lang.parser import inline, operator_wrt, parse_program
 from gradcli.lang.tree import Custom, ListOf, Node, free_names, uses_tensor_ops, walk
 
 SAMPLES = 5
@@ -84,7 +84,7 @@ def derivative(
     from gradcli.lang.printers import to_text
     from gradcli.witnesses.symbolic import Symbolic
 
-    tree = _tree(expression, kind, from_latex)
+    tree, wrt = _tree(expression, kind, from_latex, wrt)
     names = _names(tree, wrt)
     symbolic = Symbolic(tree, dict.fromkeys(free_names(tree), ()))
     if kind == "grad":
@@ -103,14 +103,16 @@ def derivative(
     )
 
 
-def _tree(expression: str, kind: str, from_latex: bool) -> Node:
+def _tree(expression: str, kind: str, from_latex: bool, wrt=None) -> tuple[Node, tuple[str, ...] | None]:
+    """The expression's tree, and --wrt (or the variable of a `d/dx ...` the expression starts with)."""
     program = parse_program(expression, allow_lists=kind == "jacobian", latex=from_latex)
+    wrt = operator_wrt(program, wrt)
     tree = list(inline(program).values())[-1]
     if uses_tensor_ops(tree) or any(isinstance(n, Custom) for n in walk(tree)):
         raise PointError("without --at, give a scalar expression (no sum, mean, @ or custom functions)")
     if kind != "jacobian" and isinstance(tree, ListOf):
         raise PointError("a list of expressions has a Jacobian: use gradcli jacobian")
-    return tree
+    return tree, wrt
 
 
 def _names(tree: Node, wrt) -> tuple[str, ...]:

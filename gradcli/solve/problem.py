@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 
 from gradcli import tolerance
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.lang.parser import CustomSpec, Program, inline, parse_custom, parse_program
+from gradcli.lang.parser import CustomSpec, Program, inline, operator_wrt, parse_custom, parse_program
 from gradcli.lang.tree import BinOp, Call, ListOf, Node, free_names, infer_shape, uses_tensor_ops, walk
 from gradcli.lang.tree import Name as NameNode
 from gradcli.lang.values import Value, check_name, parse_value
@@ -154,7 +154,10 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
     customs = _customs(options.custom, options.from_latex)
     several = options.several and not options.of
     lists = options.vector_output or several
-    program = parse_program(expression, allow_lists=lists, customs=customs, latex=options.from_latex)
+    program = parse_program(
+        expression, allow_lists=lists, customs=customs, latex=options.from_latex, variables=_declared(at, options)
+    )
+    options = replace(options, wrt=operator_wrt(program, options.wrt))  # d/dx x^2 sin x asks for d/dx
     steps = inline(program, _check_steps(program, "--stop", options.stop))
     targets = tuple((name, steps[name]) for name in _check_steps(program, "--of", options.of) or program.names[-1:])
     for _, tree in targets:
@@ -178,6 +181,14 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
         source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
     )  # fmt: skip
+
+
+def _declared(at, options: Options) -> frozenset[str] | None:
+    """The names the user gave (--at, --const, --wrt): glued letters split into them; None if none."""
+    raw = [at] if isinstance(at, Mapping | str) else list(at)
+    names = {str(k) for point in raw if isinstance(point, Mapping) for k in point}
+    names |= {str(k) for k in (options.const or {})} | set(options.wrt or ())
+    return frozenset(names) or None
 
 
 def _check_options(options: Options) -> None:
