@@ -143,8 +143,11 @@ def _no_equation(expression: str, from_latex: bool) -> None:
         return
     try:
         parse_program(expression, allow_lists=True, latex=from_latex)
-    except ParseError as exc:  # not a program's named steps (y = x*x; y + 1): an equation
-        names = sorted(free_names(_equation(expression, from_latex)))
+    except ParseError as exc:  # not a program's named steps (y = x*x; y + 1): an equation, or the program's error
+        try:
+            names = sorted(free_names(_equation(expression, from_latex)))
+        except ParseError:
+            raise exc from None
         y = "y" if "y" in names or not names else names[-1]
         others = [n for n in names if n != y]
         slope = f" (d{y}/d{others[0]} on the curve)" if len(others) == 1 else ""
