@@ -405,7 +405,7 @@ def _save(fig, out: str) -> None:
     try:
         fig.tight_layout()
         with atomic_write(out, binary=True) as handle:
-            fig.savefig(handle, format=out.rsplit(".", 1)[-1].lower())
+            fig.savefig(handle, format=str(out).rsplit(".", 1)[-1].lower())
     except ValueError as exc:
         raise GradcliError(f"cannot write {out}: {exc}") from exc
     finally:
