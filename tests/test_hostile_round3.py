@@ -300,3 +300,110 @@ def test_carriage_returns_in_descend_data_are_never_an_internal_error(cli, tmp_p
     run = cli("descend", "(a*x-y)**2", "--from", "a=0", "--data", str(tmp_path / "cr.csv"), "--steps", "2")
     assert run.code in (0, 2), run.stderr
     assert "internal error" not in run.stderr
+
+
+def test_a_huge_integer_in_a_json_batch_line_costs_only_that_line(cli):
+    """Finding 5: an integer of more than 4,300 digits in a JSON line ended the whole batch with exit 4."""
+    lines = '{"expression":"x**2","at":{"x":' + "1" * 5000 + '}}\n{"expression":"x**2","at":{"x":3}}\n'
+    run = cli("batch", "-", stdin=lines)
+    first, second = answers(run.stdout)
+    assert first == {"line": 1, "error": "a number in the JSON problem has too many digits to read", "exit_code": 2}
+    assert second["results"][0]["gradient"]["x"]["tape"] == 6.0
+    assert run.code == 2
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("--at", "x=" + "9" * 5000), ("--steps", "9" * 5000), ("--lr", "9" * 5000)],
+)
+def test_a_huge_integer_on_the_command_line_is_invalid_input(cli, field, value):
+    args = ["descend", "w**2", "--from", "w=1"] if field != "--at" else ["grad", "x**2"]
+    run = cli(*args, field, value)
+    assert run.code == 2 and "internal error" not in run.stderr, run.stderr
+
+
+def test_a_huge_integer_in_a_points_file_is_that_rows_error(cli, tmp_path):
+    (tmp_path / "p.csv").write_text(f"x,y\n{'1' * 5000},2\n1,2\n")
+    run = cli("grad", "x*y", "--points", str(tmp_path / "p.csv"), "--format", "csv")
+    assert run.code == 2 and run.stdout.count("\n") == 2
+    assert "line 2: column x: '" + "1" * 40 + "...' is not a finite number" in run.stderr
+
+
+# ---------------------------------------------------------------- 5. values are values
+
+
+@pytest.mark.parametrize("key", ["at", "from", "tangent", "const"])
+def test_a_json_value_cannot_smuggle_an_assignment(cli, key):
+    """Finding 9: {"at": {"x": "1,y=5"}} was answered with y = 5."""
+    command = {"at": "grad", "from": "descend", "tangent": "jvp", "const": "grad"}[key]
+    problem = {"command": command, "expression": "x*y", key: {"x": "1,y=5"}}
+    run = cli("batch", "-", stdin=json.dumps(problem) + "\n")
+    [answer] = answers(run.stdout)
+    assert answer == {
+        "line": 1,
+        "error": f"\"{key}\": the value of x must be one number, expression or list, not '1,y=5'",
+        "exit_code": 2,
+    }
+
+
+def test_a_json_key_must_be_a_name_and_a_list_value_is_one_value(cli):
+    smuggled = {"expression": "x*y", "at": {"x=1,y": 5}}
+    listed = {"command": "grad", "expression": "sum(x)*y", "at": {"x": "[1, 2]", "y": 2}}
+    run = cli("batch", "-", stdin=json.dumps(smuggled) + "\n" + json.dumps(listed) + "\n")
+    first, second = answers(run.stdout)
+    assert first["error"] == "\"at\": 'x=1,y' is not a variable name"
+    assert second["results"][0]["gradient"]["y"]["tape"] == 3.0
+
+
+@pytest.mark.parametrize("value", ["1e", "2.5E+", "1e-", ".5e"])
+def test_a_number_with_an_empty_exponent_is_an_error(cli, value):
+    """Finding 9: --at x=1e was silently read as 1*e."""
+    run = cli("grad", "x**2", "--at", f"x={value}")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr.startswith(f"error: bad value for x: {value!r} is not a number (an exponent needs digits")
+
+
+@pytest.mark.parametrize("value", ["1e3", "1*e", "2.5E-2", "e", "[1e1, 2]"])
+def test_numbers_with_exponents_and_the_constant_e_still_read(cli, value):
+    assert cli("grad", "x**2", "--at", f"x={value}").code == 0
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u0007", "\x1b"])
+def test_bidi_and_control_characters_in_an_error_are_escaped(cli, char):
+    """Finding 9: U+202E and U+2066 were echoed raw in error lines."""
+    run = cli("grad", f"x{char}+1", "--at", "x=1")
+    assert run.code == 2 and char not in run.stderr
+    assert f"\\u{ord(char):04x}" in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_every_unsafe_character_is_escaped_in_an_error_and_text_is_kept():
+    from gradcli.errors import GradcliError
+
+    message = GradcliError("a\u200bb\u2028c\ufeffd\ne\u202ef \u00b7 \u2264 \u03c0").describe()
+    assert message == "a\\u200bb\\u2028c\\ufeffd\\u000ae\\u202ef \u00b7 \u2264 \u03c0"
+
+
+def test_mplbackend_bogus_still_draws(tmp_path):
+    """Finding 5: MPLBACKEND=bogus was exit 4 for plot."""
+    proc = run("plot", "x**2", "--out", str(tmp_path / "p.png"), env={**QUIET, "MPLBACKEND": "bogus"})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_columns_zero_on_a_terminal_still_prints_the_table():
+    """Finding 9: COLUMNS=0 on a terminal printed nothing and exited 0."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*GRADCLI, "grad", "x**2", "--at", "x=3"], stdout=follower, stderr=subprocess.PIPE,
+        env={**QUIET, "COLUMNS": "0", "TERM": "xterm"},
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(leader, 65536):
+            output += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    assert b"All three methods agree" in output

@@ -365,6 +365,7 @@ def _quiet_matplotlib() -> None:
         # directory on every run; one per user under the temporary directory keeps it quiet and fast
         os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
     logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
+    os.environ.pop("MPLBACKEND", None)  # gradcli draws files with Agg; a bogus backend would end matplotlib's import
 
 
 def _pyplot():
