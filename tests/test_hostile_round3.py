@@ -407,3 +407,64 @@ def test_columns_zero_on_a_terminal_still_prints_the_table():
     os.close(leader)
     assert proc.wait(timeout=120) == 0
     assert b"All three methods agree" in output
+
+
+# ---------------------------------------------------------------- 4. the worker's reads
+
+
+def _frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def test_a_frame_of_100000_nested_brackets_is_garbled_not_a_crash():
+    """Finding 8: 100,000 nested [ made a RecursionError escape the worker's accept loop."""
+    import socket
+
+    from gradcli.runtime import protocol
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(_frame(b"[" * 100_000))
+        with pytest.raises(ValueError, match="nested too deeply"):
+            protocol.receive_message(ours, limit=1 << 22, deadline=time.monotonic() + 5)
+
+
+def test_a_frame_sent_a_byte_at_a_time_is_dropped_at_its_deadline():
+    """Finding 8: a connection sending a byte every 4 s held the accept loop (each read had its own timeout)."""
+    import socket
+
+    from gradcli.runtime import protocol
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(_frame(b'{"op": "status"}')[:6])  # the head and two bytes, then nothing more
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            protocol.receive_message(ours, deadline=started + 0.5)
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.slow
+def test_the_worker_survives_a_deeply_nested_frame(tmp_path):
+    import socket
+
+    from gradcli.runtime import protocol
+    from tests.test_worker import _gradcli, _start, _status, _stop
+
+    env = _start(tmp_path / "xdg")
+    try:
+        path = protocol.socket_path(os.path.join(env["XDG_RUNTIME_DIR"], "gradcli"))
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(path)
+            sock.sendall(_frame(b"[" * 100_000))
+            sock.settimeout(10)
+            with contextlib.suppress(OSError):
+                sock.recv(1)
+        status = _status(env)
+        assert status is not None, "the worker parent died"
+        proc = _gradcli(["grad", "x**2", "--at", "x=3", "--format", "json"], env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["results"][0]["gradient"]["x"]["tape"] == 6.0
+        assert _status(env)["requests"] == status["requests"] + 1  # answered warm
+    finally:
+        _stop(env)
