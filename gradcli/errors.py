@@ -29,12 +29,26 @@ class GradcliError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """The one line an error prints: user text in it shown safely (see `shown`)."""
         text = self.message
         if self.column is not None:
             text += f" (column {self.column + 1})"
         if self.hint:
             text += f": {self.hint}"
+        return shown(text)
+
+
+def shown(text: str) -> str:
+    """Text safe for one terminal line: control, bidi, zero-width and line-separator characters escaped as
+    \\uXXXX, so user text in an error can neither reorder, hide nor break the line it is in."""
+    import unicodedata
+
+    if text.isprintable():
         return text
+    return "".join(f"\\u{ord(c):04x}" if c != " " and unicodedata.category(c) in _UNSAFE else c for c in text)
+
+
+_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 class ParseError(GradcliError):

@@ -28,6 +28,8 @@ class Environment:
     confined: bool = False  # a batch line: files only under these directories (docs/contract.md)
     output_dir: str | None = None
     data_dir: str | None = None
+    output_fd: int | None = None  # the directories above, opened once by the batch (runtime.files.open_root)
+    data_fd: int | None = None
     inputs: tuple[str, ...] = ()  # files no output may overwrite (the batch file itself)
     stdin_used: bool = False  # EXPRESSION was read from stdin (-)
     from_latex: bool = False  # --from-latex: the expression and the answer are read as LaTeX
@@ -48,39 +50,49 @@ class Environment:
         else:
             write(subject, fmt, self.stdout)
 
-    def input_path(self, path: str) -> str:
-        """A file a command reads: anywhere, except in a batch line (only under --data-dir)."""
-        from gradcli.runtime.files import confine
+    def input_path(self, path: str):
+        """A file a command reads: a path anywhere, except in a batch line (a Place under --data-dir)."""
+        from gradcli.runtime.files import place
 
         if not self.confined:
             return path
-        if self.data_dir is None:
+        if self.data_fd is None:
             raise GradcliError("a batch line cannot read files: run gradcli batch --data-dir DIR to allow files in DIR")
-        return confine(path, self.data_dir, "--data-dir")
+        where = place(self.data_fd, path, "--data-dir")
+        self.opened.append(where)
+        return where
 
-    def output_path(self, path: str, option: str) -> str:
-        """A file a command writes: anywhere, except in a batch line (only under --output-dir)."""
-        from gradcli.runtime.files import confine
+    def output_path(self, path: str, option: str):
+        """A file a command writes: a path anywhere, except in a batch line (a Place under --output-dir)."""
+        from gradcli.runtime.files import place
 
         if not self.confined:
             return path
-        if self.output_dir is None:
+        if self.output_fd is None:
             raise GradcliError(f"a batch line cannot write files ({option}): run gradcli batch --output-dir DIR")
-        return confine(path, self.output_dir, "--output-dir")
+        where = place(self.output_fd, path, "--output-dir")
+        self.opened.append(where)
+        return where
+
+    def open_binary(self, path):
+        """A binary handle on an input file (a path, or a Place from input_path); closed when the command ends."""
+        from gradcli.runtime.files import Place, open_input, open_place
+
+        handle = open_place(path, "--data-dir") if isinstance(path, Place) else open_input(path)
+        self.opened.append(handle)
+        return handle
 
     def open(self, path: str, keep_going: bool = False):
         """The lines of an input file, or of stdin for "-": bounded, decoded, file and line named in errors."""
-        from gradcli.runtime.files import open_input, read_lines
+        from gradcli.runtime.files import read_lines
 
-        path = self.input_path(path)
+        path = self.input_path(path) if isinstance(path, str) else path
         if path == "-":
             stream = getattr(self.stdin, "buffer", self.stdin)
             if stream is None or getattr(stream, "closed", False):
                 raise GradcliError("cannot read stdin: it is closed")
             return read_lines(stream, "stdin", keep_going)
-        handle = open_input(path)
-        self.opened.append(handle)
-        return read_lines(handle, path, keep_going)
+        return read_lines(self.open_binary(path), str(path), keep_going)
 
     def close(self) -> None:
         for handle in self.opened:

@@ -16,7 +16,7 @@ import typer
 from gradcli import __version__
 from gradcli.app.commands import batch, check, data, descend, grad, matrix, plot, products, worker
 from gradcli.app.environment import Environment, Runner
-from gradcli.errors import ExitCode, GradcliError, OutputError
+from gradcli.errors import ExitCode, GradcliError, OutputError, shown
 from gradcli.runtime import streams
 
 __all__ = ["Environment", "app", "main"]
@@ -168,7 +168,7 @@ def _dispatch(command, argv: list[str] | None, env: Environment) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":
             env.stdout.write(exc.ctx.get_help() + "\n")
             return int(ExitCode.OK)
-        env.stderr.write(f"error: {exc.format_message()}\n")
+        env.stderr.write(f"error: {shown(exc.format_message())}\n")
         return int(ExitCode.INVALID_INPUT)
     except typer.Abort:
         env.stderr.write("error: aborted\n")
@@ -179,7 +179,8 @@ def _dispatch(command, argv: list[str] | None, env: Environment) -> int:
     except Exception as exc:  # a bug: say so in one line; GRADCLI_DEBUG=1 shows the traceback
         if os.environ.get("GRADCLI_DEBUG"):
             raise
-        env.stderr.write(f"error: internal error, a bug in gradcli (please report it): {type(exc).__name__}: {exc}\n")
+        message = shown(f"{type(exc).__name__}: {exc}")
+        env.stderr.write(f"error: internal error, a bug in gradcli (please report it): {message}\n")
         return int(ExitCode.INTERNAL_ERROR)
     if code == ExitCode.INTERRUPTED:  # Typer turns a KeyboardInterrupt into Exit(130): an interrupt, not a result
         raise streams.Interrupted(2)

@@ -13,6 +13,8 @@ from gradcli.lang.tree import CONSTANTS, ListOf, Node, constant_value, free_name
 
 MAX_ELEMENTS = 1000
 MAX_POINTS = 1000
+# 1e, 2.5E+ : a number whose exponent has no digits (never read as 1*e)
+_NO_EXPONENT = re.compile(r"(?<![A-Za-z0-9_.])(?:\d+\.?\d*|\.\d+)[eE](?:[+-](?!\d)|(?![+\-0-9A-Za-z_]))")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -49,6 +51,12 @@ def _flatten(data):
 
 def parse_value(text: str, name: str = "value") -> Value:
     """A number, a constant expression such as pi/2, or a nested list of them."""
+    bad = _NO_EXPONENT.search(text)
+    if bad:
+        raise PointError(
+            f"bad value for {name}: {bad.group().strip()!r} is not a number (an exponent needs digits, e.g. 1e3; "
+            "for a multiple of e write 1*e)"
+        )
     try:
         tree = parse(text, value=True)
     except (ParseError, LimitError) as exc:

@@ -365,6 +365,7 @@ def _quiet_matplotlib() -> None:
         # directory on every run; one per user under the temporary directory keeps it quiet and fast
         os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"gradcli-matplotlib-{os.getuid()}")
     logging.getLogger("matplotlib").setLevel(logging.ERROR)  # cache notices are not gradcli's output
+    os.environ.pop("MPLBACKEND", None)  # gradcli draws files with Agg; a bogus backend would end matplotlib's import
 
 
 def _pyplot():
@@ -405,7 +406,7 @@ def _save(fig, out: str) -> None:
     try:
         fig.tight_layout()
         with atomic_write(out, binary=True) as handle:
-            fig.savefig(handle, format=out.rsplit(".", 1)[-1].lower())
+            fig.savefig(handle, format=str(out).rsplit(".", 1)[-1].lower())
     except ValueError as exc:
         raise GradcliError(f"cannot write {out}: {exc}") from exc
     finally:

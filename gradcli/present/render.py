@@ -49,13 +49,15 @@ def _labels(name: str, value) -> list[str]:
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(shape)]
 
 
-def _width(out) -> int | None:
-    """The terminal's width (rich reads it), or PIPE_WIDTH for a pipe or a terminal too narrow for a table."""
+def _width(out) -> int:
+    """The terminal's width, or PIPE_WIDTH for a pipe or a terminal too narrow for a table. Given to rich
+    explicitly: rich would take COLUMNS=0 at its word and print nothing."""
     import shutil
 
     if not getattr(out, "isatty", lambda: False)():
         return PIPE_WIDTH
-    return None if shutil.get_terminal_size().columns >= MIN_TABLE_WIDTH else PIPE_WIDTH
+    columns = shutil.get_terminal_size().columns  # COLUMNS=0 or unset: the terminal's own size
+    return columns if columns >= MIN_TABLE_WIDTH else PIPE_WIDTH
 
 
 def write(result: GradResult | MatrixResult, fmt_name: str, out: TextIO, err: TextIO | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from gradcli.errors import GradcliError, LimitError
@@ -28,6 +29,7 @@ SCALAR_OPTIONS = {
     "upstream": "--upstream", "unconnected": "--unconnected",
 }  # fmt: skip
 FLAGS = ("persistent", "frameworks", "decimals")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 MAX_STDIN_EXPRESSION = 100_000  # characters read for `-`; the parser's own length limit applies after
@@ -54,8 +56,12 @@ def arguments(line: str) -> list[str]:
     if text.startswith("{"):
         try:
             problem = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise GradcliError(f"not valid JSON: {exc.msg}") from exc
+        except ValueError:  # an integer of more than 4,300 digits (sys.get_int_max_str_digits)
+            raise LimitError("a number in the JSON problem has too many digits to read") from None
+        except RecursionError:
+            raise LimitError("the JSON problem is nested too deeply") from None
         return _from_json(problem)
     try:
         argv = shlex.split(text)
@@ -119,9 +125,29 @@ def _from_json(problem) -> list[str]:
 
 
 def _assignments(values, key: str) -> str:
+    """name=value,... from a JSON object; each key one name and each value one value, so a value such as
+    "1,y=5" cannot smuggle in another assignment."""
     if not isinstance(values, dict):
         raise GradcliError(f'"{key}" must be an object of name -> value, or a list of them')
-    return ",".join(f"{name}={v if isinstance(v, str) else json.dumps(v)}" for name, v in values.items())
+    parts = []
+    for name, value in values.items():
+        if not _NAME.match(name):
+            raise GradcliError(f'"{key}": {name!r} is not a variable name')
+        text = value if isinstance(value, str) else json.dumps(value)
+        if not isinstance(value, (str, int, float, list)) or isinstance(value, bool) or not _one_value(text):
+            raise GradcliError(f'"{key}": the value of {name} must be one number, expression or list, not {text!r}')
+        parts.append(f"{name}={text}")
+    return ",".join(parts)
+
+
+def _one_value(text: str) -> bool:
+    """No '=' and no comma outside brackets: one value, not an assignment list."""
+    depth = 0
+    for c in text:
+        depth += (c in "([") - (c in ")]")
+        if c == "=" or (c == "," and depth <= 0):
+            return False
+    return True
 
 
 def _bracketed(value) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import io
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +33,8 @@ _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
 )
 MAX_FILE_BYTES = 64 << 20  # a file read whole (check --file): 100,000 rows of 600 bytes
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+# A carriage return ends a line as a newline does (old Mac files, a stray CR), as Python's text files read them.
+_LINE_ENDS = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 class LineError(GradcliError):
@@ -46,13 +50,22 @@ class BadLine:
 
 
 def open_input(path: str):
-    """A binary handle on a user's input file, with the OS's reason in the error when it cannot be opened."""
+    """A binary handle on a user's input file, with the OS's reason in the error when it cannot be opened.
+
+    Opened without blocking, so a FIFO with no writer reads as empty instead of waiting forever."""
     if not path:
         raise GradcliError("an input file name is empty")
     try:
-        return open(path, "rb")  # noqa: SIM115 - read lazily while streaming; the caller closes it
-    except OSError as exc:  # a directory is IsADirectoryError here
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
         raise GradcliError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError:  # a NUL byte in the name
+        raise GradcliError(f"cannot read {path!r}: a file name has no NUL byte") from None
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise GradcliError(f"cannot read {path}: {os.strerror(errno.EISDIR)}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | BadLine]:
@@ -77,7 +90,7 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
         if number == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8) :]
         try:
-            yield line.decode("utf-8")
+            text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
             error = LineError(
                 f"{label} line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
@@ -86,6 +99,8 @@ def read_lines(stream, label: str, keep_going: bool = False) -> Iterator[str | B
             if not keep_going:
                 raise error from None
             yield BadLine(number, error)
+            continue
+        yield from _LINE_ENDS.findall(text) if "\r" in text else (text,)
 
 
 def read_bytes(stream, label: str) -> bytes:
@@ -140,8 +155,12 @@ def _peek(stream, label: str) -> bytes:
 # ---------------------------------------------------------------- output files
 
 
-def check_output(path: str, option: str, inputs: tuple[str, ...] = ()) -> str:
-    """Refuse, before any work, an output path that cannot be written or would overwrite an input."""
+def check_output(target: str | Place, option: str, inputs: tuple = ()) -> str | Place:
+    """Refuse, before any work, an output that cannot be written or would overwrite an input (a path, or a
+    Place in a confined directory, where nothing is followed)."""
+    if isinstance(target, Place):
+        return _check_place(target, option, inputs)
+    path = target
     if not path or not path.strip():
         raise GradcliError(f"{option}: give a file name")
     directory = os.path.dirname(path) or "."
@@ -159,74 +178,213 @@ def check_output(path: str, option: str, inputs: tuple[str, ...] = ()) -> str:
     return path
 
 
-def confine(path: str, root: str, option: str) -> str:
-    """`path` inside `root` (a batch line's file): relative, no "..", and no symlink leading out."""
-    if not path or path == "-" or os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
-        raise GradcliError(f"{path!r}: a batch line names a file inside {option} by a relative path, without '..'")
-    full = os.path.join(root, path)
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
-        raise GradcliError(f"{path!r} leads outside {option} (through a symbolic link)")
-    return full
-
-
-def _same_file(a: str, b: str) -> bool:
+def _same_file(a: str, b: str | Place) -> bool:
+    if isinstance(b, Place):
+        return _identity(a) is not None and _identity(a) == _identity(b)
     try:
         return os.path.samefile(a, b)
     except OSError:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def plot_path(path: str, option: str, inputs: tuple[str, ...] = ()) -> str:
-    """The picture's real file name: .png added when there is no suffix; other suffixes than png, pdf, svg refused."""
+def plot_name(path: str, option: str) -> str:
+    """The picture's final file name, decided before any check: .png added when there is no suffix; other
+    suffixes than png, pdf, svg refused."""
     if not path or not path.strip():
         raise GradcliError(f"{option}: give a file name, e.g. plot.png")
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise GradcliError(f"{option} {path}: not a regular file; give the name of a file to (over)write")
     suffix = os.path.splitext(path)[1].lower()
     if not suffix:
-        path += ".png"
-    elif suffix not in PLOT_SUFFIXES:
+        return path + ".png"
+    if suffix not in PLOT_SUFFIXES:
         raise GradcliError(f"{option} {path}: write .png, .pdf or .svg")
-    return check_output(path, option, inputs)
+    return path
+
+
+def plot_path(path: str, option: str, inputs: tuple = ()) -> str:
+    """plot_name, checked as an output path; a name given that is not a regular file (/dev/full) is refused
+    before .png is added to it."""
+    if path and os.path.exists(path) and not os.path.isfile(path):
+        raise GradcliError(f"{option} {path}: not a regular file; give the name of a file to (over)write")
+    return check_output(plot_name(path, option), option, inputs)
+
+
+# ---------------------------------------------------------------- confined directories (batch)
+#
+# A batch line names files inside --data-dir or --output-dir. Each directory is opened once, and every file
+# of a line is opened, created and renamed relative to a descriptor, following no symbolic link in any
+# component: a path checked is the path used, whatever is swapped in the file system meanwhile.
+
+_OPEN_REASONS = {errno.ELOOP: "a symbolic link", errno.ENXIO: "not a regular file", errno.ENODEV: "not a regular file"}
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class Place:
+    """A file in a confined directory: its parent directory held open (dir_fd) and its last name. `label` is
+    the path as the line gave it, the only name an error shows."""
+
+    dir_fd: int
+    name: str
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.dir_fd)
+
+
+def open_root(path: str, option: str) -> int:
+    """The descriptor of an allowed directory (given by the caller, so a link to it is followed)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        raise GradcliError(f"{option} {path}: not a directory") from None
+
+
+def place(root_fd: int, path: str, option: str) -> Place:
+    """`path` inside the directory `root_fd`: relative, no "..", each directory on the way opened without
+    following a link. The caller closes the Place."""
+    parts = path.split("/") if isinstance(path, str) else []
+    if (
+        not path
+        or path == "-"
+        or "\x00" in path
+        or os.path.isabs(path)
+        or ".." in path.replace("\\", "/").split("/")
+        or parts[-1] in ("", ".")
+    ):
+        raise GradcliError(
+            f"{_shown(path)}: a batch line names a file inside {option} by a relative path, without '..'"
+        )
+    fd = os.dup(root_fd)
+    for part in (p for p in parts[:-1] if p not in ("", ".")):
+        try:
+            inner = os.open(part, _DIRECTORY, dir_fd=fd)
+        except OSError as exc:
+            os.close(fd)
+            reason = "a symbolic link" if exc.errno in (errno.ELOOP, errno.ENOTDIR) else (exc.strerror or "unusable")
+            raise GradcliError(
+                f"{_shown(path)} inside {option}: {_shown(part)} is {reason} (a batch line follows none)"
+            ) from None
+        os.close(fd)
+        fd = inner
+    return Place(fd, parts[-1], path)
+
+
+def open_place(where: Place, option: str):
+    """A binary handle on a regular file in a confined directory: a link, FIFO, device or socket is refused,
+    and nothing waits (a FIFO is opened without blocking, then refused)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(where.name, flags, dir_fd=where.dir_fd)
+    except OSError as exc:
+        reason = _OPEN_REASONS.get(exc.errno) or (exc.strerror or "unreadable").lower()
+        raise GradcliError(f"cannot read {_shown(where.label)} inside {option}: {reason}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise GradcliError(f"cannot read {_shown(where.label)} inside {option}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _check_place(where: Place, option: str, inputs: tuple) -> Place:
+    try:
+        info = os.stat(where.name, dir_fd=where.dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return where
+    except OSError as exc:
+        raise GradcliError(f"{option} {_shown(where.label)}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise GradcliError(
+            f"{option} {_shown(where.label)}: not a regular file (a link, a directory or a device); "
+            "give the name of a file to (over)write"
+        )
+    if any(source and _identity(source) == (info.st_dev, info.st_ino) for source in inputs):
+        raise GradcliError(f"{option} {_shown(where.label)} is also an input file; writing it would destroy the input")
+    return where
+
+
+def _identity(source: str | Place) -> tuple[int, int] | None:
+    try:
+        if isinstance(source, Place):
+            info = os.stat(source.name, dir_fd=source.dir_fd, follow_symlinks=False)
+        else:
+            info = os.stat(source)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _shown(text: str) -> str:
+    return repr(text)
 
 
 @contextlib.contextmanager
-def atomic_write(path: str, binary: bool = False):
-    """A handle on a temporary file beside `path`; renamed onto it only if the block ends without error."""
-    target = os.path.realpath(path)  # through a symlink to the file it names, as open() would
-    directory = os.path.dirname(target)
-    suffix = os.path.splitext(target)[1]
-    try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=".gradcli-", suffix=suffix)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+def atomic_write(path: str | Place, binary: bool = False):
+    """A handle on a temporary file beside `path`; renamed onto it only if the block ends without error.
+
+    A Place is written inside its directory's descriptor: the temporary file is created there (exclusive,
+    following no link) and renamed onto the name, so a link planted meanwhile is replaced, never followed."""
+    if isinstance(path, Place):
+        opened = _temporary_in(path)
+        directory_fd = path.dir_fd
+    else:
+        opened = _temporary_beside(path)
+        directory_fd = None
+    fd, temp, target = opened
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
             yield f
             f.flush()
+            os.fchmod(f.fileno(), _mode(target, directory_fd))
             os.fsync(f.fileno())
-        _keep_mode(target, temp)
-        os.replace(temp, target)
+        os.replace(temp, target, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
     except OSError as exc:
-        _discard(temp)
+        _discard(temp, directory_fd)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     except BaseException:
-        _discard(temp)
+        _discard(temp, directory_fd)
         raise
 
 
-def _keep_mode(target: str, temp: str) -> None:
-    """A new file gets the usual mode (mkstemp makes 0600); an old file keeps its own."""
+def _temporary_beside(path: str) -> tuple[int, str, str]:
+    target = os.path.realpath(path)  # through a symlink to the file it names, as open() would
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(temp, mode)
+        fd, temp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".gradcli-", suffix=os.path.splitext(target)[1])
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return fd, temp, target
 
 
-def _discard(temp: str) -> None:
+def _temporary_in(where: Place) -> tuple[int, str, str]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    suffix = os.path.splitext(where.name)[1]
+    for _ in range(100):
+        temp = f".gradcli-{os.urandom(6).hex()}{suffix}"
+        try:
+            return os.open(temp, flags, 0o600, dir_fd=where.dir_fd), temp, where.name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+    raise OutputError(f"cannot write {where}: no free temporary name beside it")
+
+
+def _mode(target: str, directory_fd: int | None) -> int:
+    """A new file gets the usual mode (a temporary file is made 0600); an old regular file keeps its own."""
+    try:
+        info = os.stat(target, dir_fd=directory_fd, follow_symlinks=directory_fd is None)
+        if stat.S_ISREG(info.st_mode):
+            return stat.S_IMODE(info.st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _discard(temp: str, directory_fd: int | None) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(temp)
+        os.unlink(temp, dir_fd=directory_fd)

@@ -34,9 +34,10 @@ def default_jobs() -> int:
 class Helper:
     """One helper process, and a thread that turns its answers into events on the shared queue."""
 
-    def __init__(self, events: queue.Queue, command: Sequence[str]):
+    def __init__(self, events: queue.Queue, command: Sequence[str], pass_fds: Sequence[int] = ()):
         self.process = subprocess.Popen(
             list(command),
+            pass_fds=tuple(pass_fds),  # the batch's allowed directories, by the same numbers as here
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -90,7 +91,8 @@ def run(
         while state["more"] or todo or any(h.outstanding for h in helpers):
             _events(events, state, todo, done, block=not todo)
             if not helpers and len(todo) > SPAWN_AFTER:
-                helpers = [Helper(events, helper) for _ in range(jobs - 1)]
+                descriptors = [shared[key] for key in ("output_fd", "data_fd") if shared.get(key) is not None]
+                helpers = [Helper(events, helper, descriptors) for _ in range(jobs - 1)]
             _hand_out(helpers, todo, shared)
             if todo:
                 index, number, line = todo.popleft()

@@ -112,20 +112,28 @@ def send_message(sock, message: dict, fds: list[int] = ()) -> None:
         sock.sendall(data[sent:])
 
 
-def receive_message(sock, max_fds: int = 0, limit: int = 1 << 22) -> tuple[dict, list[int]]:
-    """One message; raises EOFError when the peer closed before a whole one, ValueError when it is garbled."""
+def receive_message(
+    sock, max_fds: int = 0, limit: int = 1 << 22, deadline: float | None = None
+) -> tuple[dict, list[int]]:
+    """One message; raises EOFError when the peer closed before a whole one, ValueError when it is garbled
+    (too large, or nested past what json can read), TimeoutError when it is not whole by `deadline`
+    (time.monotonic): a peer sending a byte now and then cannot hold the reader longer."""
     import json
     import socket
 
+    _before(sock, deadline)
     head, fds, _, _ = socket.recv_fds(sock, 4, max_fds) if max_fds else (sock.recv(4), [], 0, None)
     try:
-        head += _exactly(sock, 4 - len(head)) if head else b""
+        head += _exactly(sock, 4 - len(head), deadline) if head else b""
         if not head:
             raise EOFError("connection closed")
         size = int.from_bytes(head, "big")
         if size > limit:
             raise ValueError(f"message of {size} bytes")
-        message = json.loads(_exactly(sock, size))
+        try:
+            message = json.loads(_exactly(sock, size, deadline))
+        except RecursionError:  # 100,000 nested [ : garbled, never a crash of the reader
+            raise ValueError("message nested too deeply") from None
         if not isinstance(message, dict):
             raise ValueError("message is not an object")
     except BaseException:
@@ -135,9 +143,21 @@ def receive_message(sock, max_fds: int = 0, limit: int = 1 << 22) -> tuple[dict,
     return message, fds
 
 
-def _exactly(sock, size: int) -> bytes:
+def _before(sock, deadline: float | None) -> None:
+    if deadline is None:
+        return
+    import time
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the message did not arrive in time")
+    sock.settimeout(left)
+
+
+def _exactly(sock, size: int, deadline: float | None = None) -> bytes:
     chunks, left = [], size
     while left:
+        _before(sock, deadline)
         chunk = sock.recv(min(left, 1 << 16))
         if not chunk:
             raise EOFError("connection closed mid-message")

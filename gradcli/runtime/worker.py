@@ -30,6 +30,7 @@ from gradcli.runtime import protocol
 
 PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
 CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
+REQUEST_DEADLINE = 2.0  # seconds for a whole request frame: a client sends it at once; a trickle is dropped
 
 
 @dataclass
@@ -169,7 +170,7 @@ def _accept(worker: Worker) -> None:
         if protocol.peer_uid(conn) != os.getuid():
             conn.close()
             return
-        request, fds = protocol.receive_message(conn, max_fds=3)
+        request, fds = protocol.receive_message(conn, max_fds=3, deadline=time.monotonic() + REQUEST_DEADLINE)
         _answer(worker, conn, request, fds)
     except (OSError, EOFError, ValueError):
         for fd in fds:

@@ -7,21 +7,23 @@ from collections.abc import Iterable
 from gradcli.errors import GradcliError
 
 
-def columns(lines: Iterable, path: str, expression: str, start: dict, const: dict, from_latex: bool = False) -> dict:
-    """The data columns of a CSV that the loss uses, with file, line and column named for any problem."""
+def columns(
+    lines: Iterable, path: str, expression: str, start: dict, const: dict, from_latex: bool = False, quote: bool = True
+) -> dict:
+    """The data columns of a CSV that the loss uses, with file, line and column named for any problem; without
+    `quote` (a confined batch line) no error holds any of the file's text."""
     import numpy as np
 
     from gradcli.lang.parser import inline, parse_program
     from gradcli.lang.tree import free_names
     from gradcli.solve import points as many
 
-    header, blocks = many.read_points(lines)
+    header, blocks = many.read_points(lines, quote=quote)
     names = frozenset().union(*map(free_names, inline(parse_program(expression, latex=from_latex)).values()))
     missing = sorted(names - set(start) - set(const) - set(header))
     if missing:
-        raise GradcliError(
-            f"{', '.join(missing)} is neither a --from parameter nor a column of {path} (columns: {', '.join(header)})"
-        )
+        shape = many.header_shape(header, quote)
+        raise GradcliError(f"{', '.join(missing)} is neither a --from parameter nor a column of {path} ({shape})")
     values, rows = [], 0
     for block in blocks:
         if isinstance(block, many.BadRow):

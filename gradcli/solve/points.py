@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ from gradcli.witnesses import differences, numeric
 DEFAULT_CHUNK = 10_000
 MAX_CHUNK = 100_000  # points per tensor: a few tens of MB per chunk at most
 MAX_DATA_ROWS = 1_000_000  # descend --data holds its whole table in memory
+MAX_SHOWN_COLUMNS = 20  # an error names a header's columns only when they are this few short names
+MAX_SHOWN_CELL = 40  # characters of the one wrong cell an error shows
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 
 
 @dataclass(frozen=True)
@@ -55,23 +59,38 @@ class Block:
     values: np.ndarray
 
 
-def read_points(lines: Iterable[str], chunk_size: int = DEFAULT_CHUNK) -> tuple[list[str], Iterator]:
-    """The header's names, and an iterator of Block and BadRow in input order, read lazily chunk by chunk."""
+def read_points(
+    lines: Iterable[str], chunk_size: int = DEFAULT_CHUNK, quote: bool = True
+) -> tuple[list[str], Iterator]:
+    """The header's names, and an iterator of Block and BadRow in input order, read lazily chunk by chunk.
+    Without `quote` (a confined batch line) a bad row's message holds nothing of the file's text."""
     source = iter(lines)
     try:
         header = [h.strip() for h in next(csv.reader([next(source).lstrip("\ufeff")]))]  # a BOM, as Excel writes
     except StopIteration:
         raise PointError("the points file is empty: it needs a header naming the variables") from None
+    except csv.Error:  # a NUL or a stray carriage return inside the header: not a CSV line
+        raise PointError("the first line is not a CSV header naming the variables, e.g. x,y") from None
     if not header or any(not h for h in header) or len(set(header)) != len(header):
         raise PointError("the points header must name each variable once, e.g. x,y")
 
     def blocks():
         first = 2
         while chunk := list(itertools.islice(source, chunk_size)):
-            yield from _fast_block(header, chunk, first) or _parse_block(header, _rows(chunk, first))
+            yield from _fast_block(header, chunk, first) or _parse_block(header, _rows(chunk, first), quote)
             first += len(chunk)
 
     return header, blocks()
+
+
+def header_shape(header: list[str], quote: bool = True) -> str:
+    """The header, for an error: its names when they are short variable names, else only its shape (the first
+    line of a file that is not a CSV, /etc/passwd, is never quoted)."""
+    if quote and len(header) <= MAX_SHOWN_COLUMNS and all(_NAME.match(h) for h in header):
+        return f"its columns: {', '.join(header)}"
+    named = sum(bool(_NAME.match(h)) for h in header)
+    cells = "1 cell" if len(header) == 1 else f"{len(header)} cells"
+    return f"its first line has {cells}, {named} of them a column name"
 
 
 def _fast_block(header: list[str], chunk: list[str], first: int) -> list:
@@ -85,15 +104,21 @@ def _fast_block(header: list[str], chunk: list[str], first: int) -> list:
     return [Block(np.arange(first, first + len(chunk)), values)]
 
 
-def _rows(chunk: list[str], first: int) -> list[tuple[int, list[str]]]:
+def _rows(chunk: list[str], first: int) -> list[tuple[int, list[str] | None]]:
+    """(line, cells) of each non-blank line; None for a line csv cannot split (a stray carriage return)."""
     rows = []
-    for number, row in enumerate(csv.reader(chunk), start=first):
+    for number, line in enumerate(chunk, start=first):
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error:
+            rows.append((number, None))
+            continue
         if len(row) > 1 or (row and row[0].strip()):  # blank lines are skipped
             rows.append((number, row))
     return rows
 
 
-def _parse_block(header: list[str], pending: list[tuple[int, list[str]]]):
+def _parse_block(header: list[str], pending: list[tuple[int, list[str] | None]], quote: bool = True):
     """Fast path: the whole block converts at once; otherwise row by row, good runs kept together."""
     numbers = np.array([number for number, _ in pending])
     try:
@@ -101,11 +126,11 @@ def _parse_block(header: list[str], pending: list[tuple[int, list[str]]]):
         if values.shape == (len(pending), len(header)) and np.all(np.isfinite(values)):
             yield Block(numbers, values)
             return
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):
         pass
     good_lines, good_values = [], []
     for number, row in pending:
-        parsed = _row(number, header, row)
+        parsed = _row(number, header, row, quote)
         if isinstance(parsed, BadRow):
             if good_lines:
                 yield Block(np.array(good_lines), np.array(good_values))
@@ -118,19 +143,32 @@ def _parse_block(header: list[str], pending: list[tuple[int, list[str]]]):
         yield Block(np.array(good_lines), np.array(good_values))
 
 
-def _row(number: int, header: list[str], row: list[str]):
+def _row(number: int, header: list[str], row: list[str] | None, quote: bool = True):
+    if row is None:
+        return BadRow(number, "not one CSV row (a carriage return or a quote inside it)")
     if len(row) != len(header):
-        return BadRow(number, f"{len(row)} values for {len(header)} columns ({', '.join(header)})")
+        shown = f" ({', '.join(header)})" if quote and header_shape(header).startswith("its columns") else ""
+        return BadRow(number, f"{len(row)} values for {len(header)} columns{shown}")
     values = []
-    for name, cell in zip(header, row, strict=True):
+    for column, (name, cell) in enumerate(zip(header, row, strict=True), start=1):
+        where = f"column {name}" if quote and _NAME.match(name) else f"column {column}"
         try:
             value = float(cell)
-        except ValueError:
-            return BadRow(number, f"column {name}: {cell.strip()!r} is not a number")
+        except (ValueError, OverflowError):
+            return BadRow(number, f"{where}: {_cell(cell, quote)}is not a number")
         if not math.isfinite(value):
-            return BadRow(number, f"column {name}: {cell.strip()!r} is not a finite number")
+            return BadRow(number, f"{where}: {_cell(cell, quote)}is not a finite number")
         values.append(value)
     return values
+
+
+def _cell(cell: str, quote: bool) -> str:
+    """The one cell that is wrong, shown short and escaped; nothing in a confined batch line."""
+    if not quote:
+        return ""
+    text = cell.strip()
+    shown = repr(text[:MAX_SHOWN_CELL] + ("..." if len(text) > MAX_SHOWN_CELL else ""))
+    return shown.encode("ascii", "backslashreplace").decode("ascii") + " "
 
 
 def prepare_points(
@@ -144,7 +182,7 @@ def prepare_points(
     missing = sorted(names - set(header) - set(const or {}))
     if missing:
         raise PointError(
-            f"{', '.join(missing)} is not a column of the points file (its header: {', '.join(header)}); "
+            f"{', '.join(missing)} is not a column of the points file ({header_shape(header)}); "
             "give constants with --const"
         )
     options = Options(const=const, wrt=wrt, watch=watch, dtype=dtype, from_latex=from_latex)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -42,14 +44,17 @@ def batch(
     Example: gradcli batch problems.jsonl --jobs 2 > answers.jsonl
     """
     from gradcli.runtime import jobs as parallel
+    from gradcli.runtime.files import open_root
 
     env = ctx.obj
     if jobs is not None and jobs < 1:
         raise GradcliError("--jobs must be at least 1")
-    for option, directory in (("--output-dir", output_dir), ("--data-dir", data_dir)):
-        if directory is not None and not os.path.isdir(directory):
-            raise GradcliError(f"{option} {directory}: not a directory")
-    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": [source]}
+    roots = {
+        key: None if directory is None else open_root(directory, option)
+        for key, option, directory in (("output_fd", "--output-dir", output_dir), ("data_fd", "--data-dir", data_dir))
+    }
+    env.opened += [_Descriptor(fd) for fd in roots.values() if fd is not None]
+    policy = {"confined": True, "output_dir": output_dir, "data_dir": data_dir, "inputs": [source], **roots}
     lines = enumerate(env.open(source, keep_going=True), start=1)
     problems = ((n, text) for n, text in lines if not isinstance(text, str) or text.strip()[:1] not in ("", "#"))
 
@@ -61,6 +66,17 @@ def batch(
     answer = functools.partial(answer_line, runner=env.runner)
     count = jobs or parallel.default_jobs()
     raise typer.Exit(parallel.run(problems, count, answer, write, policy, HELPER))
+
+
+@dataclass(frozen=True)
+class _Descriptor:
+    """An allowed directory's descriptor, closed with the batch's other files (Environment.close)."""
+
+    fd: int
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 def answer_line(number: int, line, policy: dict, runner: Runner) -> tuple[int, str]:

@@ -102,7 +102,9 @@ def choose(given: frozenset[str], values) -> o.Mode:
 def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:
     from gradcli.grading import sheet as grading
     from gradcli.present.grading import write_grades
+    from gradcli.runtime.files import read_bytes
 
-    grades = grading.grade_file(grading.read(env.input_path(file)), **tolerances)
+    source = env.input_path(file)
+    grades = grading.grade_file(read_bytes(env.open_binary(source), str(source)), **tolerances)
     env.render(write_grades, grades, output.value)
     raise typer.Exit(max((g.exit_code for g in grades), default=0))

@@ -58,9 +58,13 @@ def descend(
     options = {"optimizer": optimizer, "clip": clip, "tol": tol, "const": o.constants(const)}
     options["from_latex"] = env.from_latex
     total = steps
-    trace, plot_file = _outputs(env, trace, plot_file, None if data is None else env.input_path(data))
+    source = None if data is None else env.input_path(data)
+    trace, plot_file = _outputs(env, trace, plot_file, source)
     if data is not None:
-        columns = datasets.columns(env.open(data), data, expression, points[0], options["const"], env.from_latex)
+        lines = env.open(source)
+        columns = datasets.columns(
+            lines, data, expression, points[0], options["const"], env.from_latex, quote=not env.confined
+        )
         size = None if batch_size == "all" else _whole(batch_size, "--batch-size")
         options.update(data=columns, epochs=epochs, batch_size=size, seed=seed)
         rows = len(next(iter(columns.values())))
@@ -92,16 +96,18 @@ def choose(given: frozenset[str], values) -> o.Mode:
     return DATA if "data" in given else EXPRESSION
 
 
-def _outputs(env, trace: str | None, plot_file: str | None, data: str | None) -> tuple[str | None, str | None]:
-    """--trace and --plot checked (and, in a batch, placed under --output-dir) before any work."""
-    from gradcli.runtime.files import check_output, plot_path
+def _outputs(env, trace: str | None, plot_file: str | None, data) -> tuple:
+    """--trace and --plot checked (and, in a batch, placed under --output-dir) before any work; the picture's
+    final name (its suffix) is decided before the check."""
+    from gradcli.runtime.files import check_output, plot_name
 
     inputs = (*env.inputs, *((data,) if data else ()))
     if trace is not None:
         trace = check_output(env.output_path(trace, "--trace"), "--trace", inputs)
     if plot_file is not None:
-        plot_file = plot_path(env.output_path(plot_file, "--plot"), "--plot", (*inputs, trace or ""))
-    if trace is not None and plot_file is not None and trace == plot_file:
+        plot_file = plot_name(plot_file, "--plot")
+        plot_file = check_output(env.output_path(plot_file, "--plot"), "--plot", (*inputs, trace or ""))
+    if trace is not None and plot_file is not None and str(trace) == str(plot_file):
         raise GradcliError(f"--trace and --plot both name {trace}")
     return trace, plot_file
 
