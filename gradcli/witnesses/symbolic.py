@@ -100,7 +100,7 @@ _FUNCS = {
     "softplus": lambda u: sympy.log(1 + sympy.exp(u)),
     "max": sympy.Max, "min": sympy.Min, "log": sympy.log,
     "square": lambda u: sympy.Pow(u, 2),
-    "clip": lambda u, low, high: sympy.Min(sympy.Max(u, low), high),
+    "clip": lambda u, low, high: sympy.Piecewise((low, u < low), (high, u > high), (u, True)),
     "where": lambda condition, a, b: sympy.Piecewise((a, condition), (b, True)),
 }  # fmt: skip
 _RELATIONS = {
