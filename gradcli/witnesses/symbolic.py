@@ -442,6 +442,11 @@ def to_numpy(expr, names: dict, magnitudes: bool = False) -> object:
     if expr in (sympy.true, sympy.false):
         truth = bool(expr)
         return (lambda env: (np.bool_(truth), np.float64(0.0))) if magnitudes else (lambda env: np.bool_(truth))
+    if isinstance(expr, sympy.And | sympy.Or | sympy.Not):
+        logic, parts = _LOGIC[type(expr)], [to_numpy(arg, names) for arg in expr.args]
+        if magnitudes:
+            return lambda env: (logic(*(part(env) for part in parts)), np.float64(0.0))
+        return lambda env: logic(*(part(env) for part in parts))
     if expr.is_Relational:
         compare, (left, right) = _RELATIONAL[type(expr)], (to_numpy(arg, names) for arg in expr.args)
         if magnitudes:
@@ -468,6 +473,13 @@ _RELATIONAL = {
     sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal, sympy.StrictGreaterThan: np.greater,
     sympy.GreaterThan: np.greater_equal, sympy.Equality: np.equal, sympy.Unequality: np.not_equal,
 }  # fmt: skip
+
+
+_LOGIC = {
+    sympy.And: lambda *parts: np.logical_and.reduce(np.broadcast_arrays(*parts)),
+    sympy.Or: lambda *parts: np.logical_or.reduce(np.broadcast_arrays(*parts)),
+    sympy.Not: np.logical_not,
+}
 
 
 def _piecewise(expr, names: dict, magnitudes: bool):
