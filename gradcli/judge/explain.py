@@ -217,8 +217,8 @@ WHY = {
     "cancellation in f": "f itself loses digits to cancellation here (its float64 rounding error is {cancellation} "
     "times eps·|f|, measured against extended precision); the tape's arithmetic inherits that loss, the exact "
     "value does not",
+    "where's untaken branch": "the where trap (see the where note)",
 }
-WHY["where's untaken branch"] = "the where trap (see the where note)"
 WITNESS = {"tape": "GradientTape", "exact": "the exact (symbolic) value", "finite_difference": "finite differences"}
 
 
@@ -280,17 +280,19 @@ def _integer_dtype(name: str, d: dict) -> str:
 
 FRAMEWORKS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 TIE_FIRST, TIE_HALF = "the whole gradient to the first argument at a tie", "half the gradient to each argument at a tie"
+CLIP_ONE = "slope 1 at a bound (the whole gradient to x)"  # tf.clip_by_value; torch.clamp keeps lo <= x <= hi
+CLIP_HALF = "slope 1/2 at a bound (half to x, half to the bound)"  # jnp.clip is minimum(maximum(x, lo), hi)
 # What each framework's derivative is at a kink (docs/frameworks.md measures them; a test checks they agree).
 FRAMEWORK_CONVENTIONS = {
-    "tensorflow": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_FIRST, "min": TIE_FIRST},
-    "jax": {"abs": "slope 1 at 0, the right side's", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
-    "torch": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
-}
-CLIP_ONE = "slope 1 at a bound (the whole gradient to x)"
-CLIP_HALF = "slope 1/2 at a bound (half to x, half to the bound)"
-FRAMEWORK_CONVENTIONS["tensorflow"]["clip"] = CLIP_ONE  # tf.clip_by_value
-FRAMEWORK_CONVENTIONS["jax"]["clip"] = CLIP_HALF  # jnp.clip is minimum(maximum(x, lo), hi)
-FRAMEWORK_CONVENTIONS["torch"]["clip"] = CLIP_ONE  # torch.clamp's backward keeps lo <= x <= hi
+    "tensorflow": {
+        "abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_FIRST, "min": TIE_FIRST, "clip": CLIP_ONE,
+    },
+    "jax": {
+        "abs": "slope 1 at 0, the right side's", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF,
+        "clip": CLIP_HALF,
+    },
+    "torch": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF, "clip": CLIP_ONE},
+}  # fmt: skip
 
 
 def where_nan(name: str, d: dict) -> str:
