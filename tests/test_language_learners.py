@@ -93,7 +93,7 @@ def test_log_softmax_is_not_a_log_with_base_softmax():
         ("where(x > 0, x < 1, 2)", "error: a comparison is allowed only as the condition of where(cond, a, b) "
                                    "(column 14): for example where(x > 0, sqrt(x), 0)\n"),
         ("softmax(x)", "error: softmax() is taken over a vector (the last axis of a tensor), not a scalar "
-                       "(column 1): give a vector, e.g. softmax([a, b, c]) or --at x=[1,2,3]\n"),
+                       "(column 1): give it a vector variable, e.g. --at x=[1,2,3]\n"),
         ("clip_by_value(x, 0, 1)", "error: unknown function 'clip_by_value' (column 1): did you mean clip?\n"),
     ],
 )  # fmt: skip

@@ -232,7 +232,7 @@ def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ..
             raise ParseError(
                 f"{node.func}() is taken over a vector (the last axis of a tensor), not a scalar",
                 node.col,
-                f"give a vector, e.g. {node.func}([a, b, c]) or --at x=[1,2,3]",
+                "give it a vector variable, e.g. --at x=[1,2,3]",
             )
         return _broadcast(arg_shapes, node)
     if isinstance(node, BinOp):
