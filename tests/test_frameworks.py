@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gradcli.devtools.frameworks_doc import conventions_markdown
-from gradcli.judge.explain import FRAMEWORK_CONVENTIONS, TIE_FIRST, TIE_HALF
+from gradcli.judge.explain import CLIP_HALF, CLIP_ONE, FRAMEWORK_CONVENTIONS, TIE_FIRST, TIE_HALF
 from gradcli.witnesses.frameworks import installed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +122,8 @@ def test_conventions_named_in_notes_are_the_ones_measured():
             ties = [p.frameworks[framework] for p in grad(f"{func}(x, y)", at={"x": 1, "y": 1}, frameworks=True)
                     .results[0].gradient]  # fmt: skip
             assert said[func] == {(1.0, 0.0): TIE_FIRST, (0.5, 0.5): TIE_HALF}[tuple(ties)]
+        bound = grad("clip(x, 0, 1)", at={"x": 1}, frameworks=True).results[0].gradient[0].frameworks[framework]
+        assert said["clip"] == {1.0: CLIP_ONE, 0.5: CLIP_HALF}[bound]
 
 
 def test_docs_frameworks_md_is_fresh():
@@ -203,11 +205,18 @@ def test_every_function_of_the_language_has_a_jax_twin_that_agrees_with_the_tape
 
     assert set(FUNCTIONS) - {"log"} <= set(JaxBackend("float64").funcs)  # log (two arguments) is in call
     inside = {"asec": "2", "acsc": "2", "acosh": "2", "acot": "2", "asin": "0.3", "acos": "0.3", "atanh": "0.3"}
+    vector = ["--at", "x=[0.1,0.5,-0.3]", "--const", "w=[1,2,3]"]
+    calls = {  # a function that does not take x alone, and its point
+        "max": ("max(x, 2*x)", []), "min": ("min(x, 2*x)", []), "clip": ("clip(x, 0, 1)", []),
+        "where": ("where(x > 0, x**2, sin(x))", []), "logsumexp": ("logsumexp(x)", vector[:2]),
+        "softmax": ("sum(w*softmax(x))", vector), "log_softmax": ("sum(w*log_softmax(x))", vector),
+    }  # fmt: skip
     for name, arity in FUNCTIONS.items():
         if name in ("sum", "mean", "stop_gradient") or name == "sign":
             continue
-        args = ", ".join(["x"] * arity[0]) if name not in ("max", "min") else "x, 2*x"
-        run = cli("grad", f"{name}({args})", "--at", f"x={inside.get(name, '0.7')}", "--frameworks", "--format", "json")
+        text, point = calls.get(name, (f"{name}({', '.join(['x'] * arity[0])})", []))
+        point = point or ["--at", f"x={inside.get(name, '0.7')}"]
+        run = cli("grad", text, *point, "--frameworks", "--format", "json")
         gradient = run.json["results"][0]["gradient"]["x"]["frameworks"]
         assert gradient["jax"] == pytest.approx(gradient["tensorflow"], rel=1e-9), name
 

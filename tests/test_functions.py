@@ -21,13 +21,15 @@ INSIDE = {"asec": 2.0, "acsc": 2.0, "acosh": 2.0, "asin": 0.3, "acos": 0.3, "ata
 def call(name: str, argument: str = "x") -> str:
     """name applied to argument (and to 1, for a function of two arguments); an alias calls like its function."""
     entry = functions.BY_NAME[functions.ALIASES.get(name, name)]
-    return f"{name}({argument}, 1)" if entry.arity == (2,) else f"{name}({argument})"
+    if entry.kind == functions.SELECT:
+        return f"{name}({argument} > 0, {argument}, 1)"
+    return {(2,): f"{name}({argument}, 1)", (3,): f"{name}({argument}, 0, 1)"}.get(entry.arity, f"{name}({argument})")
 
 
 def test_the_registry_declares_each_function_once_and_the_language_tables_follow_it():
     assert len(set(NAMES)) == len(NAMES)
     assert {f.name: f.arity for f in REGISTRY} == FUNCTIONS
-    assert len(SCALARS) == 33
+    assert len(SCALARS) == 35
     assert set(functions.ALIASES) & set(NAMES) == set()
     assert set(functions.ALIASES.values()) <= set(NAMES)
     assert set(functions.INVERSES.values()) <= set(NAMES)
@@ -111,13 +113,16 @@ def tf():
     return tensorflow()
 
 
-@pytest.mark.parametrize(("name", "x"), _scalar_points() + [("sum", 0.7), ("mean", 0.7), ("stop_gradient", 0.7)])
+@pytest.mark.parametrize(
+    ("name", "x"), _scalar_points() + [("sum", 0.7), ("mean", 0.7), ("logsumexp", 0.7), ("stop_gradient", 0.7)]
+)
 def test_the_tape_knows_every_function(tf, name, x):
+    from gradcli.lang.tree import constant_value
     from gradcli.witnesses.tape import TapeBackend
 
     tree = parse(call(name))
     value = evaluate(tree, {"x": tf.constant(x, tf.float64)}, TapeBackend(tf, tf.float64))
-    assert float(value) == pytest.approx(functions.fold(name, [x, 1.0][: len(tree.args)]), rel=1e-12)
+    assert float(value) == pytest.approx(constant_value(parse(call(name, repr(x)))), rel=1e-12)
 
 
 @pytest.mark.parametrize("framework", ["jax", "torch"])
@@ -137,7 +142,7 @@ def test_every_scalar_function_has_a_derivation_rule():
 
     u = sympy.Symbol("u", real=True)
     for name in SCALARS:
-        if name in ("max", "min"):  # two arguments: the derivation chooses a side (steps._Derivation)
+        if name in ("max", "min", "clip"):  # several arguments: the derivation chooses a side (steps._Derivation)
             continue
         x = sympy.Float(INSIDE.get(name, 0.7), 30)
         truth = sympy.diff(evaluate(parse(call(name, "u")), {"u": u}, SympyBackend()), u)
@@ -161,6 +166,7 @@ RIGHT = {
     "sigmoid": "sigmoid(x) + x*sigmoid(x)*(1 - sigmoid(x))", "relu": "2*relu(x)",
     "softplus": "softplus(x) + x*sigmoid(x)",
     "max": "max(x, 1) + x*(sign(x - 1) + 1)/2", "min": "min(x, 1) + x*(1 - sign(x - 1))/2",
+    "square": "square(x) + 2*x**2", "clip": "clip(x, 0, 1) + x*(sign(x) - sign(x - 1))/2",
 }  # fmt: skip
 
 

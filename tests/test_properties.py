@@ -34,6 +34,11 @@ def expressions(depth: int = 3):
             inner.map(lambda t: f"abs({t})"),
             inner.map(lambda t: f"sqrt(1 + ({t})**2)"),
             inner.map(lambda t: f"log(2 + sin({t}))"),
+            inner.map(lambda t: f"square({t})"),
+            inner.map(lambda t: f"clip({t}, -1, 1)"),
+            st.tuples(inner, st.sampled_from(["<", ">=", "!="]), inner, inner, inner).map(
+                lambda t: f"where({t[0]} {t[1]} {t[2]}, {t[3]}, {t[4]})"
+            ),
         )
 
     return st.recursive(leaves, extend, max_leaves=6)

@@ -12,12 +12,22 @@ KINKS = (
     ("abs at 0", "abs(x)", "x=0"),
     ("max at a tie", "max(x, y)", "x=1,y=1"),
     ("min at a tie", "min(x, y)", "x=1,y=1"),
-    ("clip at its lower bound", "min(max(x, 0), 1)", "x=0"),
-    ("clip at its upper bound", "min(max(x, 0), 1)", "x=1"),
+    ("clip at its lower bound", "clip(x, 0, 1)", "x=0"),
+    ("clip at its upper bound", "clip(x, 0, 1)", "x=1"),
+    ("clip written with min and max", "min(max(x, 0), 1)", "x=1"),
     ("sqrt at 0", "sqrt(x)", "x=0"),
     ("sqrt(x**2) at 0", "sqrt(x**2)", "x=0"),
     ("x*relu(x) at 0 (smooth)", "x*relu(x)", "x=0"),
     ("a mask meets an infinite slope", "sqrt(relu(x))", "x=0"),
+    ("where at its switch", "where(x > 0, x, 0)", "x=0"),
+    ("the where trap (sqrt)", "where(x > 0, sqrt(x), 0)", "x=0"),
+    ("the where trap (log)", "where(x > 0, log(x), 0)", "x=0"),
+    ("the where trap away from the switch", "where(x**2 < 0.01, 1 - x**2/6, sin(x)/x)", "x=0"),
+    (
+        "the double where",
+        "where(x**2 < 0.01, 1 - x**2/6, sin(where(x**2 >= 0.01, x, 1))/where(x**2 >= 0.01, x, 1))",
+        "x=0",
+    ),
 )
 
 
@@ -36,9 +46,10 @@ def conventions_markdown() -> str:
         "`gradcli grad EXPR --at POINT --frameworks`; `tests/test_frameworks.py` fails when it is stale.",
         "Each framework column is that framework's gradient (one entry per variable); the last column is",
         "gradcli's verdict from one-sided finite differences: where the derivative does not exist, each",
-        "framework's number is a convention (a subgradient or a tie-break), not a derivative. clip is",
-        "`min(max(x, lo), hi)`; gradcli's language has no `where`, so the NaN a where-style mask gives (a zero",
-        "slope times an infinite one) is shown by `sqrt(relu(x))`.",
+        "framework's number is a convention (a subgradient or a tie-break), not a derivative. `clip` is",
+        "tf.clip_by_value, jnp.clip and torch.clamp. `where` is tf.where, jnp.where and torch.where: each",
+        "computes both branches, and its gradient sends 0 to the untaken one, so an infinite slope there",
+        "gives 0·inf = nan (the where trap; the double where keeps the untaken branch finite).",
         f"Measured with: {', '.join(LABELS[f] for f in shown)}"
         + ("" if "torch" in shown else " (PyTorch was not installed, so it has no column)")
         + ".",
@@ -61,7 +72,7 @@ def _conventions_table() -> list[str]:
     """The conventions the notes name (gradcli.judge.explain), which a test checks against the measurements."""
     from gradcli.judge.explain import FRAMEWORK_CONVENTIONS
 
-    funcs = ("abs", "relu", "max", "min")
+    funcs = ("abs", "relu", "max", "min", "clip")
     lines = ["", "The conventions the `frameworks_differ` note names at each kink (a test checks them against the"]
     lines += ["measurements of every framework installed; a framework not installed is not checked here):", ""]
     lines += ["| framework | " + " | ".join(f"`{f}`" for f in funcs) + " |", "|---|" + "---|" * len(funcs)]
@@ -71,10 +82,12 @@ def _conventions_table() -> list[str]:
 
 
 def _honest(point, fmt) -> str:
-    undefined = [n for n in point.notes if n.kind == "kink"]
+    undefined = [n for n in point.notes if n.kind in ("kink", "jump")]
     if undefined:
         return "; ".join(
-            f"d/d{n.variable} does not exist (left {fmt(n.data['left'])}, right {fmt(n.data['right'])})"
+            f"d/d{n.variable} does not exist ("
+            + (f"left {fmt(n.data['left'])}, right {fmt(n.data['right'])}" if n.kind == "kink" else "f jumps")
+            + ")"
             for n in undefined
         )
     if not point.differentiable:

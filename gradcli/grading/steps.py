@@ -60,6 +60,7 @@ _OUTER = {  # f'(u) for f(u), as a function of the sympy argument u
     "sigmoid": ("sigmoid", lambda u: sympy.exp(-u) / (1 + sympy.exp(-u)) ** 2),
     "softplus": ("softplus", lambda u: 1 / (1 + sympy.exp(-u))),
     "relu": ("relu (Heaviside(u); not differentiable where u = 0)", lambda u: sympy.Heaviside(u)),
+    "square": ("power (square(u) = u**2)", lambda u: 2 * u),
 }
 
 
@@ -134,6 +135,20 @@ class _Derivation:
             chosen = sympy.Heaviside(a - b) if node.func == "max" else sympy.Heaviside(b - a)
             result = chosen * self.d(args[0]) + (1 - chosen) * self.d(args[1])
             return self.record(f"{node.func} (piecewise; not differentiable where the arguments tie)", node, result)
+        if node.func == "clip":
+            u, low, high = (self.value(x) for x in args)
+            inside = sympy.Heaviside(u - low) * sympy.Heaviside(high - u)
+            du, dlow, dhigh = (self.d(x) for x in args)
+            result = inside * du + sympy.Heaviside(low - u) * dlow + sympy.Heaviside(u - high) * dhigh
+            return self.record("clip (piecewise; not differentiable where u meets a bound)", node, result)
+        if node.func == "where":
+            condition = self.value(args[0])
+            result = sympy.Piecewise((self.d(args[1]), condition), (self.d(args[2]), True))
+            return self.record(
+                "where (the derivative of the branch the condition takes; not differentiable where it switches)",
+                node,
+                result,
+            )
         if node.func not in _OUTER:
             raise PointError(f"steps are not available for {node.func}()")
         rule, outer = _OUTER[node.func]

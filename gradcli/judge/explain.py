@@ -15,6 +15,8 @@ CONVENTIONS = {
     "relu": "TensorFlow uses 0 as relu's slope at 0, a subgradient",
     "max": "when max's arguments tie, TensorFlow passes the whole gradient to the first one",
     "min": "when min's arguments tie, TensorFlow passes the whole gradient to the first one",
+    "clip": "at a bound tf.clip_by_value passes the whole gradient to its first argument (slope 1), none to the bound",
+    "where": "at the switch tf.where passes the whole gradient to the branch its condition takes here",
 }
 
 
@@ -42,6 +44,10 @@ def _tape(name: str) -> str:
 def _kink_place(event: Event) -> str:
     if event.func in ("abs", "relu"):
         return f"{event.func} has a kink where its argument {event.arg} is 0"
+    if event.func == "clip":
+        return f"{event.arg} has a kink where its first argument meets a bound"
+    if event.func == "where":
+        return f"where switches branches where the two sides of its condition {event.arg} are equal"
     return f"{event.arg} has a kink where its two arguments are equal"
 
 
@@ -211,6 +217,7 @@ WHY = {
     "cancellation in f": "f itself loses digits to cancellation here (its float64 rounding error is {cancellation} "
     "times eps·|f|, measured against extended precision); the tape's arithmetic inherits that loss, the exact "
     "value does not",
+    "where's untaken branch": "the where trap (see the where note)",
 }
 WITNESS = {"tape": "GradientTape", "exact": "the exact (symbolic) value", "finite_difference": "finite differences"}
 
@@ -273,12 +280,31 @@ def _integer_dtype(name: str, d: dict) -> str:
 
 FRAMEWORKS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 TIE_FIRST, TIE_HALF = "the whole gradient to the first argument at a tie", "half the gradient to each argument at a tie"
+CLIP_ONE = "slope 1 at a bound (the whole gradient to x)"  # tf.clip_by_value; torch.clamp keeps lo <= x <= hi
+CLIP_HALF = "slope 1/2 at a bound (half to x, half to the bound)"  # jnp.clip is minimum(maximum(x, lo), hi)
 # What each framework's derivative is at a kink (docs/frameworks.md measures them; a test checks they agree).
 FRAMEWORK_CONVENTIONS = {
-    "tensorflow": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_FIRST, "min": TIE_FIRST},
-    "jax": {"abs": "slope 1 at 0, the right side's", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
-    "torch": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF},
-}
+    "tensorflow": {
+        "abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_FIRST, "min": TIE_FIRST, "clip": CLIP_ONE,
+    },
+    "jax": {
+        "abs": "slope 1 at 0, the right side's", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF,
+        "clip": CLIP_HALF,
+    },
+    "torch": {"abs": "sign(0) = 0", "relu": "slope 0 at 0", "max": TIE_HALF, "min": TIE_HALF, "clip": CLIP_ONE},
+}  # fmt: skip
+
+
+def where_nan(name: str, d: dict) -> str:
+    """The where trap, and the double where that avoids it."""
+    event = d["event"]
+    return (
+        f"d/d{name}: GradientTape gives {fmt(_plain(d['tape']))}, and the exact value is {fmt(_plain(d['exact']))}: "
+        f"the where trap. {event.arg} does not take the branch with {event.inner} here, but the tape computes both "
+        f"branches, and {event.inner} has an infinite slope at this point; tf.where's gradient sends 0 to the "
+        "untaken branch, and the chain rule multiplies that 0 by the infinite slope: 0·inf = nan. The fix is the "
+        f"double where, which keeps the untaken branch finite: {event.detail}."
+    )
 
 
 def _frameworks_differ(name: str, d: dict) -> str:
@@ -288,6 +314,8 @@ def _frameworks_differ(name: str, d: dict) -> str:
         convention = FRAMEWORK_CONVENTIONS[framework].get(event.func) if event is not None else None
         if value is not None and np.any(np.isnan(np.asarray(value, dtype=np.float64))):
             convention = "0·inf in its backward pass: a masked (zero) slope met an infinite one"
+            if d.get("where") is not None:
+                convention = f"the where trap: {d['where'].inner} in the untaken branch; fix: {d['where'].detail}"
         said.append(f"{FRAMEWORKS[framework]} {fmt(value)}" + (f" ({convention})" if convention else ""))
     text = f"d/d{name}: the frameworks differ here: " + ", ".join(said) + "."
     if event is None:
@@ -302,7 +330,7 @@ def _frameworks_differ(name: str, d: dict) -> str:
 
 TAPE_RULES = {
     "several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype,
-    "frameworks_differ": _frameworks_differ,
+    "frameworks_differ": _frameworks_differ, "where_nan": where_nan,
 }  # fmt: skip
 
 
@@ -312,6 +340,11 @@ def message(note) -> str:
     kind = note.kind
     if kind == "kink":
         return kink(d["event"], name, d["left"], d["right"], _plain(d["tape"]), _plain(d["exact"]))
+    if kind == "jump":
+        return (
+            f"{_kink_place(d['event'])}, as it is here, and its two branches do not meet there: f jumps, so it is "
+            f"not continuous here and its derivative {_wrt(name)} does not exist."
+        )
     if kind == "kink_higher_order":
         return higher_order_kink(d["event"], name, d["k"], d["order"], d["left"], d["right"])
     if kind == "kink_cannot_tell":

@@ -32,6 +32,7 @@ KINDS = {
     "kink_higher_order": UNDEFINED,
     "kink_cannot_tell": UNDEFINED,
     "kink_mixed": UNDEFINED,
+    "jump": UNDEFINED,  # at where's switch f is not continuous
     "hessian_kink": UNDEFINED,
     "singular": UNDEFINED,
     "pole": UNDEFINED,
@@ -51,6 +52,7 @@ KINDS = {
     "unconnected": INFO,
     "integer_dtype": INFO,
     "frameworks_differ": INFO,
+    "where_nan": WRONG,  # the where trap: the untaken branch's infinite slope times where's 0 is nan on the tape
 }
 
 # Why a witness is the odd one out.
@@ -59,6 +61,7 @@ OVERFLOW = "overflow"  # f overflows the dtype; the float64 tape agrees
 NOISE = "finite-difference noise"  # the estimate's own error bar is wider than the tolerance
 NOT_EVALUATED = "exact value not evaluated"  # sympy could not give a finite real number
 CANCELLATION = "cancellation in f"  # f loses digits to cancellation here; the tape's arithmetic inherits it
+WHERE = "where's untaken branch"  # the tape's nan comes from a branch f does not take here (the where trap)
 CANCELLED = 1e3  # f's measured rounding error this many times eps |f| is a cancellation
 UNKNOWN = "unknown"
 
@@ -118,6 +121,7 @@ def column(
     at_kink=False,
     sides: Sides | None = None,
     shift_fd: bool = True,
+    jump=False,
 ) -> Column:
     """Judge one variable's column of derivatives.
 
@@ -126,7 +130,8 @@ def column(
     `at_kink` holds, `sides(k)` gives one-sided derivatives of order k: if the sides of some order up to
     `order` differ, the derivative does not exist (a note says at which order); if rounding could hide a
     jump, float64 cannot tell; otherwise it exists, and the finite-difference witness becomes the mean of
-    the one-sided estimates (a central one straddles the kink), judged within their error.
+    the one-sided estimates (a central one straddles the kink), judged within their error. Where `jump` holds
+    too (where's branches do not meet at its switch), f is not continuous and the derivative does not exist.
     """
     exact = np.asarray(exact, dtype=np.float64)
     fd = np.array(fd, dtype=np.float64)
@@ -142,9 +147,11 @@ def column(
     agree = agree & tape_ok
     notes: list[Note] = []
     at_kink = np.broadcast_to(np.asarray(at_kink, dtype=bool), fd.shape) & (tape is not None)
-    broken = np.zeros(fd.shape, dtype=bool)
+    broken = at_kink & np.broadcast_to(np.asarray(jump, dtype=bool), fd.shape)
     smooth = np.zeros(fd.shape, dtype=bool)
-    if np.any(at_kink) and sides is not None:
+    if np.any(broken):
+        notes.append(Note("jump", UNDEFINED, name, {"event": kink}))
+    if np.any(at_kink & ~broken) and sides is not None:
         for k in range(1, order + 1):
             left, right, error, noise = (np.broadcast_to(np.asarray(p, dtype=np.float64), fd.shape) for p in sides(k))
             open_ = at_kink & ~broken
@@ -226,7 +233,8 @@ def _first(mask: np.ndarray):
 def finite(column: Column, tape, exact, overflow=False) -> np.ndarray:
     """Where the derivative is finite by the witnesses that decide it: at a smooth kink only the one-sided
     estimate (sympy and the tape may be wrong there, which is a disagreement, not a singularity); where f
-    overflows the tape's dtype, exact and finite differences (the tape's nan is then a wrong answer)."""
+    overflows the tape's dtype, or the tape falls into the where trap (`overflow` is then true), exact and
+    finite differences (the tape's nan is then a wrong answer)."""
     exact = np.asarray(exact, dtype=np.float64)
     ok = np.isfinite(column.fd) & (np.isfinite(exact) | column.smooth)
     if tape is not None:
@@ -258,7 +266,8 @@ def conclude(
     notes = [n for c in columns for n in c.notes if n.severity == UNDEFINED]
     info = []
     overflow = bool(np.all(overflowed(value, value64, dtype)))
-    is_finite = all(np.all(finite(c, *witnesses[c.name], overflow)) for c in columns)
+    traps = where_traps(columns, witnesses, events)
+    is_finite = all(np.all(finite(c, *witnesses[c.name], overflow or c.name in traps)) for c in columns)
     value_finite = bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
     poles = [e for e in events if e.kind == "pole"]  # finite in floats, infinite in exact arithmetic
     if poles and is_finite and value_finite and all(np.all(c.agree) for c in columns) and continuous and continuous():
@@ -273,8 +282,10 @@ def conclude(
             rows = [(c.name, *witnesses[c.name], c.fd) for c in columns]
             info.append(Note("witnesses", INFO, None, {"rows": rows}))
     info += [n for c in columns for n in c.notes if n.severity != UNDEFINED] + list(extra)
+    info += traps.values()
     if differentiable(notes):
-        info += _odd_witnesses(columns, witnesses, dtype, tape64, overflow, _cancellation(value64, f_noise))
+        cancellation = _cancellation(value64, f_noise)
+        info += _odd_witnesses(columns, witnesses, dtype, tape64, overflow, cancellation, frozenset(traps))
     info += [Note("fd_within_error", INFO, c.name, {"error": np.max(c.fd_error[c.fd_within_error])})
              for c in columns if np.any(c.fd_within_error)]  # fmt: skip
     return notes + info
@@ -289,7 +300,24 @@ def _cancellation(value64, f_noise):
     return float(ratio) if np.isfinite(ratio) else None
 
 
-def _odd_witnesses(columns, witnesses, dtype, tape64, overflow, cancellation) -> list[Note]:
+def where_traps(columns: list[Column], witnesses: dict[str, tuple], events: list[Event]) -> dict[str, Note]:
+    """Per column, the where trap where it springs: a branch of a where that the condition does not take is
+    singular here, and the tape's derivative is not finite though the exact one is. tf.where's gradient gives
+    the untaken branch a zero upstream gradient, and 0 times that branch's infinite slope is nan."""
+    traps = {}
+    for c in columns:
+        tape, exact = witnesses[c.name]
+        event = next((e for e in events if e.kind == "untaken" and c.name in e.names), None)
+        if event is None or tape is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            sprung = ~np.isfinite(np.asarray(tape, dtype=np.float64)) & np.isfinite(np.asarray(exact, dtype=np.float64))
+        if np.any(sprung):
+            traps[c.name] = Note("where_nan", WRONG, c.name, {"event": event, "tape": tape, "exact": exact})
+    return traps
+
+
+def _odd_witnesses(columns, witnesses, dtype, tape64, overflow, cancellation, traps=frozenset()) -> list[Note]:
     notes, float64_tape = [], None
     for c in columns:
         if np.all(c.agree) or np.any(c.smooth):  # at a smooth kink the kink's own note says who is wrong
@@ -309,6 +337,8 @@ def _odd_witnesses(columns, witnesses, dtype, tape64, overflow, cancellation) ->
                     reason = OVERFLOW if overflow else FLOAT32
             if reason == UNKNOWN and cancellation is not None and cancellation > CANCELLED:
                 reason, data["cancellation"] = CANCELLATION, cancellation
+            if c.name in traps:
+                reason = WHERE
         elif tape_ok and not fd_ok:
             witness = "finite_difference"
             noisy = np.any(c.fd_error > tolerance.FINITE_DIFFERENCE.rtol * np.maximum(1.0, np.abs(exact)))
@@ -333,14 +363,15 @@ def _much_closer(better, worse, exact) -> bool:
 
 
 def status(
-    columns: list[Column], value, value64, dtype: str, tapes: dict, exacts: dict, poles, continuous=False
+    columns: list[Column], value, value64, dtype: str, tapes: dict, exacts: dict, poles, continuous=False, untaken=False
 ) -> np.ndarray:
-    """Per point (vectorised): "agree", "disagree" or "not differentiable", by the rules of `conclude`."""
+    """Per point (vectorised): "agree", "disagree" or "not differentiable", by the rules of `conclude`;
+    `untaken` marks the points where a where's untaken branch is singular (the tape's nan is a wrong answer)."""
     overflow = overflowed(value, value64, dtype)
     ok = np.ones(np.shape(value), dtype=bool)
     agree = np.ones(np.shape(value), dtype=bool)
     for c in columns:
-        ok &= finite(c, tapes.get(c.name), exacts[c.name], overflow)
+        ok &= finite(c, tapes.get(c.name), exacts[c.name], overflow | np.asarray(untaken, dtype=bool))
         agree &= c.agree
     broken = np.asarray(poles, dtype=bool) & ~(agree & ok & np.asarray(continuous, dtype=bool))
     for c in columns:
@@ -350,10 +381,13 @@ def status(
     return np.where(undefined, "not differentiable", np.where(agree, "agree", "disagree"))
 
 
-def frameworks(name: str, values: dict, exact, notes: Iterable[Note], dtype: str) -> list[Note]:
+def frameworks(
+    name: str, values: dict, exact, notes: Iterable[Note], dtype: str, events: Iterable[Event] = ()
+) -> list[Note]:
     """Frameworks' gradients of one variable (framework -> value, None for a framework's None): a note where
     they differ beyond the tape's tolerance (inf matches inf, nan nan), with the honest answer the point's
-    kink notes give (the derivative does not exist, with its one-sided values, or it exists)."""
+    kink notes give (the derivative does not exist, with its one-sided values, or it exists), and the where
+    trap when a where's untaken branch is singular here."""
     numbers = [np.asarray(v, dtype=np.float64) for v in values.values() if v is not None]
     first, tol = numbers[0], tolerance.tape(dtype)
     with np.errstate(invalid="ignore"):
@@ -363,6 +397,7 @@ def frameworks(name: str, values: dict, exact, notes: Iterable[Note], dtype: str
         return []
     kink = next((n for n in notes if n.variable == name and n.kind in ("kink", "smooth_kink")), None)
     data = {"values": values, "event": kink.data["event"] if kink else None, "exact": exact}
+    data["where"] = next((e for e in events if e.kind == "untaken" and name in e.names), None)
     if kink is not None:
         data.update(exists=kink.kind == "smooth_kink", left=kink.data["left"], right=kink.data["right"])
     return [Note("frameworks_differ", INFO, name, data)]

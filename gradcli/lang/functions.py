@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 SCALAR, REDUCTION, GRADIENT = "scalar", "reduction", "gradient"
+VECTOR = "vector"  # over the last axis of a tensor, keeping its shape (softmax)
+SELECT = "select"  # where(cond, a, b): the first argument is a comparison, the others are values
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Function:
     latex_names: tuple[str, ...] = ()  # LaTeX command names read as this function (\arcsin, \ln)
     analytic: bool = True  # numpy's complex evaluation is the analytic continuation: complex step safe
     kink: bool = False  # f or its slope changes across a point (a corner or a jump)
-    kind: str = SCALAR  # SCALAR (elementwise), REDUCTION (sum, mean) or GRADIENT (stop_gradient)
+    kind: str = SCALAR  # SCALAR (elementwise), REDUCTION (sum, mean), VECTOR (softmax), SELECT (where), GRADIENT
     glued: bool = True  # read when glued to a one-letter argument (sinx is sin(x))
 
 
@@ -40,6 +42,18 @@ def _log(u: float, base: float | None = None) -> float:
 
 def _softplus(u: float) -> float:
     return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
+
+
+def _clip(u: float, low: float, high: float) -> float:
+    return min(max(u, low), high)
+
+
+def _where(condition: float, a: float, b: float) -> float:
+    return a if condition else b
+
+
+def _logsumexp(u: float) -> float:
+    return u  # of one number: log(exp(u)); the parser folds only scalars
 
 
 REGISTRY: tuple[Function, ...] = (
@@ -96,10 +110,16 @@ REGISTRY: tuple[Function, ...] = (
     Function("sigmoid", lambda u: 0.5 * (1.0 + math.tanh(0.5 * u)), glued=False),
     Function("relu", lambda u: max(u, 0.0), analytic=False, kink=True, glued=False),
     Function("softplus", _softplus, analytic=False, glued=False),
+    Function("square", lambda u: u * u, glued=False),
+    Function("clip", _clip, arity=(3,), analytic=False, kink=True, glued=False),
     Function("max", max, arity=(2,), latex=r"\max", latex_names=("max",), analytic=False, kink=True, glued=False),
     Function("min", min, arity=(2,), latex=r"\min", latex_names=("min",), analytic=False, kink=True, glued=False),
     Function("sum", float, kind=REDUCTION, glued=False),
     Function("mean", float, kind=REDUCTION, glued=False),
+    Function("logsumexp", _logsumexp, kind=REDUCTION, glued=False),
+    Function("softmax", lambda u: 1.0, kind=VECTOR, glued=False),
+    Function("log_softmax", lambda u: 0.0, kind=VECTOR, glued=False),
+    Function("where", _where, arity=(3,), analytic=False, kink=True, kind=SELECT, glued=False),
     Function("stop_gradient", float, kind=GRADIENT, glued=False),
 )  # fmt: skip
 
@@ -107,6 +127,7 @@ BY_NAME: dict[str, Function] = {f.name: f for f in REGISTRY}
 ARITIES: dict[str, tuple[int, ...]] = {f.name: f.arity for f in REGISTRY}
 SCALARS: tuple[str, ...] = tuple(f.name for f in REGISTRY if f.kind == SCALAR)
 REDUCTIONS = frozenset(f.name for f in REGISTRY if f.kind == REDUCTION)
+VECTORS = frozenset(f.name for f in REGISTRY if f.kind == VECTOR)
 NOT_ANALYTIC = frozenset(f.name for f in REGISTRY if not f.analytic)
 KINKS = tuple(f.name for f in REGISTRY if f.kink)
 ALIASES: dict[str, str] = {alias: f.name for f in REGISTRY for alias in f.aliases}

@@ -28,7 +28,11 @@ from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
 MAX_DEPTH = 200
 
 _FUNCTIONS = LATEX_NAMES  # LaTeX command -> gradcli function
-_SYMBOLS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*"}
+_SYMBOLS = {
+    "cdot": "*", "times": "*", "ast": "*", "div": "/", "cdotp": "*",
+    "lt": "<", "gt": ">", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=", "geq": ">=", "geqslant": ">=",
+    "ne": "!=", "neq": "!=",
+}  # fmt: skip
 _SPACING = frozenset(
     {
         ",", ";", ":", "!", " ", ">", "quad", "qquad", "displaystyle", "textstyle", "scriptstyle", "limits",
@@ -182,12 +186,24 @@ class _Reader:
             raise ParseError("'}' without a matching '{'", col)
         if text in "^_":
             return [Tok(OP, text, col), *self.argument(text, col)]
-        if text in "()[]+-*/,|!=<>&'":
-            if text in "!=<>&'":
+        if text in "<>!=":  # a comparison, for where's condition: x < 0, x <= 0, x = 0, x != 0
+            return [Tok(OP, self.comparison(text, col), col)]
+        if text in "()[]+-*/,|&'":
+            if text in "&'":
                 raise ParseError(f"'{text}' is not part of gradcli's LaTeX", col)
             text = {"[": "(", "]": ")"}.get(text, text)  # in LaTeX a square bracket groups; lists are matrices
             return [Tok(OP, text, col, glue=text == "(")]
         raise ParseError(f"unexpected character '{text}' in the LaTeX", col)
+
+    def comparison(self, text: str, col: int) -> str:
+        """<, <=, >, >=, and = (LaTeX's equality, gradcli's ==) or != ."""
+        nxt = self.peek()
+        if nxt is not None and nxt[:2] == ("char", "=") and text != "=":
+            self.take()
+            return text + "="
+        if text == "!":
+            raise ParseError("'!' is not part of gradcli's LaTeX", col, "write \\ne for 'not equal'")
+        return "==" if text == "=" else text
 
     def letters(self, text: str, col: int) -> list[Tok]:
         if text in _FUNCTIONS or text in ALIASES or text in ("sqrt", "abs", "pi"):
@@ -300,7 +316,7 @@ class _Reader:
         parts = []
         while (lexeme := self.peek()) is not None and lexeme[:2] != ("char", "}"):
             kind, text, part_col = self.take()
-            if kind not in ("letters", "number") and text != "_":
+            if kind not in ("letters", "number") and text != "_":  # _ or \_ (log\_softmax)
                 raise ParseError(f"'\\{command}{{...}}' may hold only a name", part_col)
             parts.append(text)
         if self.peek() is None or not parts:

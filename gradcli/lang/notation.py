@@ -454,7 +454,7 @@ class _Grouper:
 
     def function_name(self, tok: Tok) -> tuple[str, list[Tok] | None]:
         """The function's canonical name and, for log_b, the base as tokens."""
-        match = _LOG_BASE.match(tok.text)
+        match = _LOG_BASE.match(tok.text) if canonical(tok.text) not in self.functions else None  # not log_softmax
         if match:
             suffix = match.group(1)
             if suffix in _NAMED_LOGS:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from gradcli.errors import GradcliError, LimitError, ParseError
 from gradcli.lang import latex as latex_reader
 from gradcli.lang import notation
-from gradcli.lang.functions import ARITIES
+from gradcli.lang.functions import ARITIES, BY_NAME, SELECT
 from gradcli.lang.notation import Note
 from gradcli.lang.printers import to_text
 from gradcli.lang.tokens import NAME, NUMBER, OP, Tok
@@ -61,6 +61,7 @@ FUNCTIONS = ARITIES  # name -> allowed argument counts
 ALIASES = {  # hints only: names gradcli reads as other functions are in notation.ALIASES
     "pow": "the ** operator", "power": "the ** operator", "fabs": "abs",
     "maximum": "max", "minimum": "min", "reduce_sum": "sum", "reduce_mean": "mean",
+    "clip_by_value": "clip", "clamp": "clip", "reduce_logsumexp": "logsumexp", "select": "where",
 }  # fmt: skip
 
 _DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -72,6 +73,7 @@ _BINOPS = {
     ast.Pow: "**",
     ast.MatMult: "@",
 }
+_COMPARISONS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _UNSUPPORTED_OPS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
@@ -355,7 +357,29 @@ class _Converter:
             return self._call(node, col, depth)
         if isinstance(node, ast.List) and self.allow_lists:
             return ListOf(tuple(self.convert(item, depth + 1) for item in node.elts), col)
+        if isinstance(node, ast.Compare):
+            raise ParseError(
+                "a comparison is allowed only as the condition of where(cond, a, b)",
+                col,
+                "for example where(x > 0, sqrt(x), 0)",
+            )
         raise ParseError(f"{_describe(node)} is not allowed", col)
+
+    def _condition(self, node: ast.AST, name: str, depth: int) -> BinOp:
+        """where's first argument: one comparison of two values (x > 0, x**2 <= y, x != 1)."""
+        col = self.col(node)
+        self.count += 1
+        if not isinstance(node, ast.Compare):
+            raise ParseError(f"the first argument of {name}() must be a comparison, as in {name}(x > 0, a, b)", col)
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARISONS:
+            raise ParseError(
+                "a chained comparison (0 < x < 1) is not allowed",
+                col,
+                f"nest two conditions: {name}(x > 0, {name}(x < 1, a, b), b)",
+            )
+        left = self.convert(node.left, depth + 1)
+        right = self.convert(node.comparators[0], depth + 1)
+        return BinOp(_COMPARISONS[type(node.ops[0])], left, right, col)
 
     def _number(self, node: ast.Constant, col: int) -> Num:
         value = node.value
@@ -419,7 +443,11 @@ class _Converter:
         if len(node.args) not in arities:
             wanted = " or ".join(str(a) for a in arities)
             raise ParseError(f"{name}() takes {wanted} argument(s), got {len(node.args)}", col)
-        args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        if BY_NAME[name].kind == SELECT:
+            first, *rest = node.args
+            args = (self._condition(first, name, depth + 1), *(self.convert(arg, depth + 1) for arg in rest))
+        else:
+            args = tuple(self.convert(arg, depth + 1) for arg in node.args)
         if name == "log" and len(args) == 2:
             _check_base(args[1], col)
         return Call(name, args, col)
@@ -463,7 +491,6 @@ def _describe(node: ast.AST) -> str:
         ast.GeneratorExp: "a comprehension",
         ast.SetComp: "a comprehension",
         ast.DictComp: "a comprehension",
-        ast.Compare: "a comparison",
         ast.BoolOp: "'and'/'or'",
         ast.IfExp: "'if ... else'",
         ast.Tuple: "a tuple (',')",

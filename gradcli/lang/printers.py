@@ -10,10 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gradcli.lang.functions import LATEX, TEXTBOOK
-from gradcli.lang.tree import BinOp, Call, Custom, ListOf, Name, Neg, Node, Num
+from gradcli.lang.tree import COMPARISONS, BinOp, Call, Custom, ListOf, Name, Neg, Node, Num
 
 # the one precedence table of every printer
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
+_PRECEDENCE.update(dict.fromkeys(COMPARISONS, 0))  # only ever where's condition: never inside another operator
+_LATEX_COMPARISONS = {"<": " < ", "<=": r" \le ", ">": " > ", ">=": r" \ge ", "==": " = ", "!=": r" \ne "}
 
 
 # ---------------------------------------------------------------- gradcli's own text
@@ -42,7 +44,7 @@ def _print(node: Node, parent: int) -> str:
     if node.op == "**":  # right-associative: parenthesize a power on either side
         text = f"{_print(node.left, mine + 1)}**{_print(node.right, mine)}"
         return f"({text})" if mine <= parent else text
-    joiner = f" {node.op} " if node.op in "+-" else node.op
+    joiner = f" {node.op} " if node.op in ("+", "-", *COMPARISONS) else node.op
     text = f"{_print(node.left, mine)}{joiner}{_print(node.right, mine + 1)}"
     return f"({text})" if mine < parent else text
 
@@ -84,7 +86,7 @@ def _textbook(node, parent: int) -> str:
     if node.op == "*" and _juxtaposable(node.left, node.right):
         joiner = ""  # 2x
     else:
-        joiner = {"+": " + ", "-": " − ", "*": "·", "/": "/", "@": "@"}[node.op]
+        joiner = {"+": " + ", "-": " − ", "*": "·", "/": "/", "@": "@"}.get(node.op, f" {node.op} ")
     text = f"{_textbook(node.left, mine)}{joiner}{_textbook(node.right, mine + 1)}"
     return f"({text})" if mine < parent else text
 
@@ -147,7 +149,7 @@ def _latex(node, parent: int) -> str:
     if node.op == "**":
         text = f"{_latex(node.left, mine + 1)}^{{{_latex(node.right, 0)}}}"
         return _paren(text) if mine <= parent else text
-    joiner = {"+": " + ", "-": " - ", "*": r" \cdot ", "@": " @ "}[node.op]
+    joiner = {"+": " + ", "-": " - ", "*": r" \cdot ", "@": " @ ", **_LATEX_COMPARISONS}[node.op]
     text = f"{_latex(node.left, mine)}{joiner}{_latex(node.right, mine + 1)}"
     return _paren(text) if mine < parent else text
 
@@ -160,7 +162,8 @@ def _call(node) -> str:
         return rf"\sqrt{{{args}}}"
     if node.func == "log" and len(node.args) == 2:
         return rf"\log{_paren(args)}"
-    head = LATEX.get(node.func, rf"\operatorname{{{node.func}}}")
+    escaped = node.func.replace("_", r"\_")  # log_softmax: an underscore in LaTeX is a subscript
+    head = LATEX.get(node.func, rf"\operatorname{{{escaped}}}")
     return f"{head}{_paren(args)}"
 
 

@@ -11,12 +11,17 @@ from dataclasses import dataclass, field, replace
 
 from gradcli.errors import LimitError, ParseError
 from gradcli.lang import functions
-from gradcli.lang.functions import REDUCTIONS
+from gradcli.lang.functions import REDUCTIONS, SELECT, VECTORS
 
 MAX_EXPONENT = 1000
 MAX_CONSTANT = 1e100
 MIN_CONSTANT = 1e-100  # a smaller nonzero constant would make sympy's exact rationals enormous
 CONSTANTS = {"pi": math.pi, "e": math.e}
+# a BinOp with one of these is a condition: it is allowed only as the first argument of where(cond, a, b)
+COMPARISONS = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ def _fold(node: Node, values: list[float]) -> float:
         if node.op == "**":
             result = a**b
             return math.nan if isinstance(result, complex) else float(result)
+        if node.op in COMPARISONS:
+            return float(COMPARISONS[node.op](a, b))
         return {"+": a + b, "-": a - b, "*": a * b}.get(node.op, a / b if node.op == "/" else math.nan)
     return functions.fold(node.func, values)
 
@@ -199,6 +206,8 @@ def evaluate(node: Node, env: dict, backend):
     if isinstance(node, BinOp):
         return backend.binop(node, evaluate(node.left, env, backend), evaluate(node.right, env, backend))
     if isinstance(node, Call):
+        if hasattr(backend, "select") and functions.BY_NAME[node.func].kind == SELECT:
+            return backend.select(node, lambda child: evaluate(child, env, backend))  # a backend that tracks branches
         return backend.call(node, [evaluate(arg, env, backend) for arg in node.args])
     if isinstance(node, Custom):
         return backend.custom(node, evaluate(node.arg, env, backend))
@@ -219,6 +228,12 @@ def infer_shape(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ..
         arg_shapes = [infer_shape(arg, shapes) for arg in node.args]
         if node.func in REDUCTIONS:
             return ()
+        if node.func in VECTORS and not arg_shapes[0]:
+            raise ParseError(
+                f"{node.func}() is taken over a vector (the last axis of a tensor), not a scalar",
+                node.col,
+                "give it a vector variable, e.g. --at x=[1,2,3]",
+            )
         return _broadcast(arg_shapes, node)
     if isinstance(node, BinOp):
         left, right = infer_shape(node.left, shapes), infer_shape(node.right, shapes)
@@ -283,6 +298,13 @@ def substitute(node: Node, mapping: dict[str, Node]) -> Node:
     if isinstance(node, Name):
         return mapping.get(node.id, node)
     return rebuild(node, lambda child: substitute(child, mapping))
+
+
+def substitute_node(node: Node, old: Node, new: Node) -> Node:
+    """Replace every subtree equal to `old` by `new`."""
+    if node == old:
+        return new
+    return rebuild(node, lambda child: substitute_node(child, old, new))
 
 
 def without_stops(node: Node) -> Node:

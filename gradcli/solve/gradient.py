@@ -152,6 +152,7 @@ def _beside_frameworks(problem: Problem, env, result: PointResult) -> PointResul
 
     rows = problem.differentiated
     others = gradients(problem.tree, env, rows, problem.dtype)
+    events = numeric.events_at(problem.tree, env, frozenset(rows))  # a where's untaken branch explains a nan
     notes, partials = [], []
     for p in result.gradient:
         if p.name not in rows:
@@ -159,7 +160,7 @@ def _beside_frameworks(problem: Problem, env, result: PointResult) -> PointResul
             continue
         values = {"tensorflow": p.tape, **{fw: _plain(g[p.name]) for fw, g in others.items()}}
         partials.append(replace(p, frameworks=values))
-        notes += judge.frameworks(p.name, values, p.exact, result.notes, problem.dtype)
+        notes += judge.frameworks(p.name, values, p.exact, result.notes, problem.dtype, events)
     return replace(result, gradient=tuple(partials), notes=result.notes + tuple(notes))
 
 
@@ -338,6 +339,7 @@ def _judge(
                 kink=kink,
                 at_kink=kink is not None,
                 sides=(lambda k, name=name: differences.one_sided_elements(fn, env, name, k)) if kink else None,
+                jump=kink is not None and kink.func == "where" and not np.all(differences.continuous(fn, env, [name])),
             )
         )
     rules = (_rule_notes(problem, exact, truth, scale) if truth else []) + list(notes)

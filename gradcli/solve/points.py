@@ -238,12 +238,14 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     tape = {name: grads[name] for name in rows}
     columns = _judge(problem, env, fn, values, tape, exact, fd)
     value64 = values if problem.dtype == "float64" else fn(env)
-    poles = np.zeros(n, dtype=bool)
+    poles, untaken = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     for event, mask in numeric.event_masks(problem.tree, env, frozenset(rows)).items():
         if event.kind == "pole":
             poles |= np.broadcast_to(mask, (n,))
+        if event.kind == "untaken":  # the where trap: the tape's nan there is a wrong answer, not a singularity
+            untaken |= np.broadcast_to(mask, (n,))
     continuous = differences.continuous(fn, env, rows) if np.any(poles) else False
-    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous)
+    status = judge.status(columns, values, value64, problem.dtype, tape, exact, poles, continuous, untaken)
     shown = {c.name: c.fd for c in columns}
     return Chunk(block.lines, coords, values, tape, exact, shown, status)
 
@@ -273,10 +275,13 @@ def _judge(problem, env, fn, values, tape, exact, fd) -> list:
     for name in tape:
         kinks = [np.broadcast_to(m, values.shape) for e, m in masks.items() if e.kind == "kink" and name in e.names]
         at_kink = np.logical_or.reduce(kinks) if kinks else False
+        switches = [m for e, m in masks.items() if e.kind == "kink" and e.func == "where" and name in e.names]
+        jump = np.logical_or.reduce(switches) & ~differences.continuous(fn, env, [name]) if switches else False
         columns.append(
             judge.column(
                 name, tape[name], exact[name], fd[name].value, fd[name].error, scale=scale, dtype=problem.dtype,
                 at_kink=at_kink, sides=lambda k, name=name: differences.one_sided_order(fn, env, name, k),
+                jump=jump,
             )
         )  # fmt: skip
     return columns

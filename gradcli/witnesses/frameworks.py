@@ -44,7 +44,11 @@ class _Backend:
     def binop(self, node, a, b):
         if node.op == "@":
             return self.ns.matmul(a, b)
-        return {"+": a.__add__, "-": a.__sub__, "*": a.__mul__, "/": a.__truediv__, "**": a.__pow__}[node.op](b)
+        ops = {
+            "+": a.__add__, "-": a.__sub__, "*": a.__mul__, "/": a.__truediv__, "**": a.__pow__,
+            "<": a.__lt__, "<=": a.__le__, ">": a.__gt__, ">=": a.__ge__, "==": a.__eq__, "!=": a.__ne__,
+        }  # fmt: skip
+        return ops[node.op](b)
 
     def call(self, node, args):
         if node.func == "log" and len(args) == 2:
@@ -75,6 +79,8 @@ class JaxBackend(_Backend):
             "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "softplus": jax.nn.softplus,
             "max": jnp.maximum, "min": jnp.minimum, "sum": jnp.sum, "mean": jnp.mean,
             "stop_gradient": jax.lax.stop_gradient,
+            "square": jnp.square, "clip": jnp.clip, "where": jnp.where,
+            "softmax": jax.nn.softmax, "log_softmax": jax.nn.log_softmax, "logsumexp": jax.nn.logsumexp,
         })  # fmt: skip
         super().__init__(jnp, funcs, dtype)
 
@@ -94,6 +100,9 @@ class TorchBackend(_Backend):
             "sigmoid": torch.sigmoid, "relu": torch.relu, "softplus": torch.nn.functional.softplus,
             "max": torch.maximum, "min": torch.minimum, "sum": torch.sum, "mean": torch.mean,
             "stop_gradient": lambda u: u.detach(),
+            "square": torch.square, "clip": torch.clamp, "where": torch.where,
+            "softmax": lambda u: torch.softmax(u, -1), "log_softmax": lambda u: torch.log_softmax(u, -1),
+            "logsumexp": lambda u: torch.logsumexp(u.reshape(-1), 0),
         })  # fmt: skip
         super().__init__(torch, funcs, dtype)
 

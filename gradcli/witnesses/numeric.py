@@ -8,7 +8,21 @@ import numpy as np
 
 from gradcli.lang.functions import KINKS, NOT_ANALYTIC
 from gradcli.lang.printers import to_text
-from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, Neg, Node, constant_value, evaluate, free_names, walk
+from gradcli.lang.tree import (
+    COMPARISONS,
+    CONSTANTS,
+    BinOp,
+    Call,
+    Custom,
+    Neg,
+    Node,
+    Num,
+    constant_value,
+    evaluate,
+    free_names,
+    substitute_node,
+    walk,
+)
 
 EPS = np.finfo(np.float64).eps
 ROUNDED = "rounded"  # Event.detail of a kink whose argument is 0 only up to rounding (sin(x) at x = pi)
@@ -19,11 +33,14 @@ ROUNDING_ULPS = 2  # |sin(u)| within this many spacings of u: u is the float nea
 class Event:
     """A place where the point sits on a kink or a singularity of one function in the tree."""
 
-    func: str  # abs, relu, max, min, sqrt, log, division, power, asin, acos
-    kind: str  # "kink", "singular", or "pole" (a zero that float64 can only come near, as cos at pi/2)
-    arg: str  # the argument's text, as gradcli prints it
-    detail: str = ""
+    func: str  # abs, relu, max, min, clip, where, sqrt, log, division, power, asin, acos
+    # "kink", "singular", "pole" (a zero that float64 can only come near, as cos at pi/2), or "untaken": a
+    # singular point or pole inside the branch of a where that the condition does not take here
+    kind: str
+    arg: str  # the argument's text, as gradcli prints it (untaken: the where; where's kink: its condition)
+    detail: str = ""  # untaken: the same where with the double-where guard, which keeps the branch finite
     names: frozenset[str] = frozenset()  # the watched names the argument depends on
+    inner: str = ""  # untaken: the singular part of the untaken branch (sqrt(x), division by x)
 
 
 _UNARY = {
@@ -36,8 +53,30 @@ _UNARY = {
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "sign": np.sign,
     "sigmoid": lambda u: 0.5 * (1 + np.tanh(0.5 * u)),
     "relu": lambda u: np.maximum(u, 0.0),
-    "softplus": lambda u: np.logaddexp(0.0, u),
+    "softplus": lambda u: np.logaddexp(0.0, u), "square": np.square,
 }  # fmt: skip
+
+
+def _softmax(u):
+    e = np.exp(u - np.max(np.real(u), axis=-1, keepdims=True))  # the shift changes nothing, even at complex u
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _log_softmax(u):
+    return u - _logsumexp(u, axis=-1)
+
+
+def _logsumexp(u, axis=None):
+    top = np.max(np.real(u), axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = np.log(np.sum(np.exp(u - top), axis=axis, keepdims=True)) + top
+    return total if axis is not None else total.reshape(())
+
+
+_VECTORS = {"softmax": _softmax, "log_softmax": _log_softmax}
+# what the double where puts in place of an untaken branch's argument: a value where the function is smooth
+_SAFE = {"asin": 0.0, "acos": 0.0, "atanh": 0.0, "tan": 0.0, "sec": 0.0, "acosh": 2.0, "asec": 2.0, "acsc": 2.0}
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 
 _KINKS = KINKS  # where f or its slope changes across a point
@@ -54,6 +93,7 @@ class NumpyBackend:
         self.frozen = frozen
         self.rounded: dict[int, np.ndarray] = {}  # id(call node) -> where sin/cos/tan is 0 up to rounding
         self.branches: list[np.ndarray] | None = None  # when a list: the side of every kink, in evaluation order
+        self.context: list[tuple[Call, int, np.ndarray]] = []  # the where branches being evaluated, and where taken
 
     def number(self, node):
         return np.float64(node.value)
@@ -100,6 +140,26 @@ class NumpyBackend:
         self._check(node.right, at_zero, "power", "singular", node.left, "exponent")
         self._check(node.left, (a < 0) & (b != np.round(b)), "power", "singular", node.left, "negative base")
 
+    def select(self, node: Call, evaluate_child):
+        """where(cond, a, b): the condition's sides first (its switch is a kink), then each branch knowing
+        where it is taken, so that a singular point in the untaken branch is not one of f's own."""
+        condition, *branches = node.args
+        left, right = evaluate_child(condition.left), evaluate_child(condition.right)
+        with np.errstate(all="ignore"):
+            taken = np.asarray(COMPARISONS[condition.op](left, right))
+            if self.branches is not None:
+                self.branches.append(np.sign(left - right))
+        if self.record:
+            self._check(condition, left == right, "where", "kink", condition)
+        values = []
+        for index, (branch, mask) in enumerate(zip(branches, (taken, ~taken), strict=True), start=1):
+            self.context.append((node, index, mask))
+            try:
+                values.append(evaluate_child(branch))
+            finally:
+                self.context.pop()
+        return np.where(taken, *values)
+
     def call(self, node: Call, args):
         func, u = node.func, args[0]
         if func == "stop_gradient":
@@ -110,7 +170,7 @@ class NumpyBackend:
             if self.record:  # only the evaluation at the point itself looks for events, not the stencils
                 self._check_call(node, args)
             if self.branches is not None and func in _KINKS:
-                self.branches.append(np.sign(args[0] - args[1] if func in ("max", "min") else u))
+                self.branches.extend(_sides(func, args))
             if func in ("max", "min"):
                 result = np.maximum(*args) if func == "max" else np.minimum(*args)
                 if self.record:  # a rounded zero passes through when its side is the one chosen
@@ -127,6 +187,12 @@ class NumpyBackend:
                 return np.sum(u)
             if func == "mean":
                 return np.mean(u)
+            if func == "logsumexp":
+                return _logsumexp(u)
+            if func == "clip":
+                return np.minimum(np.maximum(u, args[1]), args[2])
+            if func in _VECTORS:
+                return _VECTORS[func](u)
             return _UNARY[func](u)
 
     def _check_call(self, node: Call, args) -> None:
@@ -134,6 +200,8 @@ class NumpyBackend:
         if func in ("abs", "relu"):  # a kink at 0, or at a zero of sin or cos float64 only comes near
             self._check(arg, u == 0, func, "kink", arg)
             self._check(arg, self._near_zero(arg) & (u != 0), func, "kink", arg, ROUNDED)
+        if func == "clip":  # a kink where u meets a bound
+            self._check(node, (u == args[1]) | (u == args[2]), func, "kink", node)
         if func in ("max", "min"):
             self._check(node, args[0] == args[1], func, "kink", node)
             a, b = node.args
@@ -177,10 +245,45 @@ class NumpyBackend:
         names = free_names(depends_on) & self.watched
         if not self.record or not np.any(hit) or not names:
             return
-        event = Event(func, kind, to_text(arg), detail, frozenset(names))
+        hit = np.asarray(hit)
+        for where, index, taken in reversed(self.context):
+            untaken = hit & ~taken
+            if np.any(untaken) and kind in ("singular", "pole"):
+                self._add(_untaken(where, index, func, arg, names), untaken)
+            hit = hit & taken
+        if np.any(hit):
+            self._add(Event(func, kind, to_text(arg), detail, frozenset(names)), hit)
+
+    def _add(self, event: Event, hit) -> None:
         if event not in self.events:
             self.events.append(event)
         self.masks[event] = self.masks.get(event, False) | np.asarray(hit)
+
+
+def _sides(func: str, args) -> list:
+    """The side of each of a kink function's switches: where two points differ, a kink lies between."""
+    if func in ("max", "min"):
+        return [np.sign(args[0] - args[1])]
+    if func == "clip":
+        return [np.sign(args[0] - args[1]), np.sign(args[0] - args[2])]
+    return [np.sign(args[0])]
+
+
+def _untaken(where: Call, index: int, func: str, arg: Node, names) -> Event:
+    """The where trap: `arg` makes `func` singular in a branch the condition does not take here. The fix is
+    the double where: the branch's argument guarded by the same condition, so it is finite where unused."""
+    condition = where.args[0]
+    if index == 2:
+        condition = BinOp(_NEGATED[condition.op], condition.left, condition.right, condition.col)
+    safe = _SAFE.get(func, 1.0)
+    guard = Call("where", (condition, arg, Num(f"{safe:g}", safe)), arg.col)
+    branches = list(where.args)
+    branches[index] = substitute_node(branches[index], arg, guard)
+    fixed = Call("where", tuple(branches), where.col)
+    inner = f"division by {to_text(arg)}" if func == "division" else f"{func}({to_text(arg)})"
+    if func == "power":
+        inner = f"{to_text(arg)} to a power"
+    return Event("where", "untaken", to_text(where), to_text(fixed), frozenset(names), inner)
 
 
 def _cancels(a, b, result):

@@ -99,7 +99,32 @@ _FUNCS = {
     "relu": lambda u: sympy.Max(0, u),
     "softplus": lambda u: sympy.log(1 + sympy.exp(u)),
     "max": sympy.Max, "min": sympy.Min, "log": sympy.log,
+    "square": lambda u: sympy.Pow(u, 2),
+    "clip": lambda u, low, high: sympy.Piecewise((low, u < low), (high, u > high), (u, True)),
+    "where": lambda condition, a, b: sympy.Piecewise((a, condition), (b, True)),
 }  # fmt: skip
+_RELATIONS = {
+    "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge, "==": sympy.Eq, "!=": sympy.Ne,
+}  # fmt: skip
+
+
+def _exp_last_axis(u):
+    """exp of every element, and their sums over the last axis (kept as an axis of length 1)."""
+    e = _map(sympy.exp, u)
+    return e, np.sum(e, axis=-1, keepdims=True)
+
+
+def _softmax(u):
+    e, total = _exp_last_axis(u)
+    return e / total
+
+
+def _log_softmax(u):
+    _, total = _exp_last_axis(u)
+    return u - _map(sympy.log, total)
+
+
+_VECTORS = {"softmax": _softmax, "log_softmax": _log_softmax}
 
 
 class SympyBackend:
@@ -168,6 +193,8 @@ class SympyBackend:
             a, b = _obj(a), _obj(b)
         if node.op == "@":
             return np.matmul(a, b)
+        if node.op in _RELATIONS:
+            return _map(_RELATIONS[node.op], a, b)
         ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}
         return ops[node.op]()
 
@@ -178,6 +205,10 @@ class SympyBackend:
             return _total(args[0])
         if node.func == "mean":
             return _total(args[0]) / _size(args[0])
+        if node.func == "logsumexp":
+            return sympy.log(_total(_map(sympy.exp, args[0])))
+        if node.func in _VECTORS:
+            return _VECTORS[node.func](_obj(args[0]))
         return _map(_FUNCS[node.func], *args)
 
 
@@ -406,6 +437,21 @@ def to_numpy(expr, names: dict, magnitudes: bool = False) -> object:
     if expr in names:
         key = names[expr]
         return _leaf_magnitude(key) if magnitudes else lambda env: env[key]
+    if isinstance(expr, sympy.Piecewise):
+        return _piecewise(expr, names, magnitudes)
+    if expr in (sympy.true, sympy.false):
+        truth = bool(expr)
+        return (lambda env: (np.bool_(truth), np.float64(0.0))) if magnitudes else (lambda env: np.bool_(truth))
+    if isinstance(expr, sympy.And | sympy.Or | sympy.Not):
+        logic, parts = _LOGIC[type(expr)], [to_numpy(arg, names) for arg in expr.args]
+        if magnitudes:
+            return lambda env: (logic(*(part(env) for part in parts)), np.float64(0.0))
+        return lambda env: logic(*(part(env) for part in parts))
+    if expr.is_Relational:
+        compare, (left, right) = _RELATIONAL[type(expr)], (to_numpy(arg, names) for arg in expr.args)
+        if magnitudes:
+            return lambda env: (compare(left(env), right(env)), np.float64(0.0))
+        return lambda env: compare(left(env), right(env))
     if expr.is_Number or expr in (sympy.pi, sympy.E):
         constant = _real(expr)
         if magnitudes:
@@ -421,6 +467,34 @@ def to_numpy(expr, names: dict, magnitudes: bool = False) -> object:
     if magnitudes:
         return lambda env: _with_magnitude(expr, function, [part(env) for part in parts])
     return _value(expr, function, parts)
+
+
+_RELATIONAL = {
+    sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal, sympy.StrictGreaterThan: np.greater,
+    sympy.GreaterThan: np.greater_equal, sympy.Equality: np.equal, sympy.Unequality: np.not_equal,
+}  # fmt: skip
+
+
+_LOGIC = {
+    sympy.And: lambda *parts: np.logical_and.reduce(np.broadcast_arrays(*parts)),
+    sympy.Or: lambda *parts: np.logical_or.reduce(np.broadcast_arrays(*parts)),
+    sympy.Not: np.logical_not,
+}
+
+
+def _piecewise(expr, names: dict, magnitudes: bool):
+    """Piecewise((a, cond), (b, True)), from where(): the first piece whose condition holds, elementwise."""
+    pieces = [(to_numpy(value, names, magnitudes), to_numpy(condition, names)) for value, condition in expr.args]
+
+    def select(env):
+        conditions = np.broadcast_arrays(*(np.asarray(condition(env), dtype=bool) for _, condition in pieces))
+        values = [value(env) for value, _ in pieces]
+        if not magnitudes:
+            return np.select(conditions, values, default=np.nan)[()]
+        chosen = np.select(conditions, [v for v, _ in values], default=np.nan)[()]
+        return chosen, np.select(conditions, [np.broadcast_to(m, np.shape(chosen)) for _, m in values], np.nan)[()]
+
+    return select
 
 
 def _real(expr) -> float:

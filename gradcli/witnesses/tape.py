@@ -95,9 +95,24 @@ class TapeBackend:
             "log2": lambda u: tf.math.log(u) / tf.math.log(tf.constant(2.0, dtype)),
             "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),
             "sigmoid": tf.sigmoid, "relu": tf.nn.relu, "softplus": tf.nn.softplus,
-            "max": tf.maximum, "min": tf.minimum,
-            "sum": tf.reduce_sum, "mean": tf.reduce_mean, "stop_gradient": tf.stop_gradient,
+            "max": tf.maximum, "min": tf.minimum, "square": tf.square, "clip": self._clip, "where": self._where,
+            "sum": tf.reduce_sum, "mean": tf.reduce_mean, "logsumexp": tf.reduce_logsumexp,
+            "softmax": tf.nn.softmax, "log_softmax": tf.nn.log_softmax, "stop_gradient": tf.stop_gradient,
         }  # fmt: skip
+
+    def _broadcast(self, *tensors):
+        shape = self.tf.shape(tensors[0])
+        for t in tensors[1:]:
+            shape = self.tf.broadcast_dynamic_shape(shape, self.tf.shape(t))
+        return [self.tf.broadcast_to(t, shape) for t in tensors]
+
+    def _clip(self, u, low, high):
+        """tf.clip_by_value, whose gradient passes to u wherever low <= u <= high (its bounds included)."""
+        return self.tf.clip_by_value(*self._broadcast(u, low, high))
+
+    def _where(self, condition, a, b):
+        """tf.where: both branches are computed, and the untaken one's gradient is multiplied by 0."""
+        return self.tf.where(*self._broadcast(condition, a, b))
 
     def number(self, node):
         whole = self.dtype.is_integer and float(node.value).is_integer()  # 2 in x**2 is an int, as in Python
@@ -134,6 +149,8 @@ class TapeBackend:
         ops = {
             "+": tf.add, "-": tf.subtract, "*": tf.multiply, "/": tf.divide,
             "**": tf.pow, "@": tf.linalg.matmul,
+            "<": tf.less, "<=": tf.less_equal, ">": tf.greater, ">=": tf.greater_equal,
+            "==": tf.equal, "!=": tf.not_equal,
         }  # fmt: skip
         if node.op == "**" and isinstance(node.right, Num) and node.right.value == 0:
             return tf.ones_like(a)  # x**0 is the constant 1, as sympy reads it (tf.pow's gradient is 0 * 0**-1 = nan)
