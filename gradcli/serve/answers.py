@@ -127,7 +127,9 @@ def _steps(expression: str, names: list[str], agree: bool) -> dict:
         derivation, final = derive(tree, name)
         if sympy.simplify(final - symbolic.derivative(name)) != 0:
             return {"steps_withheld": f"the derivation in {name} does not end at the checked derivative"}
-        shown += [{"text": f"{s.rule}: {s.expression} = {s.derivative}", "latex": s.latex} for s in derivation]
+        for step in derivation:
+            what = step.expression if step.expression.startswith("d/d") else f"d/d{name} {step.expression}"
+            shown.append({"text": f"{step.rule}: {what} = {step.derivative}", "latex": step.latex})
     return {"steps": shown}
 
 

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -161,6 +162,7 @@ class Pool:
         self.path = os.path.join(self.directory, "pool.sock")
         self.fingerprint = protocol.fingerprint(__version__)
         self.process: subprocess.Popen | None = None
+        self.restarting = threading.Lock()
 
     def start(self) -> None:
         command = [sys.executable, "-m", "gradcli.serve.pool", "--socket", self.path, "--pool", str(self.children)]
@@ -176,6 +178,20 @@ class Pool:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def _revive(self, left: float) -> None:
+        """Start the pool again if it exited: the worker stops when the installed gradcli changes, or when
+        it was killed; requests meanwhile wait, within their own deadlines."""
+        if not self.restarting.acquire(timeout=max(left, 0.001)):
+            raise Busy("the pool is restarting")
+        try:
+            if not self.alive():
+                self.fingerprint = protocol.fingerprint(self.fingerprint["version"])
+                self.start()
+        except RuntimeError as exc:
+            raise Busy(str(exc)) from None
+        finally:
+            self.restarting.release()
 
     def status(self) -> dict | None:
         try:
@@ -204,6 +220,11 @@ class Pool:
         left = deadline - started
         if left <= 0:
             return Outcome(200, None, 0.0)
+        if not self.alive():
+            self._revive(left)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Outcome(200, None, time.monotonic() - started)
         argv = [endpoint, json.dumps(fields), repr(min(timeout, left))]
         read_end, write_end = os.pipe()
         devnull = os.open(os.devnull, os.O_RDONLY)
