@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gradcli grad "x**2+2*x-1" --at x=2
 	$(BIN)/gradcli grad "sum(x*x + 2*z)" --at "x=[[3,3,3],[3,3,3]]" --at z=5
-	@echo "For students who never open a terminal: $(BIN)/gradcli serve, then open the address it prints (README.md)."
+	@echo "For students who never open a terminal: $(BIN)/gradcli serve, then open the address it prints (docs/serve.md)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -36,6 +36,7 @@ corpus: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/serve_soak.py
 
 # docs/frameworks.md: each framework's gradient at the kinks, measured by gradcli (a test fails when stale).
 # docs/cli.md is generated from the Typer app, and the README's console examples are rerun (gradcli/examples.py);

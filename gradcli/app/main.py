@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from gradcli import __version__
-from gradcli.app.commands import batch, check, data, descend, grad, matrix, plot, products, worker
+from gradcli.app.commands import batch, check, data, descend, grad, matrix, plot, products, serve, worker
 from gradcli.app.environment import Environment, Runner
 from gradcli.errors import ExitCode, GradcliError, OutputError, shown
 from gradcli.runtime import streams
@@ -56,7 +56,7 @@ def main_options(
 for command in (matrix.jacobian, matrix.hessian, products.jvp, products.vjp, descend.descend, plot.plot):
     app.command()(command)
 app.add_typer(data.data_app, name="data")
-for command in (check.check, worker.worker, batch.batch, grad.grad):
+for command in (check.check, worker.worker, batch.batch, grad.grad, serve.serve):
     app.command()(command)
 
 
