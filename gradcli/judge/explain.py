@@ -300,9 +300,25 @@ def _frameworks_differ(name: str, d: dict) -> str:
     )
 
 
+def _watched_constant(name: str, d: dict) -> str:
+    return (
+        f"{name} is a constant (tf.constant), which the tape does not watch on its own: only a tf.Variable is "
+        f'"automatically watched". tape.watch({name}) makes it a source, so tape.gradient(f, {name}) is a gradient '
+        "like any other; sympy and finite differences differentiate it the same way."
+    )
+
+
+def _intermediate(name: str, d: dict) -> str:
+    return (
+        f"{name} is an intermediate (the named step {name} = {d['step']}), not an input: tape.gradient(f, {name}) "
+        f"is the partial derivative of f with respect to that tensor, holding the inputs fixed (f written with "
+        f"{name} as a symbol is {d['cut']}); sympy differentiates that, finite differences nudge {name} alone."
+    )
+
+
 TAPE_RULES = {
     "several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype,
-    "frameworks_differ": _frameworks_differ,
+    "frameworks_differ": _frameworks_differ, "watched_constant": _watched_constant, "intermediate": _intermediate,
 }  # fmt: skip
 
 

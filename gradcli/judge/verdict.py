@@ -51,6 +51,8 @@ KINDS = {
     "unconnected": INFO,
     "integer_dtype": INFO,
     "frameworks_differ": INFO,
+    "watched_constant": INFO,
+    "intermediate": INFO,
 }
 
 # Why a witness is the odd one out.

@@ -167,7 +167,8 @@ def write_note_lines(result: GradResult | MatrixResult, err: TextIO) -> None:
 
 
 def _point_text(point) -> str:
-    return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items())
+    """The point's variables; a point of watched constants alone (--const x=3 --watch x) is "the constants"."""
+    return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items()) or "the constants"
 
 
 def write_table(result: GradResult, out: TextIO) -> None:
@@ -205,7 +206,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
             cells = (
                 where if i == 0 else "",
                 fmt(point.value) if i == 0 else "",
-                partial.name,
+                f"{partial.name} (intermediate)" if partial.intermediate else partial.name,
                 tape,
                 *beside,
                 partial.symbolic,

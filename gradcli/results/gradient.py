@@ -46,6 +46,7 @@ class Partial:
     finite_difference_method: str = "central difference"  # or "complex step", "one-sided", "mixed"
     odd: str | None = None  # when the witnesses disagree: "tape", "exact" or "finite_difference", if one is odd
     frameworks: dict | None = None  # with --frameworks: framework -> its gradient (None: the framework's None)
+    intermediate: bool = False  # a named step, not an input: tape.gradient(f, step)
 
     def to_dict(self) -> dict:
         out = {
@@ -68,6 +69,8 @@ class Partial:
             out["true_exact"] = json_number(self.true_exact)
         if self.frameworks is not None:
             out["frameworks"] = {name: json_number(v) for name, v in self.frameworks.items()}
+        if self.intermediate:
+            out["intermediate"] = True
         return out
 
 

@@ -188,6 +188,34 @@ def record(
     )
 
 
+def record_steps(steps, values, variables, watched_constants, dtype, intermediates, unconnected: str = "zero"):
+    """The program step by step under one tape, as a TensorFlow user writes it: each named step is a tensor
+    of its own (tf.identity, watched, so a step of constants alone is recorded too), and
+    tape.gradient(f, [inputs..., steps...]) answers for the intermediate tensors beside the inputs.
+    `steps` ends with the target. Returns f's value and the gradient of every source and intermediate."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    backend = TapeBackend(tf, tf_dtype)
+    with tf.GradientTape() as tape:
+        _watch(tape, env, sources, watched_constants)
+        for name, tree in steps:
+            env[name] = evaluate(tree, env, backend)
+            if name in intermediates:
+                env[name] = tf.identity(env[name])
+                tape.watch(env[name])
+    f = env[steps[-1][0]]
+    names = [*sources, *intermediates]
+    mode = tf.UnconnectedGradients.NONE if unconnected == "none" else tf.UnconnectedGradients.ZERO
+    wanted = [sources[n] for n in sources] + [env[n] for n in intermediates]
+    grads = tape.gradient(f, wanted, unconnected_gradients=mode)
+    used = frozenset().union(*(free_names(tree) for _, tree in steps)) | set(intermediates)
+    grads = [tf.zeros_like(env[n]) if g is None and n in used else g for n, g in zip(names, grads, strict=True)]
+    return (
+        np.asarray(f.numpy(), dtype=np.float64),
+        {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+    )
+
+
 def _targets(tree: Node, env, backend):
     """Several targets as a TensorFlow user writes them: a Python list of tensors, or one tensor."""
     if isinstance(tree, ListOf):

@@ -79,8 +79,8 @@ def grad(
         if at or order != 1 or tape_options:
             raise GradcliError("--points works with --const, --wrt, --watch and --dtype only (not --at, --order, ...)")
         gradient_points.run(env, expression, points, const, wrt, watch, output, dtype, on_error, chunk_size)
-    if not at:
-        if const or watch or tape_options:
+    if not at and not watch:  # watched constants are sources: --const x=3 --watch x is a point of its own
+        if const or tape_options:
             raise GradcliError("without --at, grad prints the derivative: give --at for --const, --clip-*, --of, ...")
         formula.run(env, expression, "grad", wrt, output, order, steps, latex)
     from gradcli.present.render import write
