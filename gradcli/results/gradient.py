@@ -173,6 +173,7 @@ class GradResult(Verdict):
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
+    graph: object = None  # with --graph: gradcli.results.graph.Graph at the one point
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -195,6 +196,7 @@ class GradResult(Verdict):
             "results": [r.to_dict() for r in self.results],
             **({"steps": {n: [s.to_dict() for s in steps] for n, steps in self.steps.items()}} if self.steps else {}),
             **({"latex": self.latex} if self.latex else {}),
+            **({"graph": self.graph.to_dict()} if self.graph is not None else {}),
         }
 
 

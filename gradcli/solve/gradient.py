@@ -14,6 +14,7 @@ from gradcli.lang.parser import CustomSpec
 from gradcli.lang.tree import Custom, free_names, has_stops, infer_shape, walk, without_stops
 from gradcli.lang.values import Value
 from gradcli.results.gradient import GradResult, Partial, PointResult
+from gradcli.solve import graph as drawn
 from gradcli.solve import intermediate
 from gradcli.solve.problem import INTEGER, SUM, Assignment, Options, Problem, prepare
 from gradcli.witnesses import clip as clipping
@@ -37,6 +38,7 @@ def grad(
     unconnected: str = "none",
     frameworks: bool = False,
     from_latex: bool = False,
+    graph: bool = False,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
@@ -44,7 +46,8 @@ def grad(
     tensor expression is several targets (the tape returns the gradient of their sum); a name given in
     `at` that the expression does not use is an unconnected source (None, or 0 with unconnected="zero");
     dtype "int32" shows what the tape does with integers (no gradient). from_latex=True reads the expression
-    as LaTeX (--from-latex); point values never are.
+    as LaTeX (--from-latex); point values never are. graph=True adds the computation graph at the one point
+    (every node's value and adjoint from the tape, each checked by sympy; see solve.graph).
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
@@ -57,7 +60,10 @@ def grad(
     problem = prepare(expression, at, options)
     if frameworks:
         _check_frameworks(problem)
-    return solve(replace(problem, frameworks=frameworks))
+    if graph:
+        drawn.check(problem)
+    result = solve(replace(problem, frameworks=frameworks))
+    return replace(result, graph=drawn.graph(problem, result)) if graph else result
 
 
 def _check_frameworks(problem: Problem) -> None:

@@ -100,3 +100,14 @@ class Witnesses:
             around = self.environments(env)[step.name]
             out[step.name] = differences.derivative(numeric.function(step.cut, around), around, step.name)
         return out
+
+
+def exact_partial(cut_tree: Node, name: str, value_tree: Node, problem, point) -> float:
+    """sympy's d cut_tree / d name at the point, `name` standing at value_tree's exact value (a scalar)."""
+    from gradcli.witnesses.symbolic import DIGITS, Symbolic
+
+    outer = Symbolic(cut_tree, {**problem.shapes, name: ()}, problem.constants)
+    inner = Symbolic(value_tree, problem.shapes, problem.constants)
+    subs = outer.substitutions(point)
+    subs[outer.symbols[name]] = inner.f.evalf(DIGITS, subs=inner.substitutions(point))
+    return outer.exact(name, subs)

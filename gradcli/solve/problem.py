@@ -179,7 +179,7 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
     _check_intermediates(intermediates, options, program, targets, summed)
     _check_tape_options(options, shapes, rows)
     watched = frozenset(variables) | set(options.watch) | set(intermediates)
-    upto = program.names.index(targets[0][0]) + 1 if intermediates else 0
+    upto = program.names.index(targets[0][0]) + 1 if targets[0][0] in program.names else 0
     return Problem(
         program.text, targets[0][1], points, constants, variables, rows, watched, options.dtype, options.order,
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,

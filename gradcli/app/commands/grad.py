@@ -63,6 +63,17 @@ def grad(
     frameworks: Annotated[
         bool, typer.Option("--frameworks", help="Also JAX and PyTorch where installed: their conventions at kinks.")
     ] = False,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            help="The computation graph with every value and adjoint: tree (terminal), dot (Graphviz text), "
+            'or a file: graph.svg, graph.png (need Graphviz\'s dot), graph.dot. JSON adds it as "graph".',
+        ),
+    ] = None,
+    graph_steps: Annotated[
+        bool, typer.Option("--graph-steps", help="Print the backward pass one node at a time.")
+    ] = False,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences; without --at, the
     derivative's formula, checked at sample points.
@@ -72,6 +83,9 @@ def grad(
     Example: gradcli grad "x**2 + y**2" --at x=3,y=4
     """
     env = ctx.obj
+    drawing = _graph_choice(env, graph, graph_steps, output)
+    if drawing and (points is not None or implicit is not None or direction is not None or not (at or watch)):
+        raise GradcliError("--graph and --graph-steps draw one point: give --at (not --points, --implicit, ...)")
     if implicit is not None or direction is not None:
         _derived(env, expression, at, wrt, implicit, direction, output)
     tape_options = clip_value or clip_norm or clip_global_norm or stop or of or persistent or custom
@@ -104,11 +118,54 @@ def grad(
         unconnected=unconnected.value,
         frameworks=frameworks,
         from_latex=env.from_latex,
+        graph=bool(drawing),
     )
     if steps or latex:
         result = with_gradient_derivation(result, steps, latex, env.from_latex)
+    if graph == "dot":
+        from gradcli.present.graph import dot
+
+        env.stdout.write(dot(result.graph))
+        raise typer.Exit(result.exit_code)
     env.render(write, result, output.value, notes=True)
+    _draw(env, result.graph, graph, graph_steps, output)
     raise typer.Exit(result.exit_code)
+
+
+def _graph_choice(env, graph: str | None, graph_steps: bool, output) -> bool:
+    """Whether a graph is asked for; a file is checked before any work, and a choice that does not apply is
+    an error."""
+    if graph is None:
+        return graph_steps
+    if graph in ("tree", "dot"):
+        if output is not o.Format.table and (graph == "dot" or output is not o.Format.json):
+            raise GradcliError(f"--graph {graph} is drawn beside the table; with --format {output.value} give a file")
+        return True
+    from gradcli.runtime.files import check_output
+
+    if not graph.lower().endswith((".svg", ".png", ".dot")):
+        raise GradcliError("--graph takes tree, dot, or a file ending .svg, .png or .dot")
+    check_output(env.output_path(graph, "--graph"), "--graph")
+    return True
+
+
+def _draw(env, drawn, graph: str | None, graph_steps: bool, output) -> None:
+    from gradcli.present import graph as pictures
+
+    table = output is o.Format.table
+    if graph == "tree" and table:
+        pictures.write_tree(drawn, env.stdout)
+    if graph_steps:
+        pictures.write_steps(drawn, env.stdout if table else env.stderr)
+    if graph is None or graph in ("tree", "dot"):
+        return
+    from gradcli.runtime.files import atomic_write
+
+    path = env.output_path(graph, "--graph")
+    data = pictures.dot(drawn).encode() if path.lower().endswith(".dot") else pictures.picture(drawn, path)
+    with atomic_write(path, binary=True) as f:
+        f.write(data)
+    (env.stdout if table else env.stderr).write(f"graph written to {graph}\n")
 
 
 def _derived(env, expression, at, wrt, implicit, direction, output) -> None:
