@@ -60,6 +60,7 @@ GRAD_RUNS = {
     "frameworks at a kink": (3, ["abs(x)", "--at", "x=0", "--frameworks"]),
     "a watched constant alone": (0, ["x**2", "--const", "x=3", "--watch", "x"]),
     "an intermediate source": (0, ["y = x*x; z = y*y", "--at", "x=3", "--wrt", "x,y"]),
+    "graph": (0, ["y = x*x; z = y*y + c", "--at", "x=3", "--const", "c=1", "--graph", "tree"]),
 }
 
 

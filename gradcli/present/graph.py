@@ -13,6 +13,7 @@ from gradcli.results.graph import Graph, GraphNode
 
 PICTURES = (".svg", ".png")
 DOT_SECONDS = 30
+PIPE_WIDTH = 200  # a piped tree keeps each node on one line
 
 
 def _adjoint(node: GraphNode) -> str:
@@ -58,9 +59,8 @@ def write_tree(graph: Graph, out: TextIO) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    from gradcli.present.render import _width
-
-    console = Console(file=out, highlight=False, soft_wrap=False, width=_width(out))
+    tty = getattr(out, "isatty", lambda: False)()
+    console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else PIPE_WIDTH)
     root = graph.nodes[-1]
     tree = Tree(Text(line(graph, root)))
     seen = {root.id}
@@ -116,14 +116,20 @@ def _escape(text: str) -> str:
     return text
 
 
-def picture(graph: Graph, path: str) -> bytes:
-    """SVG or PNG from Graphviz's dot, which must be on PATH."""
+def graphviz() -> str:
+    """Graphviz's dot program, or an error that says plainly it is not there (checked before any work)."""
     program = shutil.which("dot")
     if program is None:
         raise GradcliError(
             "Graphviz's dot is not on PATH, so gradcli cannot draw SVG or PNG: install Graphviz "
             "(Debian: apt install graphviz), or use --graph dot for the dot text"
         )
+    return program
+
+
+def picture(graph: Graph, path: str) -> bytes:
+    """SVG or PNG from Graphviz's dot, which must be on PATH."""
+    program = graphviz()
     kind = path.rsplit(".", 1)[-1].lower()
     try:
         done = subprocess.run(  # noqa: S603 - a fixed program and arguments; the dot text is gradcli's own

@@ -51,6 +51,9 @@ def build(steps, constants) -> list[Built]:
 
     for name, tree in steps:
         root = add(tree)
+        if isinstance(tree, Name):  # y = x: a tensor of its own (tf.identity), as the tape records a step
+            nodes.append(Built(tree, (root,), "operation"))
+            root = len(nodes) - 1
         nodes[root] = replace(nodes[root], step=name if nodes[root].step is None else f"{nodes[root].step}, {name}")
         named[name] = root
     return nodes
@@ -84,6 +87,8 @@ def tree_of(nodes: list[Built], index: int, cut: int | None = None, named: bool 
     built = nodes[index]
     if not built.kids:
         return built.node
+    if isinstance(built.node, Name):  # an alias step is its one child
+        return tree_of(nodes, built.kids[0], cut, named)
     parts = iter(
         Name(nodes[k].step.split(", ")[0])
         if named and nodes[k].step and nodes[k].kids
@@ -122,8 +127,8 @@ def graph(problem, result: GradResult) -> Graph:
         for name, v in {**problem.points[0], **problem.constants}.items()
     }
     variables = frozenset(problem.variables)
-    values, edges = record_graph([(b.node, b.kids) for b in nodes], env, variables, problem.watched - variables,
-                                 problem.dtype)  # fmt: skip
+    constants = problem.watched - variables - set(problem.intermediates)
+    values, edges = record_graph([(b.node, b.kids) for b in nodes], env, variables, constants, problem.dtype)
     exact = _exact_adjoints(problem, nodes)
     tol = tolerance.tape(problem.dtype)
     scale = abs(result.results[0].value) if np.isfinite(result.results[0].value) else 1.0
@@ -132,17 +137,21 @@ def graph(problem, result: GradResult) -> Graph:
     out = []
     for i, (built, (value, adjoint)) in enumerate(zip(nodes, values, strict=True)):
         agree = adjoint is None or bool(tolerance.close_each(adjoint, exact[i], tol, scale))
-        name = built.node.id if isinstance(built.node, Name) else None
+        leaf = isinstance(built.node, Name) and not built.kids
+        name = built.node.id if leaf else built.step  # a step asked for with --wrt
         checks = _checks(rows.get(name), adjoint, result, scale) if name in rows else None
-        out.append(GraphNode(i, label(built.node), to_text(tree_of(nodes, i, named=True)), built.kind, value, adjoint,
-                             exact[i], agree, built.step, checks, notes.get(i, ())))  # fmt: skip
+        head = label(built.node) if leaf or not isinstance(built.node, Name) else "="  # y = x: an identity
+        text = to_text(tree_of(nodes, i, named=True))
+        out.append(GraphNode(i, head, text, built.kind, value, adjoint, exact[i], agree, built.step, checks,
+                             notes.get(i, ())))  # fmt: skip
     listed = [GraphEdge(parent, child, local, adjoint)
               for (parent, child), uses in sorted(edges.items()) for local, adjoint in uses]  # fmt: skip
     return Graph(tuple(out), tuple(listed))
 
 
 def _checks(row, adjoint, result: GradResult, scale: float) -> dict:
-    """A leaf's adjoint against the gradient row: the tape's own gradient call, sympy and finite differences."""
+    """A leaf's (or an intermediate's) adjoint against its gradient row: the tape's own gradient call,
+    sympy and finite differences."""
     if adjoint is None:
         return {"tape": row.tape is None, "exact": False, "finite_difference": False}
     close = tolerance.close_each

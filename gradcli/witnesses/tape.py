@@ -259,6 +259,8 @@ def record_graph(nodes, values, variables, watched_constants, dtype):
 
 def _node_value(node, args, env, backend):
     """One node of the graph from its children's tensors, through the same backend hooks as evaluate."""
+    if isinstance(node, Name) and args:  # a step that names another: its own tensor, the edge's identity
+        return args[0]
     if isinstance(node, Name):
         return env[node.id] if node.id in env else backend.constant(node.id)
     if isinstance(node, Num):

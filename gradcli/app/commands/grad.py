@@ -146,6 +146,10 @@ def _graph_choice(env, graph: str | None, graph_steps: bool, output) -> bool:
     if not graph.lower().endswith((".svg", ".png", ".dot")):
         raise GradcliError("--graph takes tree, dot, or a file ending .svg, .png or .dot")
     check_output(env.output_path(graph, "--graph"), "--graph")
+    if not graph.lower().endswith(".dot"):
+        from gradcli.present.graph import graphviz
+
+        graphviz()
     return True
 
 
