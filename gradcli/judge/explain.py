@@ -194,7 +194,13 @@ def custom_rule(names: str, name: str, rule, truth) -> str:
     )
 
 
-def overflow(value, value64, dtype: str) -> str:
+def overflow(value, value64, dtype: str, where: str | None = None, where64=None) -> str:
+    if where is not None:
+        return (
+            f"{where} overflows {dtype} here ({where} = {fmt(_plain(where64))} in float64, beyond {dtype}'s largest "
+            f"number), so f = {fmt(_plain(value))} in {dtype} ({fmt(_plain(value64))} in float64); that is the size "
+            "of a part of f, not of its derivative, which is finite."
+        )
     return (
         f"f overflows {dtype} here (f = {fmt(_plain(value))} in {dtype}, {fmt(_plain(value64))} in float64); "
         "that is the function's size, not its derivative, which is finite."
@@ -203,7 +209,8 @@ def overflow(value, value64, dtype: str) -> str:
 
 WHY = {
     "float32 rounding": "float32 rounding: the same tape in float64 gives {tape64}, which agrees with the exact value",
-    "overflow": "f overflows the dtype, so the tape's intermediate values are infinite; the same tape in float64 "
+    "overflow": "a part of f overflows the dtype (the overflow note names it), so the tape's intermediate values "
+    "are infinite; the same tape in float64 "
     "gives {tape64}",
     "finite-difference noise": "finite-difference noise: the estimate's own error bar is ±{fd_error}, wider than "
     "the tolerance (rounding in f swamps the step)",
@@ -380,7 +387,7 @@ def message(note) -> str:
     if kind == "custom_rule":
         return custom_rule(d["names"], name, _plain(d["rule"]), _plain(d["truth"]))
     if kind == "overflow":
-        return overflow(d["value"], d["value64"], d["dtype"])
+        return overflow(d["value"], d["value64"], d["dtype"], d.get("where"), d.get("where64"))
     if kind == "odd_witness":
         return odd_witness(name, d)
     if kind in TAPE_RULES:

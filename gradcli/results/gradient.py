@@ -9,6 +9,7 @@ from gradcli.errors import ExitCode
 from gradcli.tolerance import Tolerance
 
 Number = float | list  # a float, or nested lists of floats for tensors
+REPR_POINTS = 5  # a result's plain repr shows this many points
 
 
 def json_number(value):
@@ -174,6 +175,24 @@ class GradResult(Verdict):
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
     graph: object = None  # with --graph: gradcli.results.graph.Graph at the one point
+
+    def __repr__(self) -> str:
+        """What print(r) and a Python console show: the verdict, then one line per point and row."""
+        from gradcli.judge.explain import fmt
+
+        lines = [f"<{type(self).__name__} f = {self.expression}: {self.status} (exit {int(self.exit_code)})>"]
+        for point in self.results[:REPR_POINTS]:
+            where = ", ".join(f"{n} = {fmt(v)}" for n, v in point.at.items()) or "the constants"
+            lines.append(f"  at {where}{f' ({point.of})' if point.of else ''}: f = {fmt(point.value)}")
+            for p in point.gradient:
+                said = f"tape {fmt(p.tape)}" if p.watched else "tape: not watched"
+                mark = "agree" if p.agree else "DISAGREE"
+                lines.append(
+                    f"    d/d{p.name}: {said}, exact {fmt(p.exact)}, finite diff. {fmt(p.finite_difference)}  {mark}"
+                )
+        if len(self.results) > REPR_POINTS:
+            lines.append(f"  ... {len(self.results) - REPR_POINTS} more points")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}

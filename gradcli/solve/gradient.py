@@ -182,7 +182,7 @@ def _tape_rule_notes(problem: Problem, several: bool) -> list:
              for name in problem.differentiated
              if name not in used and name not in problem.intermediates and problem.unconnected]  # fmt: skip
     notes += [judge.Note("watched_constant", judge.INFO, name, {})
-              for name in problem.differentiated if name in problem.constants]  # fmt: skip
+              for name in problem.differentiated if name in problem.watch]  # fmt: skip
     if several:
         own = [name for name, _ in problem.targets if name != SUM]
         shape = infer_shape(problem.tree.args[0], problem.shapes)
@@ -377,6 +377,7 @@ def _judge(
     notes = judge.conclude(
         value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env), continuous
     )
+    notes = tuple(_where_overflowed(n, problem.tree, env) if n.kind == "overflow" else n for n in notes)
     odd = {n.variable: n.data["witness"] for n in notes if n.kind == "odd_witness"}
     partials = []
     for c in columns:
@@ -406,6 +407,30 @@ def _judge(
         differentiable=judge.differentiable(notes),
         of=of,
     )
+
+
+def _where_overflowed(note, tree, env):
+    """The overflow note names the innermost part whose value is beyond the dtype's range (exp(x) in
+    log(1 + exp(x)) at 100 in float32), not f."""
+    from gradcli.lang.printers import to_text
+    from gradcli.lang.tree import children
+
+    largest = float(np.finfo(note.data["dtype"]).max)
+    with np.errstate(all="ignore"):
+        for node in reversed(list(walk(tree))):  # children before parents
+            if (
+                children(node)
+                and _beyond(node, env, largest)
+                and not any(_beyond(c, env, largest) for c in children(node))
+            ):
+                value = np.asarray(numeric.value(node, env), dtype=np.float64)
+                return replace(note, data={**note.data, "where": to_text(node), "where64": _plain(value)})
+    return note
+
+
+def _beyond(node, env, largest: float) -> bool:
+    value = np.asarray(numeric.value(node, env), dtype=np.float64)
+    return bool(np.any(np.isfinite(value) & (np.abs(value) > largest)))
 
 
 def _rule_notes(problem: Problem, exact, truth, scale: float) -> list:

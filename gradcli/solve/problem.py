@@ -89,6 +89,7 @@ class Problem:
     unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
     summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
     frameworks: bool = False  # also JAX and PyTorch, where installed
+    watch: tuple[str, ...] = ()  # the constants the user asked the tape to watch (--watch)
     intermediates: tuple[str, ...] = ()  # --wrt names of steps: tape.gradient(f, y) for an intermediate y
     steps: tuple[tuple[str, Node], ...] = ()  # with intermediates: the program's steps up to the target, as typed
 
@@ -184,7 +185,7 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
         program.text, targets[0][1], points, constants, variables, rows, watched, options.dtype, options.order,
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
         source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
-        intermediates=intermediates, steps=program.steps[:upto],
+        intermediates=intermediates, steps=program.steps[:upto], watch=options.watch,
     )  # fmt: skip
 
 
