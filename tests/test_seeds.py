@@ -51,7 +51,7 @@ def test_seed_watch_a_constant_alone(cli):
     assert (row["tape"], row["exact"], row["finite_difference"], row["watched"]) == (6.0, 6.0, 6.0, True)
     assert point["at"] == {} and run.json["constants"] == {"x": 3.0}
     assert [(n["kind"], n["variable"]) for n in point["notes"]] == [("watched_constant", "x")]
-    assert '"automatically watched"' in point["notes"][0]["message"]
+    assert "tape.watch(x) makes it a source" in point["notes"][0]["message"]
     assert gradcli.grad("x**2", at={}, const={"x": 3}, watch=["x"]).results[0].gradient["x"].tape == 6.0
 
 

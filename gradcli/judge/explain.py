@@ -309,9 +309,8 @@ def _frameworks_differ(name: str, d: dict) -> str:
 
 def _watched_constant(name: str, d: dict) -> str:
     return (
-        f"{name} is a constant (tf.constant), which the tape does not watch on its own: only a tf.Variable is "
-        f'"automatically watched". tape.watch({name}) makes it a source, so tape.gradient(f, {name}) is a gradient '
-        "like any other; sympy and finite differences differentiate it the same way."
+        f"{name} is a tf.constant, which the tape does not watch on its own (a tf.Variable is watched "
+        f"automatically): tape.watch({name}) makes it a source of tape.gradient, like a variable."
     )
 
 
