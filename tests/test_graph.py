@@ -58,7 +58,10 @@ def test_graph_dot_is_graphviz_text_alone(cli):
     run = cli("grad", *ISSUE, "--graph", "dot")
     assert run.code == 0
     assert run.stdout.startswith("digraph gradcli {") and run.stdout.endswith("}\n")
-    assert 'n0 [label="{x|value 3|∂f/∂· 109 = 54 + 54 + 1 (sum of its 3 paths)}"];' in run.stdout
+    assert (
+        'n0 [label="{x|value 3|∂f/∂· 109 = 54 + 54 + 1 (sum of its 3 paths)|✓ tape.gradient ✓ sympy ✓ finite diff.}"];'
+        in run.stdout
+    )
     assert run.stdout.count(" -> ") == 6
 
 

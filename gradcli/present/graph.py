@@ -97,9 +97,10 @@ def dot(graph: Graph) -> str:
     for node in graph.nodes:
         step = f"{node.step} = " if node.step else ""
         head = _escape(f"{step}{node.text}")
-        fields = (
-            f"{{{head}|value {_escape(fmt(node.value))}|∂f/∂· {_escape(_adjoint(node))}{_escape(_sum(graph, node))}}}"
-        )
+        adjoint = _escape(f"∂f/∂· {_adjoint(node)}{_sum(graph, node)}")
+        marks = _marks(node).strip().removeprefix("[").removesuffix("]")
+        checked = f"|{_escape(marks)}" if node.checks is not None or marks.startswith(("✗", "not")) else ""
+        fields = f"{{{head}|value {_escape(fmt(node.value))}|{adjoint}{checked}}}"
         colour = "" if node.agree and _finite(node.value) and not node.notes else ", color=red"
         if node.checks is not None and not all(node.checks.values()):
             colour = ", color=red"
