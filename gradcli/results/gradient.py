@@ -180,7 +180,8 @@ class GradResult(Verdict):
         """What print(r) and a Python console show: the verdict, then one line per point and row."""
         from gradcli.judge.explain import fmt
 
-        lines = [f"<{type(self).__name__} f = {self.expression}: {self.status} (exit {int(self.exit_code)})>"]
+        title = self.expression if ";" in self.expression else f"f = {self.expression}"
+        lines = [f"<{type(self).__name__} {title}: {self.status} (exit {int(self.exit_code)})>"]
         for point in self.results[:REPR_POINTS]:
             where = ", ".join(f"{n} = {fmt(v)}" for n, v in point.at.items()) or "the constants"
             lines.append(f"  at {where}{f' ({point.of})' if point.of else ''}: f = {fmt(point.value)}")
