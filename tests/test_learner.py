@@ -34,5 +34,8 @@ def test_a_result_prints_short_and_readable():
             "    d/dx: tape 6, exact 6, finite diff. 6  agree"
         )
     )
+    step = gradcli.grad("y = x*x; z = y*y", at={"x": 3}, wrt=["y"])
+    assert repr(step).splitlines()[0] == "<GradResult y = x*x; z = y*y: agree (exit 0)>"
+    assert repr(step).splitlines()[2] == "    d/dy (intermediate): tape 18, exact 18, finite diff. 18  agree"
     many = gradcli.grad("x**2", at=[{"x": i} for i in range(8)])
     assert repr(many).endswith("  ... 3 more points") and len(repr(many)) < 600

@@ -188,8 +188,9 @@ class GradResult(Verdict):
             for p in point.gradient:
                 said = f"tape {fmt(p.tape)}" if p.watched else "tape: not watched"
                 mark = "agree" if p.agree else "DISAGREE"
+                row = f"{p.name} (intermediate)" if p.intermediate else p.name
                 lines.append(
-                    f"    d/d{p.name}: {said}, exact {fmt(p.exact)}, finite diff. {fmt(p.finite_difference)}  {mark}"
+                    f"    d/d{row}: {said}, exact {fmt(p.exact)}, finite diff. {fmt(p.finite_difference)}  {mark}"
                 )
         if len(self.results) > REPR_POINTS:
             lines.append(f"  ... {len(self.results) - REPR_POINTS} more points")
