@@ -93,16 +93,18 @@ def grad(
     custom: Iterable[str] = (),
     unconnected: str = "none",
     frameworks: bool = False,
+    graph: bool = False,
 ):
     """The gradient at each point of `at` (one assignment or a list), by GradientTape, sympy and finite
     differences: `gradcli grad`. Returns a GradResult; each point's rows are `gradient[0]` or `gradient["x"]`.
+    graph=True adds `result.graph`: the computation graph at the one point, every node's value and adjoint.
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient["x"].tape
     6.0
     """
     from gradcli.solve.gradient import grad as solve
 
-    options = {"clip": clip, "stop": stop, "of": of, "persistent": persistent, "custom": custom}
+    options = {"clip": clip, "stop": stop, "of": of, "persistent": persistent, "custom": custom, "graph": graph}
     return solve(
         expression, at, const, wrt, watch, dtype, order, unconnected=unconnected, frameworks=frameworks, **options
     )

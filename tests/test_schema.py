@@ -58,6 +58,9 @@ GRAD_RUNS = {
     "unconnected zero": (0, ["x**2", "--at", "x=1,z=2", "--unconnected", "zero"]),
     "int32": (0, ["x**2", "--at", "x=3", "--dtype", "int32"]),
     "frameworks at a kink": (3, ["abs(x)", "--at", "x=0", "--frameworks"]),
+    "a watched constant alone": (0, ["x**2", "--const", "x=3", "--watch", "x"]),
+    "an intermediate source": (0, ["y = x*x; z = y*y", "--at", "x=3", "--wrt", "x,y"]),
+    "graph": (0, ["y = x*x; z = y*y + c", "--at", "x=3", "--const", "c=1", "--graph", "tree"]),
 }
 
 

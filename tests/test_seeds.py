@@ -41,6 +41,20 @@ def test_seed_variable_and_constant():
     assert tape(watched, "bias") == 1.0  # seed 001: tape.watch() on a constant
 
 
+def test_seed_watch_a_constant_alone(cli):
+    # seed 001: "how to explicitly use tape.watch() to compute gradients with respect to a constant tensor":
+    # x = tf.constant(3.0); with tf.GradientTape() as tape: tape.watch(x); y = x**2 -> tape.gradient(y, x) = 6
+    run = cli("grad", "x**2", "--const", "x=3", "--watch", "x", "--format", "json")
+    assert run.code == 0, run.stderr
+    point = run.json["results"][0]
+    row = point["gradient"]["x"]
+    assert (row["tape"], row["exact"], row["finite_difference"], row["watched"]) == (6.0, 6.0, 6.0, True)
+    assert point["at"] == {} and run.json["constants"] == {"x": 3.0}
+    assert [(n["kind"], n["variable"]) for n in point["notes"]] == [("watched_constant", "x")]
+    assert "tape.watch(x) makes it a source" in point["notes"][0]["message"]
+    assert gradcli.grad("x**2", at={}, const={"x": 3}, watch=["x"]).results[0].gradient["x"].tape == 6.0
+
+
 def test_seed_tensor_sum():
     # seed 003 "Several Partial Derivatives": x = tf.fill((2, 3), 3.0); z = 5.0
     result = gradcli.grad("sum(x*x + 2*z)", at={"x": [[3.0] * 3] * 2, "z": 5.0})

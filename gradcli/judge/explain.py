@@ -200,7 +200,13 @@ def custom_rule(names: str, name: str, rule, truth) -> str:
     )
 
 
-def overflow(value, value64, dtype: str) -> str:
+def overflow(value, value64, dtype: str, where: str | None = None, where64=None) -> str:
+    if where is not None:
+        return (
+            f"{where} overflows {dtype} here ({where} = {fmt(_plain(where64))} in float64, beyond {dtype}'s largest "
+            f"number), so f = {fmt(_plain(value))} in {dtype} ({fmt(_plain(value64))} in float64); that is the size "
+            "of a part of f, not of its derivative, which is finite."
+        )
     return (
         f"f overflows {dtype} here (f = {fmt(_plain(value))} in {dtype}, {fmt(_plain(value64))} in float64); "
         "that is the function's size, not its derivative, which is finite."
@@ -209,7 +215,8 @@ def overflow(value, value64, dtype: str) -> str:
 
 WHY = {
     "float32 rounding": "float32 rounding: the same tape in float64 gives {tape64}, which agrees with the exact value",
-    "overflow": "f overflows the dtype, so the tape's intermediate values are infinite; the same tape in float64 "
+    "overflow": "a part of f overflows the dtype (the overflow note names it), so the tape's intermediate values "
+    "are infinite; the same tape in float64 "
     "gives {tape64}",
     "finite-difference noise": "finite-difference noise: the estimate's own error bar is ±{fd_error}, wider than "
     "the tolerance (rounding in f swamps the step)",
@@ -328,9 +335,27 @@ def _frameworks_differ(name: str, d: dict) -> str:
     )
 
 
+def _watched_constant(name: str, d: dict) -> str:
+    return (
+        f"{name} is a tf.constant, which the tape does not watch on its own (a tf.Variable is watched "
+        f"automatically): tape.watch({name}) makes it a source of tape.gradient, like a variable."
+    )
+
+
+def _intermediate(name: str, d: dict) -> str:
+    return (
+        f"{name} is an intermediate (the named step {name} = {d['step']}), not an input: tape.gradient(f, {name}) "
+        f"is the partial derivative of f with respect to that tensor, holding the inputs fixed (f written with "
+        f"{name} as a symbol is {d['cut']}); sympy differentiates that, finite differences nudge {name} alone."
+    )
+
+
 TAPE_RULES = {
     "several_targets": _several_targets, "unconnected": _unconnected, "integer_dtype": _integer_dtype,
-    "frameworks_differ": _frameworks_differ, "where_nan": where_nan,
+    "frameworks_differ": _frameworks_differ,
+    "where_nan": where_nan,
+    "watched_constant": _watched_constant,
+    "intermediate": _intermediate,
 }  # fmt: skip
 
 
@@ -397,7 +422,7 @@ def message(note) -> str:
     if kind == "custom_rule":
         return custom_rule(d["names"], name, _plain(d["rule"]), _plain(d["truth"]))
     if kind == "overflow":
-        return overflow(d["value"], d["value64"], d["dtype"])
+        return overflow(d["value"], d["value64"], d["dtype"], d.get("where"), d.get("where64"))
     if kind == "odd_witness":
         return odd_witness(name, d)
     if kind in TAPE_RULES:

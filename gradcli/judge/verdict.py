@@ -53,6 +53,8 @@ KINDS = {
     "integer_dtype": INFO,
     "frameworks_differ": INFO,
     "where_nan": WRONG,  # the where trap: the untaken branch's infinite slope times where's 0 is nan on the tape
+    "watched_constant": INFO,
+    "intermediate": INFO,
 }
 
 # Why a witness is the odd one out.

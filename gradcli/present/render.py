@@ -169,7 +169,8 @@ def write_note_lines(result: GradResult | MatrixResult, err: TextIO) -> None:
 
 
 def _point_text(point) -> str:
-    return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items())
+    """The point's variables; a point of watched constants alone (--const x=3 --watch x) is "the constants"."""
+    return ", ".join(f"{name} = {fmt(v)}" for name, v in point.at.items()) or "the constants"
 
 
 def write_table(result: GradResult, out: TextIO) -> None:
@@ -187,7 +188,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
     value, tape = "f", "GradientTape"
     product = getattr(result, "product", None)
     if product:
-        wrt_header, value = ("J·t", "f") if product == "jvp" else ("(Jᵀu)/∂", "u·f")
+        wrt_header, value = ("J·t", "f") if product == "jvp" else ("∂(u·f)/∂", "u·f")
         tape = "ForwardAccumulator" if product == "jvp" else "tape (output_gradients=u)"
     others = [f for f in result.frameworks if f != "tensorflow"]
     labels = {"jax": "JAX", "torch": "PyTorch"}
@@ -207,7 +208,7 @@ def write_table(result: GradResult, out: TextIO) -> None:
             cells = (
                 where if i == 0 else "",
                 fmt(point.value) if i == 0 else "",
-                partial.name,
+                f"{partial.name} (intermediate)" if partial.intermediate else partial.name,
                 tape,
                 *beside,
                 partial.symbolic,
@@ -247,6 +248,8 @@ def _mark(point, partial):
     undefined = any(n.severity == "undefined" and n.variable in (partial.name, None) for n in point.notes)
     if undefined and partial.watched:
         return Text("no derivative", style="yellow")
+    if partial.watched and partial.tape is None and any(n.kind == "integer_dtype" for n in point.notes):
+        return Text("tape: None", style="yellow")  # int32: sympy and finite differences agree; the tape gave nothing
     return Text("yes", style="green") if partial.agree else Text(_odd(partial), style="bold red")
 
 

@@ -9,6 +9,7 @@ from gradcli.errors import ExitCode
 from gradcli.tolerance import Tolerance
 
 Number = float | list  # a float, or nested lists of floats for tensors
+REPR_POINTS = 5  # a result's plain repr shows this many points
 
 
 def json_number(value):
@@ -46,6 +47,7 @@ class Partial:
     finite_difference_method: str = "central difference"  # or "complex step", "one-sided", "mixed"
     odd: str | None = None  # when the witnesses disagree: "tape", "exact" or "finite_difference", if one is odd
     frameworks: dict | None = None  # with --frameworks: framework -> its gradient (None: the framework's None)
+    intermediate: bool = False  # a named step, not an input: tape.gradient(f, step)
 
     def to_dict(self) -> dict:
         out = {
@@ -68,6 +70,8 @@ class Partial:
             out["true_exact"] = json_number(self.true_exact)
         if self.frameworks is not None:
             out["frameworks"] = {name: json_number(v) for name, v in self.frameworks.items()}
+        if self.intermediate:
+            out["intermediate"] = True
         return out
 
 
@@ -170,6 +174,27 @@ class GradResult(Verdict):
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
+    graph: object = None  # with --graph: gradcli.results.graph.Graph at the one point
+
+    def __repr__(self) -> str:
+        """What print(r) and a Python console show: the verdict, then one line per point and row."""
+        from gradcli.judge.explain import fmt
+
+        title = self.expression if ";" in self.expression else f"f = {self.expression}"
+        lines = [f"<{type(self).__name__} {title}: {self.status} (exit {int(self.exit_code)})>"]
+        for point in self.results[:REPR_POINTS]:
+            where = ", ".join(f"{n} = {fmt(v)}" for n, v in point.at.items()) or "the constants"
+            lines.append(f"  at {where}{f' ({point.of})' if point.of else ''}: f = {fmt(point.value)}")
+            for p in point.gradient:
+                said = f"tape {fmt(p.tape)}" if p.watched else "tape: not watched"
+                mark = "agree" if p.agree else "DISAGREE"
+                row = f"{p.name} (intermediate)" if p.intermediate else p.name
+                lines.append(
+                    f"    d/d{row}: {said}, exact {fmt(p.exact)}, finite diff. {fmt(p.finite_difference)}  {mark}"
+                )
+        if len(self.results) > REPR_POINTS:
+            lines.append(f"  ... {len(self.results) - REPR_POINTS} more points")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         several = {"targets": list(self.targets), "persistent": self.persistent, "recordings": self.recordings}
@@ -192,6 +217,7 @@ class GradResult(Verdict):
             "results": [r.to_dict() for r in self.results],
             **({"steps": {n: [s.to_dict() for s in steps] for n, steps in self.steps.items()}} if self.steps else {}),
             **({"latex": self.latex} if self.latex else {}),
+            **({"graph": self.graph.to_dict()} if self.graph is not None else {}),
         }
 
 

@@ -14,6 +14,8 @@ from gradcli.lang.parser import CustomSpec
 from gradcli.lang.tree import Custom, free_names, has_stops, infer_shape, walk, without_stops
 from gradcli.lang.values import Value
 from gradcli.results.gradient import GradResult, Partial, PointResult
+from gradcli.solve import graph as drawn
+from gradcli.solve import intermediate
 from gradcli.solve.problem import INTEGER, SUM, Assignment, Options, Problem, prepare
 from gradcli.witnesses import clip as clipping
 from gradcli.witnesses import differences, numeric
@@ -36,6 +38,7 @@ def grad(
     unconnected: str = "none",
     frameworks: bool = False,
     from_latex: bool = False,
+    graph: bool = False,
 ) -> GradResult:
     """The gradient of `expression` at each point, by GradientTape, sympy and finite differences.
 
@@ -43,7 +46,8 @@ def grad(
     tensor expression is several targets (the tape returns the gradient of their sum); a name given in
     `at` that the expression does not use is an unconnected source (None, or 0 with unconnected="zero");
     dtype "int32" shows what the tape does with integers (no gradient). from_latex=True reads the expression
-    as LaTeX (--from-latex); point values never are.
+    as LaTeX (--from-latex); point values never are. graph=True adds the computation graph at the one point
+    (every node's value and adjoint from the tape, each checked by sympy; see solve.graph).
 
     >>> gradcli.grad("x**2", at={"x": 3}).results[0].gradient[0].tape
     6.0
@@ -56,13 +60,17 @@ def grad(
     problem = prepare(expression, at, options)
     if frameworks:
         _check_frameworks(problem)
-    return solve(replace(problem, frameworks=frameworks))
+    if graph:
+        drawn.check(problem)
+    result = solve(replace(problem, frameworks=frameworks))
+    return replace(result, graph=drawn.graph(problem, result)) if graph else result
 
 
 def _check_frameworks(problem: Problem) -> None:
     unsupported = {
         "--order above 1": problem.order > 1, "--custom": bool(problem.customs),
         "clipping": problem.clip is not None, "--dtype int32": problem.dtype == INTEGER,
+        "--wrt a named step": bool(problem.intermediates),
     }  # fmt: skip
     for what, used in unsupported.items():
         if used:
@@ -102,7 +110,10 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None, several: boo
     from gradcli.witnesses.symbolic import Symbolic
 
     symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
-    described = {name: symbolic.describe(name, problem.order) for name in problem.rows}
+    inputs = tuple(name for name in problem.rows if name not in problem.intermediates)
+    steps = intermediate.Witnesses(problem) if problem.intermediates else None
+    described = {name: symbolic.describe(name, problem.order) for name in inputs}
+    described.update(steps.described() if steps else {})
     truth = None
     if any(isinstance(n, Custom) for n in walk(problem.tree)):
         truth = Symbolic(problem.tree, problem.shapes, problem.constants, rule=False)
@@ -120,9 +131,10 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None, several: boo
     results = []
     for i, (point, env) in enumerate(zip(problem.points, envs, strict=True)):
         subs = symbolic.substitutions({**point, **problem.constants})
-        exact = {name: symbolic.exact(name, subs, problem.order) for name in problem.rows}
+        exact = {name: symbolic.exact(name, subs, problem.order) for name in inputs}
+        exact.update(steps.exact({**point}) if steps else {})
         tape = {name: (tape_grads[i].get(name, None)) for name in problem.rows}
-        fd_i = {name: fd[i][name] for name in problem.rows}
+        fd_i = {**fd[i], **(steps.finite_differences(env) if steps else {})}
         raw = _clip(problem, tape, exact, fd_i) if problem.clip else None
         extra = {"of": of, "without_stop": unstopped[i] if unstopped else None}
         if truth is not None:
@@ -131,7 +143,7 @@ def _solve_target(problem: Problem, envs, recorded, of: str | None, several: boo
                 name: (true_described[name], truth.exact(name, true_subs, problem.order)) for name in problem.rows
             }
         tape64 = _tape64(problem, env) if problem.dtype == "float32" else None
-        extra["notes"] = notes + _integer_notes(problem, warnings[i])
+        extra["notes"] = notes + _integer_notes(problem, warnings[i]) + _intermediate_notes(steps)
         results.append(
             _judge(problem, point, env, float(tape_values[i]), tape, exact, fd_i, described, raw, tape64, **extra)
         )
@@ -168,13 +180,22 @@ def _tape_rule_notes(problem: Problem, several: bool) -> list:
     """What the tape does with several targets and with sources f does not use, one note each."""
     used = free_names(problem.tree)
     notes = [judge.Note("unconnected", judge.INFO, name, {"mode": problem.unconnected})
-             for name in problem.differentiated if name not in used and problem.unconnected]  # fmt: skip
+             for name in problem.differentiated
+             if name not in used and name not in problem.intermediates and problem.unconnected]  # fmt: skip
+    notes += [judge.Note("watched_constant", judge.INFO, name, {})
+              for name in problem.differentiated if name in problem.watch]  # fmt: skip
     if several:
         own = [name for name, _ in problem.targets if name != SUM]
         shape = infer_shape(problem.tree.args[0], problem.shapes)
         notes.insert(0, judge.Note("several_targets", judge.INFO, None, {"form": problem.summed, "targets": own,
                                                                           "shape": shape}))  # fmt: skip
     return notes
+
+
+def _intermediate_notes(steps) -> list:
+    if steps is None:
+        return []
+    return [judge.Note("intermediate", judge.INFO, step.name, step.note_data()) for step in steps.steps]
 
 
 def _integer_notes(problem: Problem, warning: str | None) -> list:
@@ -246,10 +267,15 @@ def _stack(envs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _tape(problem: Problem, envs, several: bool = False):
-    from gradcli.witnesses.tape import record
+    from gradcli.witnesses.tape import record, record_steps
 
     variables = frozenset(problem.variables)
-    watched_constants = problem.watched - variables
+    watched_constants = problem.watched - variables - set(problem.intermediates)
+    if problem.intermediates:
+        steps, mode = problem.steps, problem.unconnected or "zero"
+        runs = [record_steps(steps, env, variables, watched_constants, problem.dtype, problem.intermediates, mode)
+                for env in envs]  # fmt: skip
+        return [v for v, _ in runs], [g for _, g in runs]
     tree = problem.tree.args[0] if several else problem.tree  # the targets themselves, not their sum
     options = {"unconnected": problem.unconnected or "zero", "several": several}
     if problem.batchable and len(envs) > 1:
@@ -271,12 +297,13 @@ def _finite_differences(problem: Problem, envs):
     def estimates(env, batched):
         fn = numeric.function(problem.tree, env)
         if problem.order == 1:
-            return {name: differences.derivative(fn, env, name, batched=batched) for name in problem.rows}
-        return {name: _higher(fn, env, name, problem.order) for name in problem.rows}
+            return {name: differences.derivative(fn, env, name, batched=batched) for name in inputs}
+        return {name: _higher(fn, env, name, problem.order) for name in inputs}
 
+    inputs = tuple(name for name in problem.rows if name not in problem.intermediates)
     if problem.batchable and len(envs) > 1:
         columns = estimates(_stack(envs), True)
-        return [{name: _element(columns[name], i) for name in problem.rows} for i in range(len(envs))]
+        return [{name: _element(columns[name], i) for name in inputs} for i in range(len(envs))]
     return [estimates(env, False) for env in envs]
 
 
@@ -347,10 +374,12 @@ def _judge(
     witnesses = {c.name: (tape[c.name] if c.name in differentiated else None, exact[c.name]) for c in columns}
     fn = fn or numeric.function(problem.tree, env)
     value64 = float(fn.base)
-    continuous = lambda: bool(np.all(differences.continuous(fn, env, differentiated)))  # noqa: E731
+    inputs = differentiated - set(problem.intermediates)
+    continuous = lambda: bool(np.all(differences.continuous(fn, env, inputs)))  # noqa: E731
     notes = judge.conclude(
         value, value64, problem.dtype, columns, witnesses, events, tape64, rules, fn.noise(env), continuous
     )
+    notes = tuple(_where_overflowed(n, problem.tree, env) if n.kind == "overflow" else n for n in notes)
     odd = {n.variable: n.data["witness"] for n in notes if n.kind == "odd_witness"}
     partials = []
     for c in columns:
@@ -369,7 +398,7 @@ def _judge(
                 name, name in problem.watched, *values, bool(np.all(c.agree)), clipped=raw is not None,
                 finite_difference_error=_plain(c.fd_error),
                 finite_difference_method="one-sided" if np.any(c.smooth) else fd[name].method,
-                odd=odd.get(name), **extra,
+                odd=odd.get(name), intermediate=name in problem.intermediates, **extra,
             )
         )  # fmt: skip
     return PointResult(
@@ -380,6 +409,30 @@ def _judge(
         differentiable=judge.differentiable(notes),
         of=of,
     )
+
+
+def _where_overflowed(note, tree, env):
+    """The overflow note names the innermost part whose value is beyond the dtype's range (exp(x) in
+    log(1 + exp(x)) at 100 in float32), not f."""
+    from gradcli.lang.printers import to_text
+    from gradcli.lang.tree import children
+
+    largest = float(np.finfo(note.data["dtype"]).max)
+    with np.errstate(all="ignore"):
+        for node in reversed(list(walk(tree))):  # children before parents
+            if (
+                children(node)
+                and _beyond(node, env, largest)
+                and not any(_beyond(c, env, largest) for c in children(node))
+            ):
+                value = np.asarray(numeric.value(node, env), dtype=np.float64)
+                return replace(note, data={**note.data, "where": to_text(node), "where64": _plain(value)})
+    return note
+
+
+def _beyond(node, env, largest: float) -> bool:
+    value = np.asarray(numeric.value(node, env), dtype=np.float64)
+    return bool(np.any(np.isfinite(value) & (np.abs(value) > largest)))
 
 
 def _rule_notes(problem: Problem, exact, truth, scale: float) -> list:

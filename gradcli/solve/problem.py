@@ -89,6 +89,9 @@ class Problem:
     unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
     summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
     frameworks: bool = False  # also JAX and PyTorch, where installed
+    watch: tuple[str, ...] = ()  # the constants the user asked the tape to watch (--watch)
+    intermediates: tuple[str, ...] = ()  # --wrt names of steps: tape.gradient(f, y) for an intermediate y
+    steps: tuple[tuple[str, Node], ...] = ()  # with intermediates: the program's steps up to the target, as typed
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -98,6 +101,8 @@ class Problem:
     @property
     def batchable(self) -> bool:
         """Scalar-only and elementwise: many points can go through as one tensor."""
+        if self.intermediates:  # each step is a tensor of its own, recorded point by point
+            return False
         elementwise = not uses_tensor_ops(self.tree) and all(not s for s in self.shapes.values())
         return elementwise and bool(free_names(self.tree))  # a constant f has one value, not one per point
 
@@ -173,13 +178,17 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
     if several and infer_shape(targets[0][1], shapes):
         summed, targets = _sum_targets(targets[0][1])
     whole = ListOf(tuple(tree for _, tree in program.steps))
-    variables, rows = _rows(whole, names, extras, constants, options)
+    variables, rows = _rows(whole, names, extras, constants, options, program.names)
+    intermediates = tuple(n for n in rows if n in program.names and n not in names)
+    _check_intermediates(intermediates, options, program, targets, summed)
     _check_tape_options(options, shapes, rows)
-    watched = frozenset(variables) | set(options.watch)
+    watched = frozenset(variables) | set(options.watch) | set(intermediates)
+    upto = program.names.index(targets[0][0]) + 1 if targets[0][0] in program.names else 0
     return Problem(
         program.text, targets[0][1], points, constants, variables, rows, watched, options.dtype, options.order,
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
         source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
+        intermediates=intermediates, steps=program.steps[:upto], watch=options.watch,
     )  # fmt: skip
 
 
@@ -189,6 +198,30 @@ def _declared(at, options: Options) -> frozenset[str] | None:
     names = {str(k) for point in raw if isinstance(point, Mapping) for k in point}
     names |= {str(k) for k in (options.const or {})} | set(options.wrt or ())
     return frozenset(names) or None
+
+
+def _check_intermediates(intermediates, options: Options, program: Program, targets, summed) -> None:
+    """--wrt a named step: tape.gradient(target, step) on the plain tape of one target."""
+    from gradcli.solve.intermediate import cut
+
+    for name in intermediates:
+        if summed or len(targets) > 1:
+            raise PointError(f"--wrt {name}: a named step is a source for one target at a time (one --of)")
+        unsupported = {"--order above 1": options.order > 1, "clipping": options.clip is not None,
+                       "--stop": bool(options.stop), "--persistent": options.persistent,
+                       "--custom": bool(options.custom), "--dtype int32": options.dtype == INTEGER}  # fmt: skip
+        for what, used in unsupported.items():
+            if used:
+                raise PointError(f"--wrt {name}: a named step as a source works on the plain tape, not with {what}")
+        target = targets[0][0]
+        if name == target:
+            raise PointError(f"--wrt {name}: {name} is the target itself (its gradient by itself is 1)")
+        position = program.names.index
+        uses = position(name) < position(target) and any(
+            isinstance(n, NameNode) and n.id == name for n in walk(cut(program.steps, target, name))
+        )
+        if not uses:
+            raise PointError(f"--wrt {name}: the target {target} does not use the step {name}")
 
 
 def _check_options(options: Options) -> None:
@@ -209,6 +242,8 @@ def _given(at, options: Options, names: frozenset[str]):
     sources_given = unconnected and bool(raw_points) and all(isinstance(p, Mapping) and p for p in raw_points)
     if not names and not sources_given:  # a constant f is still a question for the tape when sources are given
         raise ParseError("the expression has no variables to differentiate")
+    if not raw_points and options.watch:  # watched constants alone are the point (tape.watch on a constant)
+        raw_points = [{}]
     if not raw_points:
         raise PointError(f"no point given: add --at, for example --at {sorted(names)[0]}=1")
     points = tuple(_values(p) for p in raw_points)
@@ -221,8 +256,9 @@ def _given(at, options: Options, names: frozenset[str]):
     return points, constants, extras
 
 
-def _rows(whole: Node, names, extras, constants, options: Options) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The variables (in order of appearance, then unconnected sources) and the rows: what is differentiated."""
+def _rows(whole: Node, names, extras, constants, options: Options, steps=()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The variables (in order of appearance, then unconnected sources) and the rows: what is differentiated
+    (a row may name a step: an intermediate source)."""
     appearance = [n for n in _order_of_appearance(whole) if n in names]
     variables = tuple(n for n in appearance if n not in constants) + extras
     const_names = tuple(n for n in appearance if n in constants)
@@ -231,7 +267,7 @@ def _rows(whole: Node, names, extras, constants, options: Options) -> tuple[tupl
             raise PointError(f"--watch {name}: only constants (--const) need watching; variables are watched already")
     rows = options.wrt if options.wrt else variables + const_names
     for name in rows:
-        if name not in names | set(extras):
+        if name not in names | set(extras) | set(steps):
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(sorted(names))})")
     if len(set(rows)) != len(rows):
         raise PointError("--wrt names a variable twice")

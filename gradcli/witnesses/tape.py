@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.lang.tree import CONSTANTS, ListOf, Node, Num, evaluate, free_names
+from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, ListOf, Name, Neg, Node, Num, evaluate, free_names
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
@@ -205,6 +205,98 @@ def record(
         np.asarray(value.numpy(), dtype=np.float64),
         {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
     )
+
+
+def record_steps(steps, values, variables, watched_constants, dtype, intermediates, unconnected: str = "zero"):
+    """The program step by step under one tape, as a TensorFlow user writes it: each named step is a tensor
+    of its own (tf.identity, watched, so a step of constants alone is recorded too), and
+    tape.gradient(f, [inputs..., steps...]) answers for the intermediate tensors beside the inputs.
+    `steps` ends with the target. Returns f's value and the gradient of every source and intermediate."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    backend = TapeBackend(tf, tf_dtype)
+    with tf.GradientTape() as tape:
+        _watch(tape, env, sources, watched_constants)
+        for name, tree in steps:
+            env[name] = evaluate(tree, env, backend)
+            if name in intermediates:
+                env[name] = tf.identity(env[name])
+                tape.watch(env[name])
+    f = env[steps[-1][0]]
+    names = [*sources, *intermediates]
+    mode = tf.UnconnectedGradients.NONE if unconnected == "none" else tf.UnconnectedGradients.ZERO
+    wanted = [sources[n] for n in sources] + [env[n] for n in intermediates]
+    grads = tape.gradient(f, wanted, unconnected_gradients=mode)
+    used = frozenset().union(*(free_names(tree) for _, tree in steps)) | set(intermediates)
+    grads = [tf.zeros_like(env[n]) if g is None and n in used else g for n, g in zip(names, grads, strict=True)]
+    return (
+        np.asarray(f.numpy(), dtype=np.float64),
+        {n: None if g is None else np.asarray(g.numpy(), dtype=np.float64) for n, g in zip(names, grads, strict=True)},
+    )
+
+
+def record_graph(nodes, values, variables, watched_constants, dtype):
+    """The computation graph run node by node under one persistent tape, every value kept.
+
+    `nodes` is in topological order: (tree node, child indices); a Name leaf is a source or a constant.
+    Every use of a child is a tensor of its own (tf.identity), so the tape answers per edge: the edge's
+    local derivative d parent / d use, and its adjoint d f / d use. Every node's tensor is watched (but
+    an unwatched constant, which the tape would not see), so tape.gradient(f, node) is the node's adjoint;
+    the last node is f. Returns per node (value, adjoint or None) and per edge (parent, child) the pair
+    (local derivative, adjoint)."""
+    tf = tensorflow()
+    env, sources, tf_dtype = _environment(tf, values, variables, dtype)
+    unwatched = {n for n in env if n not in sources and n not in watched_constants}
+    backend = TapeBackend(tf, tf_dtype)
+    tensors, uses = [], {}
+    with tf.GradientTape(persistent=True) as tape:
+        _watch(tape, env, sources, watched_constants)
+        for index, (node, kids) in enumerate(nodes):
+            args = []
+            for k in kids:
+                use = tf.identity(tensors[k])
+                tape.watch(use)
+                uses.setdefault((index, k), []).append(use)
+                args.append(use)
+            tensor = _node_value(node, args, env, backend)
+            if getattr(node, "id", None) not in unwatched:
+                tape.watch(tensor)
+            tensors.append(tensor)
+    f = tensors[-1]
+    zero = tf.UnconnectedGradients.ZERO
+    watched = [i for i, (node, _) in enumerate(nodes) if getattr(node, "id", None) not in unwatched]
+    asked = tape.gradient(f, [tensors[i] for i in watched], unconnected_gradients=zero)
+    adjoints = dict(zip(watched, asked, strict=True))
+    edges = {}
+    for (parent, child), used in uses.items():
+        local = tape.gradient(tensors[parent], used, unconnected_gradients=zero)
+        adjoint = tape.gradient(f, used, unconnected_gradients=zero)
+        edges[(parent, child)] = [(_float(a), _float(b)) for a, b in zip(local, adjoint, strict=True)]
+    del tape
+    return [(_float(t), _float(adjoints[i]) if i in adjoints else None) for i, t in enumerate(tensors)], edges
+
+
+def _node_value(node, args, env, backend):
+    """One node of the graph from its children's tensors, through the same backend hooks as evaluate."""
+    if isinstance(node, Name) and args:  # a step that names another: its own tensor, the edge's identity
+        return args[0]
+    if isinstance(node, Name):
+        return env[node.id] if node.id in env else backend.constant(node.id)
+    if isinstance(node, Num):
+        return backend.number(node)
+    if isinstance(node, Neg):
+        return backend.neg(args[0])
+    if isinstance(node, BinOp):
+        return backend.binop(node, *args)
+    if isinstance(node, Custom):
+        return backend.custom(node, args[0])
+    if isinstance(node, Call):
+        return backend.call(node, args)
+    return backend.stack(args)
+
+
+def _float(tensor) -> float:
+    return float(np.asarray(tensor.numpy() if hasattr(tensor, "numpy") else tensor, dtype=np.float64))
 
 
 def _targets(tree: Node, env, backend):

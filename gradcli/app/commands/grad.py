@@ -62,6 +62,17 @@ def grad(
     frameworks: Annotated[
         bool, typer.Option("--frameworks", help="Also JAX and PyTorch where installed: their conventions at kinks.")
     ] = False,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            help="The computation graph with every value and adjoint: tree (terminal), dot (Graphviz text), "
+            'or a file: graph.svg, graph.png (need Graphviz\'s dot), graph.dot. JSON adds it as "graph".',
+        ),
+    ] = None,
+    graph_steps: Annotated[
+        bool, typer.Option("--graph-steps", help="Print the backward pass one node at a time.")
+    ] = False,
 ) -> None:
     """Gradient of EXPRESSION at a point, by GradientTape, sympy and finite differences; without --at, the
     derivative's formula, checked at sample points.
@@ -72,6 +83,7 @@ def grad(
     """
     env = ctx.obj
     mode = o.refuse_unused(ctx, MODES, choose)
+    drawing = _graph_choice(env, graph, graph_steps, output)
     if mode in (IMPLICIT, DIRECTION):
         _derived(env, expression, at, const, wrt, implicit, direction, output, order, steps, latex)
     _no_equation(expression, env.from_latex)
@@ -100,17 +112,25 @@ def grad(
         unconnected=unconnected.value,
         frameworks=frameworks,
         from_latex=env.from_latex,
+        graph=bool(drawing),
     )
     if steps or latex:
         result = with_gradient_derivation(result, steps, latex, env.from_latex)
+    if graph == "dot":
+        from gradcli.present.graph import dot
+
+        env.stdout.write(dot(result.graph))
+        raise typer.Exit(result.exit_code)
     env.render(write, result, output.value, notes=True)
+    _draw(env, result.graph, graph, graph_steps, output)
     raise typer.Exit(result.exit_code)
 
 
 _TAPE = {"watch", "dtype", "clip_value", "clip_norm", "clip_global_norm", "stop", "of", "persistent", "custom"}
+_DRAW = {"graph", "graph_steps"}
 AT = o.Mode(
-    "at a point (--at)",
-    frozenset({"at", "const", "wrt", "output", "order", "steps", "latex", "unconnected", "frameworks", *_TAPE}),
+    "at a point (--at, or constants that --watch makes sources)",
+    frozenset({"at", "const", "wrt", "output", "order", "steps", "latex", "unconnected", "frameworks", *_TAPE, *_DRAW}),
 )
 FORMULA = o.Mode(
     "without --at (grad prints the derivative's formula)", frozenset({"wrt", "output", "order", "steps", "latex"})
@@ -129,7 +149,7 @@ def choose(given: frozenset[str], values) -> o.Mode:
     for name, mode in (("points", POINTS), ("implicit", IMPLICIT), ("direction", DIRECTION), ("at", AT)):
         if name in given:
             return mode
-    return FORMULA
+    return AT if "watch" in given else FORMULA  # watched constants are sources: --const x=3 --watch x is a point
 
 
 def _no_equation(expression: str, from_latex: bool) -> None:
@@ -152,6 +172,46 @@ def _no_equation(expression: str, from_latex: bool) -> None:
         others = [n for n in names if n != y]
         slope = f" (d{y}/d{others[0]} on the curve)" if len(others) == 1 else ""
         raise ParseError(f"an equation: add --implicit {y}{slope}") from exc
+
+
+def _graph_choice(env, graph: str | None, graph_steps: bool, output) -> bool:
+    """Whether a graph is asked for; a file is checked before any work, and a choice that does not apply is
+    an error."""
+    if graph is None:
+        return graph_steps
+    if graph in ("tree", "dot"):
+        if output is not o.Format.table and (graph == "dot" or output is not o.Format.json):
+            raise GradcliError(f"--graph {graph} is drawn beside the table; with --format {output.value} give a file")
+        return True
+    from gradcli.runtime.files import check_output
+
+    if not graph.lower().endswith((".svg", ".png", ".dot")):
+        raise GradcliError("--graph takes tree, dot, or a file ending .svg, .png or .dot")
+    check_output(env.output_path(graph, "--graph"), "--graph")
+    if not graph.lower().endswith(".dot"):
+        from gradcli.present.graph import graphviz
+
+        graphviz()
+    return True
+
+
+def _draw(env, drawn, graph: str | None, graph_steps: bool, output) -> None:
+    from gradcli.present import graph as pictures
+
+    table = output is o.Format.table
+    if graph == "tree" and table:
+        pictures.write_tree(drawn, env.stdout)
+    if graph_steps:
+        pictures.write_steps(drawn, env.stdout if table else env.stderr)
+    if graph is None or graph in ("tree", "dot"):
+        return
+    from gradcli.runtime.files import atomic_write
+
+    path = env.output_path(graph, "--graph")
+    data = pictures.dot(drawn).encode() if path.lower().endswith(".dot") else pictures.picture(drawn, path)
+    with atomic_write(path, binary=True) as f:
+        f.write(data)
+    (env.stdout if table else env.stderr).write(f"graph written to {graph}\n")
 
 
 def _derived(env, expression, at, const, wrt, implicit, direction, output, order, steps, latex) -> None:
