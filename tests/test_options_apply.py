@@ -13,7 +13,7 @@ import typer
 from gradcli.app.main import app
 
 # Commands whose every option applies whenever it is given (no mode refuses any of them).
-EVERY_OPTION_APPLIES = {"jvp", "vjp", "plot", "data line", "batch"}
+EVERY_OPTION_APPLIES = {"jvp", "vjp", "plot", "data line", "batch", "serve"}
 # What each command needs before its options are looked at (positional arguments, required options).
 BASE = {
     "grad": ["x*y"],

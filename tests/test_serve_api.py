@@ -53,7 +53,7 @@ def test_validate_shows_the_reading_and_its_notes(client):
     assert body["variables"] == ["x"]
     assert body["mathml"].startswith('<math display="block">') and "<mfrac>" in body["mathml"]
     assert body["latex"] == r"\frac{1}{2} \cdot x"
-    assert [n["kind"] for n in body["reading"]] == ["reading"] and "1/2x" in body["reading"][0]["message"]
+    assert [n["kind"] for n in body["reading"]] == ["juxtaposition"] and "1/2x" in body["reading"][0]["message"]
 
 
 def test_validate_reads_latex(client):
@@ -113,13 +113,13 @@ def test_check_names_the_mistake(client):
     }
     assert body["verdict"] == "wrong" and body["mistake"]["kind"] == "chain rule"
     assert body["gradable"] is True
-    assert body["feedback"].startswith("Not right; likely mistake: the chain rule")
+    assert "your answer gives" in body["feedback"] and "check the chain rule on sin(3*x)" in body["feedback"]
 
 
 def test_correct_answer_feedback_states_the_policy(client):
     body = post(client, "check", {"expression": "x**2", "answer": "2x"}).json()
     assert body["verdict"] == "correct" and body["gradable"] is True
-    assert body["feedback"] == "Correct: 2*x is the derivative (sympy simplifies the difference to 0)."
+    assert body["feedback"] == "Correct."
 
 
 def test_check_refuses_what_the_command_line_refuses(client, cli):

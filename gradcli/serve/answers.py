@@ -81,7 +81,7 @@ def validate(expression: str, latex: bool) -> dict:
         "latex": to_latex(tree),
         "mathml": mathml.of_tree(tree),
         "variables": sorted(free_names(tree)),
-        "reading": [{"kind": "reading", "message": note} for note in notes],
+        "reading": [note.to_dict() for note in notes],
     }
 
 
@@ -182,7 +182,8 @@ def check(expression: str, answer: str, at: dict | None, wrt: list[str] | None, 
 
     result = gradcli.check(expression, answer, wrt=wrt, at=at, order=order)
     body = result.to_dict()
-    return {**body, "gradable": feedback.gradable(body), "feedback": feedback.sentence(body)}
+    # The grader's own sentence for the student (CheckResult.feedback) where it has one: one source of it.
+    return {**body, "gradable": feedback.gradable(body), "feedback": body.get("feedback") or feedback.sentence(body)}
 
 
 def too_long(item: dict) -> dict:
@@ -207,7 +208,10 @@ def invalid(message: str, position: int | None) -> dict:
 def _one_check(item: dict, deadline: float) -> dict:
     try:
         with _deadline(deadline):
-            return check(**item)
+            body = check(**item)
+        if body.get("verdict") == "undecided" and time.monotonic() >= deadline:  # the grader caught the deadline
+            return too_long(item)
+        return body
     except GradcliError as exc:
         return invalid(**refusal(exc))
     except RecursionError:

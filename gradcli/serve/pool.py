@@ -99,7 +99,11 @@ def _run(argv: list[str]) -> int:
         status, body = 422, {"message": "this request needs more memory than the server gives one", "position": None}
     except Exception as exc:  # a bug: one line for the operator's log, a 4xx-free "internal" answer
         status, body = 0, {"message": f"internal error, a bug in gradcli: {type(exc).__name__}: {exc}"}
-    sys.stdout.write(json.dumps({"status": status, "body": body}, allow_nan=False))
+    try:
+        text = json.dumps({"status": status, "body": body}, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # an answer that is not JSON is a bug too, never a dead child
+        text = json.dumps({"status": 0, "body": {"message": f"internal error, a bug in gradcli: {exc}"}})
+    sys.stdout.write(text)
     return 0
 
 

@@ -129,7 +129,7 @@ def grad(
 _TAPE = {"watch", "dtype", "clip_value", "clip_norm", "clip_global_norm", "stop", "of", "persistent", "custom"}
 _DRAW = {"graph", "graph_steps"}
 AT = o.Mode(
-    "at a point (--at, or constants that --watch makes sources)",
+    "at a point (--at)",
     frozenset({"at", "const", "wrt", "output", "order", "steps", "latex", "unconnected", "frameworks", *_TAPE, *_DRAW}),
 )
 FORMULA = o.Mode(
