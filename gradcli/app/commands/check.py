@@ -18,7 +18,9 @@ def check(
     ] = None,
     wrt: o.Wrt = [],  # noqa: B006 - typer reads the default, never mutates it
     at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
-    file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Grade a CSV (- for stdin): expression,answer[,wrt,at,...].")
+    ] = None,
     output: o.Output = o.Format.table,
     order: Annotated[int, typer.Option("--order", help="Derivative order (2 with a matrix: the Hessian).")] = 1,
     implicit: Annotated[
@@ -102,9 +104,16 @@ def choose(given: frozenset[str], values) -> o.Mode:
 def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:
     from gradcli.grading import sheet as grading
     from gradcli.present.grading import write_grades
-    from gradcli.runtime.files import read_bytes
+    from gradcli.runtime.files import read_rows
 
-    source = env.input_path(file)
-    grades = grading.grade_file(read_bytes(env.open_binary(source), str(source)), **tolerances)
+    if file == "-" and not env.confined:
+        stream = getattr(env.stdin, "buffer", env.stdin)
+        if stream is None or getattr(stream, "closed", False):
+            raise GradcliError("cannot read stdin: it is closed")
+        rows = read_rows(stream, "stdin")
+    else:
+        source = env.input_path(file)
+        rows = read_rows(env.open_binary(source), str(source))
+    grades = grading.grade_file(rows, **tolerances)
     env.render(write_grades, grades, output.value)
     raise typer.Exit(max((g.exit_code for g in grades), default=0))
