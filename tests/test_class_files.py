@@ -176,3 +176,119 @@ def test_formula_cells_in_the_sheet_are_text(cli, tmp_path):
     assert [r["student"] for r in rows] == ['\'=cmd|"/c calc"!A1', "'@me"]
     assert [r["answer"] for r in rows] == ["'-2*x", "'=2*x"]
     assert rows[0]["read_as"] == "(-2)*x"
+
+
+# ---------------------------------------------------------------- a problems file beside the answers
+
+
+PROBLEMS = "problem,expression,wrt,at,points,tolerance\nP1,x**3,,,2,\nP2,sin(x),,x=1,1,rtol=0.01\nP3,exp(2*x),,,1,\n"
+
+
+@pytest.fixture
+def course(tmp_path):
+    path = tmp_path / "problems.csv"
+    path.write_text(PROBLEMS)
+    return path
+
+
+def test_wide_answers_with_a_problems_file(cli, tmp_path, course):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student;section;P1;P2;P3\nann;A;3x^2;0.54;2exp(2x)\nbob;B;3x;0.5;exp(2x)\n")
+    rows = sheet(cli("check", "--file", str(answers), "--problems", str(course), "--format", "csv").stdout)
+    got = [(r["line"], r["student"], r["section"], r["problem"], r["verdict"], r["score"], r["points"]) for r in rows]
+    assert got == [
+        ("2", "ann", "A", "P1", "correct", "2", "2"),
+        ("2", "ann", "A", "P2", "correct", "1", "1"),
+        ("2", "ann", "A", "P3", "correct", "1", "1"),
+        ("3", "bob", "B", "P1", "wrong", "0", "2"),
+        ("3", "bob", "B", "P2", "wrong", "0", "1"),
+        ("3", "bob", "B", "P3", "wrong", "0", "1"),
+    ]
+    assert rows[1]["reason"] == "equal at the point to within 1% (relative tolerance 0.01)"
+    assert rows[5]["mistake"] == "chain rule"
+
+
+def test_long_answers_with_a_problems_file(cli, tmp_path, course):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,problem,answer\nann,P1,3*x**2\nann,p2,0.5403\nbob,P3,exp(2*x)\ncid,P9,1\n")
+    run = cli("check", "--file", str(answers), "--problems", str(course), "--format", "json")
+    assert run.code == 2
+    assert [(r["line"], r["columns"], r.get("verdict", "invalid")) for r in run.json["rows"]] == [
+        (2, {"student": "ann", "problem": "P1"}, "correct"),
+        (3, {"student": "ann", "problem": "p2"}, "correct"),
+        (4, {"student": "bob", "problem": "P3"}, "wrong"),
+        (5, {"student": "cid", "problem": "P9"}, "invalid"),
+    ]
+    assert run.json["rows"][3]["error"] == "unknown problem 'P9' (the problems file has P1, P2, P3)"
+    assert run.json["rows"][0]["points"] == 2
+
+
+def test_totals_per_student(cli, tmp_path, course):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,P1,P2,P3\nann,3x^2,0.54,2exp(2x)\nbob,3x,0.54,\n")
+    run = cli("check", "--file", str(answers), "--problems", str(course), "--totals")
+    assert run.code == 2 and run.stdout == (
+        "ann: 4 of 4 points (3 rows: 3 correct)\nbob: 1 of 4 points (3 rows: 1 correct, 1 wrong, 1 invalid)\n"
+    )
+    csv_run = cli("check", "--file", str(answers), "--problems", str(course), "--totals", "--format", "csv")
+    assert csv_run.stdout.splitlines() == [
+        "student,rows,correct,wrong,undecided,not differentiable,invalid,score,points",
+        "ann,3,3,0,0,0,0,4,4",
+        "bob,3,1,1,0,0,1,1,4",
+    ]
+
+
+def test_totals_without_a_problems_file_add_the_rows_points(cli, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,expression,answer\nann,x**2,2*x\nann,x**3,3*x\n")
+    run = cli("check", "--file", str(answers), "--totals", "--points", "5", "--format", "json")
+    assert run.json == {
+        "totals": [
+            {"student": "ann", "rows": 2, "correct": 1, "wrong": 1, "undecided": 0, "not differentiable": 0,
+             "invalid": 0, "score": 5.0, "points": 10.0},
+        ]
+    }  # fmt: skip
+
+
+def test_totals_need_a_student_column(cli, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("expression,answer\nx**2,2*x\n")
+    run = cli("check", "--file", str(answers), "--totals")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "error: --totals adds up each student's rows: the answers file needs a student column\n"
+
+
+def test_problems_and_totals_apply_only_with_file(cli, course):
+    run = cli("check", "x**2", "--answer", "2*x", "--problems", str(course))
+    assert run.code == 2 and run.stderr.startswith("error: --problems does not apply without --at")
+    run = cli("check", "x**2", "--answer", "2*x", "--totals")
+    assert run.code == 2 and run.stderr.startswith("error: --totals does not apply without --at")
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("problem,expression,points\nP1,x**2,lots\n", "the problems file line 2: points 'lots' is not a number"),
+        ("problem,expression\nP1,x**2\np1,x**3\n", "the problems file line 3: problem 'p1' is given twice"),
+        ("problem,expression,weight\nP1,x**2,1\n", "the problems file line 1: unknown column 'weight' (columns: "
+         "problem, expression, wrt, at, order, implicit, points, tolerance)"),
+        ("problem,expression,tolerance\nP1,x**2,loose\n", "the problems file line 2: tolerance 'loose': 'loose' is "
+         "not a number"),
+    ],
+)  # fmt: skip
+def test_a_bad_problems_file_stops_the_run_naming_its_line(cli, tmp_path, text, error):
+    problems, answers = tmp_path / "problems.csv", tmp_path / "answers.csv"
+    problems.write_text(text)
+    answers.write_text("student,problem,answer\nann,P1,2*x\n")
+    run = cli("check", "--file", str(answers), "--problems", str(problems))
+    assert (run.code, run.stdout, run.stderr) == (2, "", f"error: {error}\n")
+
+
+def test_an_answers_header_that_fits_no_form(cli, tmp_path, course):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,question,response\nann,P1,2*x\n")
+    run = cli("check", "--file", str(answers), "--problems", str(course))
+    assert run.stderr == (
+        "error: line 1: with --problems the answers file's header names the columns problem and answer "
+        "(long form), or has a column per problem (wide form: P1, P2, P3)\n"
+    )

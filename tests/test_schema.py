@@ -135,6 +135,8 @@ def test_check_file_json_matches_its_schema(cli, tmp_path):
     for row in lines[:-1]:
         assert_valid("sheet-row.json", row)
     assert_valid("sheet-summary.json", lines[-1])
+    answers.write_text("student,expression,answer\nann,x**2,2*x\nann,x**3,\n")
+    assert_valid("totals.json", cli("check", "--file", str(answers), "--totals", "--format", "json").json)
 
 
 DESCEND_RUNS = [

@@ -34,7 +34,7 @@ def read(path: str) -> list:
         return list(read_rows(handle, path))
 
 
-def grade_file(data, **options) -> GradeSheet:
+def grade_file(data, problems: dict | None = None, **options) -> GradeSheet:
     """Grade every row of a class file: its bytes, or (number, text or LineError) pairs from files.read_rows.
     `options` (rtol, sig_figs, ranges) apply to every row. Every non-blank line after the header is one row
     of the sheet, graded or invalid, so the summary's counts add up to the file's data lines."""
@@ -50,14 +50,47 @@ def grade_file(data, **options) -> GradeSheet:
         if header is None:
             if not isinstance(text, str):
                 raise text
-            header, delimiter = _header(text, number)
+            header, delimiter = _header(text, number) if problems is None else _course_header(text, number, problems)
             continue
         if len(grades) >= MAX_ROWS:
             raise PointError(f"the answers file has more than {MAX_ROWS} rows")
-        grades.append(_line_grade(number, text, header, delimiter, options, seen))
+        if problems is None:
+            grades.append(_line_grade(number, text, header, delimiter, options, seen))
+        else:
+            grades.extend(_course_grades(number, text, header, delimiter, problems, options, seen))
     if header is None:
         raise PointError(f"the answers file needs a header naming {_COLUMNS}")
     return GradeSheet(tuple(grades))
+
+
+def read_problems(rows) -> dict:
+    """The problems file (grading/problems.py) from files.read_rows pairs."""
+    from gradcli.grading.problems import read_problems as read_course
+
+    return read_course(rows, DELIMITERS)
+
+
+def totals(grades: GradeSheet, problems: dict | None, points: float | None = None) -> list[dict]:
+    """Per-student totals, in the order students first appear: rows, verdict counts, score and points.
+
+    The points possible are the problems file's (every problem, answered or not), or without one the rows'
+    own points. An undecided row scores nothing here and is counted, for the instructor to decide."""
+    if any("student" not in dict(g.columns) for g in grades):
+        raise PointError("--totals adds up each student's rows: the answers file needs a student column")
+    possible = sum(p.policy.get("points", 1.0 if points is None else points) for p in (problems or {}).values())
+    table: dict = {}
+    for g in grades:
+        entry = table.setdefault(
+            dict(g.columns)["student"],
+            {"rows": 0, "correct": 0, "wrong": 0, "undecided": 0, "not differentiable": 0, "invalid": 0,
+             "score": 0.0, "points": possible if problems else 0.0},
+        )  # fmt: skip
+        entry["rows"] += 1
+        entry[g.verdict] += 1
+        entry["score"] += (g.result.score or 0.0) if g.result else 0.0
+        if not problems:
+            entry["points"] += g.result.points if g.result else (1.0 if points is None else points)
+    return [{"student": name, **entry} for name, entry in table.items()]
 
 
 _COLUMNS = "the columns expression and answer (optionally wrt, at, order, implicit)"
@@ -78,6 +111,52 @@ def _line_grade(number: int, text, header: list[str], delimiter: str, options: d
         )
     fields = next(csv.reader([text], delimiter=delimiter))
     return _grade_row(number, fields, header, options, seen, text)
+
+
+def _course_header(text: str, line: int, problems: dict) -> tuple[list[str], str]:
+    """An answers file beside a problems file: long (problem and answer columns) or wide (a column per problem)."""
+    for delimiter in DELIMITERS:
+        header = [f.strip().lower() for f in next(csv.reader([text], delimiter=delimiter), [])]
+        if {"problem", "answer"} <= set(header) or any(c in problems for c in header):
+            return header, delimiter
+    ids = ", ".join(p.id for p in problems.values())
+    raise PointError(
+        f"line {line}: with --problems the answers file's header names the columns problem and answer "
+        f"(long form), or has a column per problem (wide form: {ids})"
+    )
+
+
+def _course_grades(number, text, header, delimiter, problems, options, seen) -> list[Grade]:
+    """One grade for a long row, one per problem column for a wide row."""
+    opened = _open_quote(text, delimiter)
+    if opened is not None:
+        return [_line_grade(number, text, header, delimiter, options, seen)]
+    fields = next(csv.reader([text], delimiter=delimiter))
+    if len(fields) > len(header):
+        return [Grade(number, None, f"{len(fields)} columns but the header has {len(header)}", text=text)]
+    row = dict(zip(header, (f.strip() for f in fields), strict=False))
+    long = "problem" in header and "answer" in header
+    own = tuple((n, v) for n, v in zip(header, fields, strict=False) if n not in problems and n != "answer")
+    if not long:
+        cells = [(name, row.get(name, "")) for name in header if name in problems]
+        return [_course_grade(number, problems[name], answer, own, options, seen, name) for name, answer in cells]
+    problem = problems.get(row.get("problem", "").lower())
+    if problem is None:
+        known = ", ".join(p.id for p in problems.values())
+        return [Grade(number, None, f"unknown problem {row.get('problem', '')!r} (the problems file has {known})",
+                      columns=own, text=text)]  # fmt: skip
+    return [_course_grade(number, problem, row.get("answer", ""), own, options, seen, None)]
+
+
+def _course_grade(number, problem, answer, own, options, seen, column) -> Grade:
+    columns = (*own, ("problem", problem.id)) if column else own
+    if not answer:
+        return Grade(number, None, "the answer is empty", columns=columns, text="")
+    fields = {**problem.fields, "answer": answer}
+    key = (problem.id, *fields.values())
+    if key not in seen:
+        seen[key] = _graded(fields, {**options, **problem.policy})  # the problem's own tolerance replaces the run's
+    return Grade(number, *seen[key], columns=columns, text=answer)
 
 
 def _open_quote(text: str, delimiter: str) -> int | None:

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from gradcli.judge.explain import fmt
 from gradcli.present.render import _derivation_lines, _width
+from gradcli.results.gradient import json_number
 
 
 def write_check(result, fmt_name: str, out: TextIO) -> None:
@@ -86,6 +87,31 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
     if counts["mistakes"]:
         named = ", ".join(f"{n} {_answers(n)} the {kind}" for kind, n in counts["mistakes"].items())
         out.write(f"mistakes: {named}\n")
+
+
+TOTALS = ("student", "rows", "correct", "wrong", "undecided", "not differentiable", "invalid", "score", "points")
+
+
+def write_totals(totals: list[dict], fmt_name: str, out: TextIO) -> None:
+    """Per-student totals (sheet.totals): JSON {"totals": [...]}, JSON lines, CSV or one line per student."""
+    if fmt_name in ("json", "jsonl"):
+        rows = [{**t, "score": json_number(t["score"]), "points": json_number(t["points"])} for t in totals]
+        if fmt_name == "json":
+            out.write(json.dumps({"totals": rows}, indent=2) + "\n")
+        for row in rows if fmt_name == "jsonl" else ():
+            out.write(json.dumps(row) + "\n")
+        return
+    if fmt_name == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(TOTALS)
+        for t in totals:
+            writer.writerow(
+                [as_text(str(t["student"])), *(t[k] for k in TOTALS[1:-2]), fmt(t["score"]), fmt(t["points"])]
+            )
+        return
+    for t in totals:
+        counts = ", ".join(f"{t[k]} {k}" for k in TOTALS[2:-2] if t[k])
+        out.write(f"{t['student']}: {fmt(t['score'])} of {fmt(t['points'])} points ({t['rows']} rows: {counts})\n")
 
 
 def _write_sheet(grades, out: TextIO) -> None:
