@@ -96,7 +96,7 @@ def test_grade_a_class_file(tmp_path):
     assert isinstance(sheet, gradcli.GradeSheet) and len(sheet) == 3
     assert [g.verdict for g in sheet] == ["correct", "wrong", "invalid"] and sheet[1].line == 3
     assert sheet.summary == {
-        "correct": 1, "wrong": 1, "undecided": 0, "not differentiable": 0, "invalid": 1,
+        "correct": 1, "wrong": 1, "undecided": 0, "not differentiable": 0, "invalid": 1, "rows": 3,
         "mistakes": {"chain rule": 1},
     }  # fmt: skip
     assert sheet.exit_code == 2 and sheet.to_dict()["summary"] == sheet.summary

@@ -135,14 +135,15 @@ def test_grading_a_class_file(cli, tmp_path):
     run = cli("check", "--file", str(answers), "--format", "json")
     doc = run.json
     assert doc["summary"] == {
-        "correct": 3, "wrong": 1, "undecided": 0, "not differentiable": 0, "invalid": 1, "mistakes": {"chain rule": 1},
+        "correct": 3, "wrong": 1, "undecided": 0, "not differentiable": 0, "invalid": 1, "rows": 5,
+        "mistakes": {"chain rule": 1},
     }  # fmt: skip
     assert [r.get("verdict", "invalid") for r in doc["rows"]] == ["correct", "wrong", "correct", "invalid", "correct"]
     assert doc["rows"][3]["line"] == 5 and "sqr" in doc["rows"][3]["error"]
     assert run.code == 2  # the highest: an invalid row; wrong alone would be 1
     text = cli("check", "--file", str(answers)).stdout.splitlines()
     assert text[-2:] == [
-        "summary: 3 correct, 1 wrong, 0 undecided, 0 not differentiable, 1 invalid",
+        "summary: 5 rows: 3 correct, 1 wrong, 0 undecided, 0 not differentiable, 1 invalid",
         "mistakes: 1 answer got wrong the chain rule",
     ]
 
@@ -151,5 +152,7 @@ def test_grading_file_all_correct_is_exit_0(cli, tmp_path):
     answers = tmp_path / "answers.csv"
     answers.write_text("expression,wrt,answer\nx**2,,2*x\nsin(x),x,cos(x)\n")
     run = cli("check", "--file", str(answers), "--format", "csv")
-    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,mistake,expression,answer,derivative,reason"
+    assert run.code == 0 and run.stdout.splitlines()[0] == (
+        "line,verdict,score,points,expression,answer,read_as,derivative,mistake,feedback,reason"
+    )
     assert [line.split(",")[1] for line in run.stdout.splitlines()[1:]] == ["correct", "correct"]

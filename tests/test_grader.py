@@ -373,9 +373,16 @@ def test_csv_grade_sheet_has_one_row_per_input_row(cli, tmp_path):
     import io
 
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["line", "verdict", "mistake", "expression", "answer", "derivative", "reason"]
-    assert [r[:3] for r in rows[1:]] == [["2", "correct", ""], ["3", "wrong", "chain rule"], ["4", "invalid", ""]]
-    assert "likely mistake: the chain rule" in rows[2][6]
+    assert rows[0] == [
+        "line", "verdict", "score", "points", "expression", "answer", "read_as", "derivative", "mistake", "feedback",
+        "reason",
+    ]  # fmt: skip
+    assert [(r[0], r[1], r[8]) for r in rows[1:]] == [
+        ("2", "correct", ""),
+        ("3", "wrong", "chain rule"),
+        ("4", "invalid", ""),
+    ]
+    assert "likely mistake: the chain rule" in rows[2][10]
 
 
 def test_class_report_counts_mistakes_by_kind(cli, tmp_path):

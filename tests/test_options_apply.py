@@ -67,11 +67,14 @@ def _options(command):
     return [p for p in command.params if p.param_type_name == "option" and p.name != "help"]
 
 
-def _given(param) -> list[str]:
+COMMAND_SAMPLE = {("check", "--points"): "2", ("check", "--problems"): "problems.csv"}  # check's --points is a number
+
+
+def _given(param, name: str = "") -> list[str]:
     flag = param.opts[0]
     if param.is_flag:
         return [flag]
-    return [flag, SAMPLE.get(flag, "2")]  # every other option takes a number
+    return [flag, COMMAND_SAMPLE.get((name, flag)) or SAMPLE.get(flag, "2")]  # every other option takes a number
 
 
 COMMANDS = dict(_commands())
@@ -99,7 +102,7 @@ def test_every_option_alone_and_in_pairs_applies_or_is_refused(cli, name):
         out = [p for p in _options(command) if p.name in given - mode.options]
         if not out:
             continue
-        argv = [*name.split(), *BASE[name], *_given(a), *([] if a is b else _given(b))]
+        argv = [*name.split(), *BASE[name], *_given(a, name), *([] if a is b else _given(b, name))]
         run = cli(*argv)
         refused += 1
         assert run.code == 2, argv

@@ -132,6 +132,14 @@ def test_check_file_json_matches_its_schema(cli, tmp_path):
     assert run.code == 2
     assert [r.get("verdict", "invalid") for r in run.json["rows"]] == ["correct", "wrong", "invalid", "correct"]
     assert_valid("grades.json", run.json)
+    answers.write_text('student,expression,answer\nann,x**2,2*x\nbob,"x**3,3*x**2\ncid,x**2,\n')
+    lines = [json.loads(line) for line in cli("check", "--file", str(answers), "--format", "jsonl").stdout.splitlines()]
+    assert [row.get("columns") for row in lines[:-1]] == [{"student": "ann"}, {"student": "bob"}, {"student": "cid"}]
+    for row in lines[:-1]:
+        assert_valid("sheet-row.json", row)
+    assert_valid("sheet-summary.json", lines[-1])
+    answers.write_text("student,expression,answer\nann,x**2,2*x\nann,x**3,\n")
+    assert_valid("totals.json", cli("check", "--file", str(answers), "--totals", "--format", "json").json)
 
 
 DESCEND_RUNS = [

@@ -122,6 +122,8 @@ class Grade:
     result: CheckResult | None
     error: str | None = None
     code: int = int(ExitCode.INVALID_INPUT)
+    columns: tuple[tuple[str, str], ...] = ()  # the row's other columns (student, section, ...), carried through
+    text: str | None = None  # the answer as written; for an invalid row, the whole line as written
 
     @property
     def verdict(self) -> str:
@@ -132,9 +134,11 @@ class Grade:
         return self.code if self.result is None else int(self.result.exit_code)
 
     def to_dict(self) -> dict:
+        extra = {"columns": dict(self.columns)} if self.columns else {}
         if self.result is None:
-            return {"line": self.line, "error": self.error, "exit_code": self.exit_code}
-        return {"line": self.line, **self.result.to_dict()}
+            written = {"text": self.text} if self.text is not None else {}
+            return {"line": self.line, **extra, "error": self.error, **written, "exit_code": self.exit_code}
+        return {"line": self.line, **extra, **self.result.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,8 @@ class GradeSheet:
     def summary(self) -> dict:
         counts = Counter(g.verdict for g in self.grades)
         mistakes = Counter(g.result.mistake["kind"] for g in self.grades if g.result and g.result.mistake)
-        return {**{v: counts.get(v, 0) for v in VERDICTS}, "mistakes": dict(mistakes.most_common())}
+        verdicts = {v: counts.get(v, 0) for v in VERDICTS}
+        return {**verdicts, "rows": len(self.grades), "mistakes": dict(mistakes.most_common())}
 
     @property
     def exit_code(self) -> int:

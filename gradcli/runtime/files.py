@@ -121,6 +121,73 @@ def read_bytes(stream, label: str) -> bytes:
     return b"".join(chunks)
 
 
+def read_rows(stream, label: str) -> Iterator[tuple[int, str | LineError]]:
+    """(number, text) for each line of a class file, judged one by one: a line with a NUL byte, over
+    MAX_LINE_BYTES or not UTF-8 comes back as (number, LineError) and reading goes on at the next line.
+
+    An over-long line is skipped to its end without being kept; at most MAX_FILE_BYTES are read in all
+    (a file of NULs without a newline ends there). UTF-16/32 with a byte-order mark are decoded whole."""
+    head = _peek(stream, label)
+    if any(head.startswith(bom) for bom, encoding in _BOMS if encoding != "utf-8"):
+        yield from enumerate(read_lines(stream, label), start=1)
+        return
+    number, total = 0, 0
+    while True:
+        number += 1
+        line = _readline(stream, label, MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        total += len(line)
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            total += _skip_line(stream, label, number, MAX_FILE_BYTES - total)
+        if total > MAX_FILE_BYTES:
+            raise LimitError(f"{label} is larger than {MAX_FILE_BYTES >> 20} MiB, the limit for a whole-file read")
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
+        text = _row_text(line, number)
+        if isinstance(text, str) and "\r" in text:  # an old Mac file: each CR ends a line too
+            parts = [part.rstrip("\r\n") for part in _LINE_ENDS.findall(text)]
+            for part in parts[:-1]:
+                yield number, part
+                number += 1
+            text = parts[-1]
+        yield number, text
+
+
+def _row_text(line: bytes, number: int) -> str | LineError:
+    if len(line) > MAX_LINE_BYTES:
+        return LineError(f"line {number}: longer than {MAX_LINE_BYTES >> 10} KiB, not a row of a class file")
+    if b"\x00" in line:
+        return LineError(f"line {number}: binary data (a NUL byte), not text")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LineError(
+            f"line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} at column {exc.start + 1}): "
+            "save the file as UTF-8"
+        )
+    return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+
+
+def _readline(stream, label: str, limit: int) -> bytes:
+    try:
+        line = stream.readline(limit)
+        return line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line  # a test's text stdin
+    except OSError as exc:
+        raise GradcliError(f"cannot read {label}: {exc.strerror or exc}") from exc
+
+
+def _skip_line(stream, label: str, number: int, budget: int) -> int:
+    """Read to the end of an over-long line, keeping nothing; the bytes read (never more than budget + 1)."""
+    skipped = 0
+    while skipped <= budget:
+        chunk = _readline(stream, label, 1 << 16)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+    raise LineError(f"{label} line {number} is longer than {MAX_FILE_BYTES >> 20} MiB: not a data file")
+
+
 def _text_lines(stream, label: str) -> Iterator[str]:
     yield from (line for _, line in _bounded(stream, label))
 

@@ -18,7 +18,16 @@ def check(
     ] = None,
     wrt: o.Wrt = [],  # noqa: B006 - typer reads the default, never mutates it
     at: Annotated[list[str], typer.Option("--at", help="Check a numeric answer at this point.")] = [],  # noqa: B006
-    file: Annotated[str | None, typer.Option("--file", help="Grade a CSV: expression,wrt,answer[,at].")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Grade a CSV (- for stdin): expression,answer[,wrt,at,...].")
+    ] = None,
+    problems: Annotated[
+        str | None,
+        typer.Option("--problems", help="With --file: a problems CSV (problem,expression,...); answers long or wide."),
+    ] = None,
+    totals: Annotated[
+        bool, typer.Option("--totals", help="With --file: per-student totals instead of the sheet.")
+    ] = False,
     output: o.Output = o.Format.table,
     order: Annotated[int, typer.Option("--order", help="Derivative order (2 with a matrix: the Hessian).")] = 1,
     implicit: Annotated[
@@ -71,7 +80,7 @@ def check(
     if file is not None:
         if expression or answer:
             raise GradcliError("--file grades a whole CSV: leave out EXPRESSION and --answer")
-        _grade_file(env, file, output, tolerances)
+        _grade_file(env, file, problems, totals, output, tolerances)
     if expression is None or answer is None:
         raise GradcliError('give EXPRESSION and --answer, e.g. gradcli check "x**2" --answer "2*x"')
     point = dict(pair for option in at for pair in split_assignments(option))
@@ -88,7 +97,10 @@ def check(
 
 _POLICY = {"rtol", "atol", "sig_figs", "decimals", "points", "partial"}
 _QUESTION = {"answer", "wrt", "output", "order", "implicit", "direction", "steps", "latex", *_POLICY}
-FILE = o.Mode("with --file (each row says what to check)", frozenset({"file", "output", "sample_range", *_POLICY}))
+FILE = o.Mode(
+    "with --file (each row says what to check)",
+    frozenset({"file", "problems", "totals", "output", "sample_range", *_POLICY}),
+)
 AT = o.Mode("at a point (--at)", frozenset({"at", *_QUESTION}))
 EVERYWHERE = o.Mode("without --at (the answer is checked everywhere)", frozenset({"sample_range", *_QUESTION}))
 MODES = (FILE, AT, EVERYWHERE)
@@ -99,12 +111,29 @@ def choose(given: frozenset[str], values) -> o.Mode:
     return FILE if "file" in given else AT if "at" in given else EVERYWHERE
 
 
-def _grade_file(env, file: str, output: o.Format, tolerances: dict) -> None:
+def _grade_file(env, file: str, problems: str | None, totals: bool, output: o.Format, tolerances: dict) -> None:
     from gradcli.grading import sheet as grading
-    from gradcli.present.grading import write_grades
-    from gradcli.runtime.files import read_bytes
+    from gradcli.present.grading import write_grades, write_totals
 
-    source = env.input_path(file)
-    grades = grading.grade_file(read_bytes(env.open_binary(source), str(source)), **tolerances)
-    env.render(write_grades, grades, output.value)
+    if file == "-" and problems == "-":
+        raise GradcliError("--file - and --problems - cannot both read stdin: give one of them a file")
+    course = grading.read_problems(_rows(env, problems)) if problems is not None else None
+    grades = grading.grade_file(_rows(env, file), course, **tolerances)
+    if totals:
+        env.render(write_totals, grading.totals(grades, course, tolerances["points"]), output.value)
+    else:
+        env.render(write_grades, grades, output.value)
     raise typer.Exit(max((g.exit_code for g in grades), default=0))
+
+
+def _rows(env, file: str):
+    """The lines of a class file (or of stdin for -), each judged on its own (files.read_rows)."""
+    from gradcli.runtime.files import read_rows
+
+    if file == "-" and not env.confined:
+        stream = getattr(env.stdin, "buffer", env.stdin)
+        if stream is None or getattr(stream, "closed", False):
+            raise GradcliError("cannot read stdin: it is closed")
+        return read_rows(stream, "stdin")
+    source = env.input_path(file)
+    return read_rows(env.open_binary(source), str(source))
