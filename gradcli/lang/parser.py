@@ -305,9 +305,9 @@ def parse_reading(
 
 def _real_root_notes(node: Node) -> list[Note]:
     """One note for the first odd root of a variable (x^(1/3)): its reading for x < 0 is a convention."""
-    for sub in walk(node):
-        root = isinstance(sub, BinOp) and sub.op == "**" and free_names(sub.left) and odd_root(sub.right)
-        if root:
+    powers = [sub for sub in walk(node) if isinstance(sub, BinOp) and sub.op == "**" and free_names(sub.left)]
+    for sub in sorted(powers, key=lambda power: power.col):  # the first as typed
+        if root := odd_root(sub.right):
             p, q = root
             base = f"({to_text(sub.left)})" if isinstance(sub.left, BinOp | Neg) else to_text(sub.left)
             typed = f"{base}^({p}/{q})"
