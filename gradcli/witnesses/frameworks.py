@@ -49,7 +49,7 @@ class _Backend:
             "<": a.__lt__, "<=": a.__le__, ">": a.__gt__, ">=": a.__ge__, "==": a.__eq__, "!=": a.__ne__,
         }  # fmt: skip
         if node.op == "**" and (root := odd_root(node.right)):
-            side = self.ns.sign(a)
+            side = self.ns.where(a < 0, -1.0, 1.0)
             return (side if root[0] % 2 else 1) * (side * a) ** b  # the real odd root for a < 0
         return ops[node.op](b)
 

@@ -60,7 +60,7 @@ _UNARY = {
 
 def _real_power(a, b, p: int):
     """a**(p/q), q odd, real for a < 0; near a real a the analytic continuation (the complex step works)."""
-    side = np.sign(np.real(a))
+    side = np.where(np.real(a) < 0, -1.0, 1.0)
     return (side if p % 2 else 1) * np.power(side * a, b)
 
 

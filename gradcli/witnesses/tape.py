@@ -160,9 +160,9 @@ class TapeBackend:
         return ops[node.op](a, b)
 
     def _real_power(self, u, b, p: int):
-        """u**(p/q), q odd, real for u < 0: sign(u)**p * |u|**(p/q)."""
+        """u**(p/q), q odd, real for u < 0: (-1)**p * (-u)**(p/q) there (at 0 the slope is inf, not nan)."""
         tf = self.tf
-        side = tf.sign(u)
+        side = tf.where(u < 0, -tf.ones_like(u), tf.ones_like(u))
         return (side if p % 2 else 1) * tf.pow(side * u, tf.cast(b, u.dtype))
 
     def call(self, node, args):
