@@ -103,3 +103,9 @@ def test_the_grader_samples_negative_x_and_finds_a_slip_there(cli):
     assert run.code == 1
     assert run.json["counterexample"]["at"]["x"] < 0
     assert "all with x < 0" in run.json["reason"]
+
+
+def test_a_cbrt_answer_is_graded_with_the_real_root(cli):
+    run = cli("check", "∛x", "--answer", "1/(3*cbrt(x)^2)")
+    assert run.code == 0, run
+    assert run.stdout.startswith("CORRECT: d/dx of cbrt(x)")
