@@ -15,6 +15,7 @@ import sympy
 from gradcli.errors import LimitError, PointError
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, Call, Custom, ListOf, Name, Neg, Node, free_names, walk
+from gradcli.witnesses.symbolic import real_power
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ _OUTER = {  # f'(u) for f(u), as a function of the sympy argument u
     "log2": ("log", lambda u: 1 / (u * sympy.log(2))),
     "log10": ("log", lambda u: 1 / (u * sympy.log(10))),
     "sqrt": ("sqrt", lambda u: 1 / (2 * sympy.sqrt(u))),
+    "cbrt": ("cube root", lambda u: 1 / (3 * real_power(u, 2, 3))),
     "abs": ("abs (sign(u); not differentiable where u = 0)", lambda u: sympy.sign(u)),
     "sigmoid": ("sigmoid", lambda u: sympy.exp(-u) / (1 + sympy.exp(-u)) ** 2),
     "softplus": ("softplus", lambda u: 1 / (1 + sympy.exp(-u))),

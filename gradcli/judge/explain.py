@@ -93,6 +93,8 @@ def singular(event: Event) -> str:
         return f"{near}, and {part} has an infinite slope there."
     if event.func == "sqrt":
         return f"sqrt({arg}) has an infinite slope where {arg} = 0 and is not real where {arg} < 0."
+    if event.func == "cbrt":
+        return f"cbrt({arg}) has an infinite slope (a vertical tangent) where {arg} = 0."
     if event.func in ("log", "log2", "log10"):
         return f"{event.func}({arg}) is only defined for {arg} > 0; at 0 it and its slope are infinite."
     if event.func == "tan":

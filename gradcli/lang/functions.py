@@ -106,6 +106,7 @@ REGISTRY: tuple[Function, ...] = (
     Function("log2", math.log2, textbook="log_2", latex=r"\log_{2}"),
     Function("log10", math.log10, aliases=("lg",), latex=r"\log_{10}", latex_names=("lg",)),
     Function("sqrt", math.sqrt),
+    Function("cbrt", math.cbrt),  # the real cube root: cbrt(-8) = -2
     Function("abs", abs, analytic=False, kink=True, glued=False),
     Function("sigmoid", lambda u: 0.5 * (1.0 + math.tanh(0.5 * u)), glued=False),
     Function("relu", lambda u: max(u, 0.0), analytic=False, kink=True, glued=False),

@@ -304,6 +304,8 @@ class _Reader:
         self.depth -= 1
         if index is None:
             return [Tok(NAME, "sqrt", col, glue=True), *radicand]
+        if [(tok.kind, tok.text) for tok in index] == [(NUMBER, "3")]:
+            return [Tok(NAME, "cbrt", col, glue=True), *radicand]  # the real cube root, as x^(1/3) is read
         opening, closing = [Tok(OP, "(", col, glue=True)], [Tok(OP, ")", col)]
         root = [Tok(OP, "(", col), Tok(NUMBER, "1", col), Tok(OP, "/", col), Tok(OP, "(", col), *index, *closing * 2]
         return [*opening, *radicand, Tok(OP, "^", col), *root, *closing]  # (radicand)^(1/(n))

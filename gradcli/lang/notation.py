@@ -45,7 +45,7 @@ _NAMED_LOGS = {"2": "log2", "10": "log10", "e": "log"}
 _SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿˣʸ", "0123456789+-()nxy", strict=True))
 _REPLACEMENTS = {
     "π": " pi ", "·": "*", "⋅": "*", "∙": "*", "×": "*", "∗": "*", "÷": "/", "∕": "/",
-    "−": "-", "–": "-", "√": " sqrt ", "ℯ": "e", "\u200b": "", "\ufeff": "",
+    "−": "-", "–": "-", "√": " sqrt ", "∛": " cbrt ", "ℯ": "e", "\u200b": "", "\ufeff": "",
 }  # fmt: skip
 _GREEK = {  # variables named as in LaTeX (λ is not here: lambda is a reserved word)
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -77,6 +77,7 @@ GLUED_FUNCTION, GLUED_LETTERS, WHOLE_NAME, POWER_ARGUMENT, JUXTAPOSITION, NATURA
     "glued_function", "glued_letters", "whole_name", "power_argument", "juxtaposition", "natural_log",
     "derivative", "wrapper",
 )  # fmt: skip
+REAL_ROOT = "real_root"  # x^(1/3) is the real cube root for x < 0
 
 
 @dataclass

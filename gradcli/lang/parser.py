@@ -43,6 +43,7 @@ from gradcli.lang.tree import (
     constant_value,
     free_names,
     has_stops,
+    odd_root,
     shift,
     substitute,
     uses_tensor_ops,
@@ -299,7 +300,21 @@ def parse_reading(
     node = converter.convert(tree.body, depth=0)
     _check_call_depth(node, "the expression")
     _check_constants(node)
-    return node, notes
+    return node, [*notes, *_real_root_notes(node)]
+
+
+def _real_root_notes(node: Node) -> list[Note]:
+    """One note for the first odd root of a variable (x^(1/3)): its reading for x < 0 is a convention."""
+    powers = [sub for sub in walk(node) if isinstance(sub, BinOp) and sub.op == "**" and free_names(sub.left)]
+    for sub in sorted(powers, key=lambda power: power.col):  # the first as typed
+        if root := odd_root(sub.right):
+            p, q = root
+            base = f"({to_text(sub.left)})" if isinstance(sub.left, BinOp | Neg) else to_text(sub.left)
+            typed = f"{base}^({p}/{q})"
+            what = "the real cube root" if q == 3 else f"the real root of order {q}"
+            message = f"{typed} is read as {what}{'' if p == 1 else f' to the power {p}'} for {base} < 0"
+            return [Note(notation.REAL_ROOT, typed, f"{what} of {base}", message)]
+    return []
 
 
 _DEFINITION = re.compile(

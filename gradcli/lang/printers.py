@@ -71,6 +71,8 @@ def _textbook(node, parent: int) -> str:
             return f"|{args}|"
         if node.func == "sqrt":
             return f"√({args})"
+        if node.func == "cbrt":
+            return f"∛({args})"
         return f"{TEXTBOOK.get(node.func, node.func)}({args})"
     if isinstance(node, Neg):
         text = "-" + _textbook(node.operand, _PRECEDENCE["neg"])
@@ -160,6 +162,8 @@ def _call(node) -> str:
         return rf"\left|{args}\right|"
     if node.func == "sqrt":
         return rf"\sqrt{{{args}}}"
+    if node.func == "cbrt":
+        return rf"\sqrt[3]{{{args}}}"
     if node.func == "log" and len(node.args) == 2:
         return rf"\log{_paren(args)}"
     escaped = node.func.replace("_", r"\_")  # log_softmax: an underscore in LaTeX is a subscript

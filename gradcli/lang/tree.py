@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from gradcli.errors import LimitError, ParseError
 from gradcli.lang import functions
@@ -161,6 +162,38 @@ def constant_value(node: Node) -> float | None:
     return value
 
 
+def odd_root(exponent: Node) -> tuple[int, int] | None:
+    """(p, q) when the exponent is written p/q with literal integers, q odd and > 1 in lowest terms.
+
+    Calculus courses read u**(p/q) as the real root for u < 0 (x**(1/3) at -8 is -2), and so does gradcli;
+    an even root, or a decimal exponent (x**0.5), keeps its principal value and is not real for u < 0.
+    """
+    sign = 1
+    if isinstance(exponent, Neg):
+        sign, exponent = -1, exponent.operand
+    if not (isinstance(exponent, BinOp) and exponent.op == "/"):
+        return None
+    top, bottom = exponent.left, exponent.right
+    if isinstance(top, Neg):
+        sign, top = -sign, top.operand
+    if not (isinstance(top, Num) and isinstance(bottom, Num) and _small(top) and _small(bottom)):
+        return None
+    ratio = Fraction(int(top.text), int(bottom.text)) if int(bottom.text) else Fraction(0)
+    if ratio.denominator % 2 == 0 or ratio.denominator == 1:
+        return None
+    return sign * ratio.numerator, ratio.denominator
+
+
+def _small(node: Num) -> bool:
+    return node.text.isdigit() and len(node.text) <= 18
+
+
+def real_power(base: float, p: int, q: int) -> float:
+    """base**(p/q) with the real odd root of a negative base."""
+    magnitude = abs(base) ** (p / q) if base or p > 0 else math.inf
+    return -magnitude if base < 0 and p % 2 else magnitude
+
+
 def _check_power_magnitude(base: float, exponent: float, node: Node) -> None:
     """Judge a**b on a log scale before computing it: floats underflow silently, exact rationals do not."""
     if base == 0 or not (math.isfinite(base) and math.isfinite(exponent)):
@@ -178,6 +211,8 @@ def _fold(node: Node, values: list[float]) -> float:
         return -values[0]
     if isinstance(node, BinOp):
         a, b = values
+        if node.op == "**" and a < 0 and (root := odd_root(node.right)):
+            return real_power(a, *root)
         if node.op == "**":
             result = a**b
             return math.nan if isinstance(result, complex) else float(result)

@@ -21,7 +21,8 @@ _STOPPING = (signal.SIGINT, signal.SIGTERM)
 # one character for one where a table's columns depend on it
 _ASCII = str.maketrans(
     {"∂": "d", "≈": "~", "≠": "!=", "≤": "<=", "≥": ">=", "→": "->", "×": "x", "·": "*", "−": "-", "…": "...",
-     "✓": "v", "✗": "x", "√": "sqrt", "∞": "inf", "π": "pi", "—": "-", "–": "-", "’": "'", "“": '"', "”": '"',
+     "✓": "v", "✗": "x", "√": "sqrt", "∛": "cbrt", "∞": "inf", "π": "pi", "—": "-", "–": "-", "’": "'", "“": '"',
+     "”": '"',
      **{sup: str(digit) for digit, sup in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}}
 )  # fmt: skip
 

@@ -12,7 +12,7 @@ import importlib.util
 
 import numpy as np
 
-from gradcli.lang.tree import CONSTANTS, Node, evaluate
+from gradcli.lang.tree import CONSTANTS, Node, evaluate, odd_root
 
 OPTIONAL = ("jax", "torch")  # in column order, after TensorFlow
 LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
@@ -48,6 +48,9 @@ class _Backend:
             "+": a.__add__, "-": a.__sub__, "*": a.__mul__, "/": a.__truediv__, "**": a.__pow__,
             "<": a.__lt__, "<=": a.__le__, ">": a.__gt__, ">=": a.__ge__, "==": a.__eq__, "!=": a.__ne__,
         }  # fmt: skip
+        if node.op == "**" and (root := odd_root(node.right)):
+            side = self.ns.where(a < 0, -1.0, 1.0)
+            return (side if root[0] % 2 else 1) * (side * a) ** b  # the real odd root for a < 0
         return ops[node.op](b)
 
     def call(self, node, args):
@@ -73,6 +76,7 @@ class JaxBackend(_Backend):
 
         funcs = {name: getattr(jnp, name) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "sqrt")}
         funcs.update({
+            "cbrt": jnp.cbrt,
             "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "abs": jnp.abs, "sign": jnp.sign,
             "asinh": jnp.arcsinh, "acosh": jnp.arccosh, "atanh": jnp.arctanh,
             "log": jnp.log, "log2": jnp.log2, "log10": jnp.log10,
@@ -94,6 +98,7 @@ class TorchBackend(_Backend):
 
         funcs = {name: getattr(torch, name) for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "sqrt")}
         funcs.update({
+            "cbrt": lambda u: torch.sign(u) * torch.abs(u) ** (1 / 3),
             "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "abs": torch.abs, "sign": torch.sign,
             "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh,
             "log": torch.log, "log2": torch.log2, "log10": torch.log10,

@@ -20,6 +20,7 @@ from gradcli.lang.tree import (
     constant_value,
     evaluate,
     free_names,
+    odd_root,
     substitute_node,
     walk,
 )
@@ -46,7 +47,7 @@ class Event:
 _UNARY = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
-    "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
+    "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "cbrt": lambda u: _real_power(u, 1 / 3, 1), "abs": np.abs,
     "sec": lambda u: 1 / np.cos(u), "csc": lambda u: 1 / np.sin(u), "cot": lambda u: np.cos(u) / np.sin(u),
     "asec": lambda u: np.arccos(1 / u), "acsc": lambda u: np.arcsin(1 / u), "acot": lambda u: np.arctan(1 / u),
     "sech": lambda u: 1 / np.cosh(u), "csch": lambda u: 1 / np.sinh(u), "coth": lambda u: 1 / np.tanh(u),
@@ -55,6 +56,12 @@ _UNARY = {
     "relu": lambda u: np.maximum(u, 0.0),
     "softplus": lambda u: np.logaddexp(0.0, u), "square": np.square,
 }  # fmt: skip
+
+
+def _real_power(a, b, p: int):
+    """a**(p/q), q odd, real for a < 0; near a real a the analytic continuation (the complex step works)."""
+    side = np.where(np.real(a) < 0, -1.0, 1.0)
+    return (side if p % 2 else 1) * np.power(side * a, b)
 
 
 def _softmax(u):
@@ -127,18 +134,21 @@ class NumpyBackend:
                 return a / b
             if node.op == "@":
                 return np.matmul(a, b)
+            root = odd_root(node.right)
             if self.record:
-                self._check_power(node, a, b)
-            return np.power(a, b)
+                self._check_power(node, a, b, real=root is not None)
+            return np.power(a, b) if root is None else _real_power(a, b, root[0])
 
-    def _check_power(self, node: BinOp, a, b) -> None:
+    def _check_power(self, node: BinOp, a, b, real: bool) -> None:
         at_zero = a == 0
         fractional_slope = at_zero & (b < 1) & (b != 0)
-        self._check(node.left, fractional_slope, "power", "singular", node.left, f"**{to_text(node.right)}")
+        power = f"**{to_text(node.right)}" if isinstance(node.right, Num) else f"**({to_text(node.right)})"
+        self._check(node.left, fractional_slope, "power", "singular", node.left, power)
         near = self._near_zero(node.left) & (a != 0) & (b < 1) & (b != 0)
-        self._check(node.left, near, "power", "pole", node.left, f"**{to_text(node.right)}")
+        self._check(node.left, near, "power", "pole", node.left, power)
         self._check(node.right, at_zero, "power", "singular", node.left, "exponent")
-        self._check(node.left, (a < 0) & (b != np.round(b)), "power", "singular", node.left, "negative base")
+        if not real:  # an odd root (x**(1/3)) is real for a negative base
+            self._check(node.left, (a < 0) & (b != np.round(b)), "power", "singular", node.left, "negative base")
 
     def select(self, node: Call, evaluate_child):
         """where(cond, a, b): the condition's sides first (its switch is a kink), then each branch knowing
@@ -207,6 +217,9 @@ class NumpyBackend:
             a, b = node.args
             rounded_tie = (self._near_zero(a) & (args[1] == 0)) | (self._near_zero(b) & (args[0] == 0))
             self._check(node, rounded_tie & (args[0] != args[1]), func, "kink", node, ROUNDED)
+        if func == "cbrt":  # an infinite slope at 0
+            self._check(arg, u == 0, func, "singular", arg)
+            self._check(arg, self._near_zero(arg) & (u != 0), func, "pole", arg)
         if func in ("sqrt", "log", "log2", "log10"):
             self._check(arg, u <= 0, func, "singular", arg)
             self._check(arg, self._near_zero(arg) & (u > 0), func, "pole", arg)

@@ -21,7 +21,7 @@ import sympy
 from mpmath.libmp import prec_to_dps
 
 from gradcli.errors import LimitError
-from gradcli.lang.tree import Node, evaluate
+from gradcli.lang.tree import Node, evaluate, odd_root
 from gradcli.lang.values import Value
 
 SYMPY_SECONDS = 10
@@ -93,7 +93,7 @@ _FUNCS = {
     "asec": sympy.asec, "acsc": sympy.acsc, "acot": sympy.acot,
     "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
     "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh, "sign": sympy.sign,
-    "exp": sympy.exp, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+    "exp": sympy.exp, "sqrt": sympy.sqrt, "cbrt": lambda u: real_power(u, 1, 3), "abs": sympy.Abs,
     "log2": lambda u: sympy.log(u, 2), "log10": lambda u: sympy.log(u, 10),
     "sigmoid": lambda u: 1 / (1 + sympy.exp(-u)),
     "relu": lambda u: sympy.Max(0, u),
@@ -195,6 +195,8 @@ class SympyBackend:
             return np.matmul(a, b)
         if node.op in _RELATIONS:
             return _map(_RELATIONS[node.op], a, b)
+        if node.op == "**" and (root := odd_root(node.right)):
+            return _map(lambda u: real_power(u, *root), a)
         ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}
         return ops[node.op]()
 
@@ -210,6 +212,14 @@ class SympyBackend:
         if node.func in _VECTORS:
             return _VECTORS[node.func](_obj(args[0]))
         return _map(_FUNCS[node.func], *args)
+
+
+def real_power(u, p: int, q: int):
+    """u**(p/q) with q odd, real for u < 0: a Piecewise, whose derivative is the Piecewise of the sides' (no
+    DiracDelta, as sign(u)*|u|**(p/q) would give); a number folds to its real value."""
+    power = sympy.Rational(p, q)
+    negative = (-u) ** power if p % 2 == 0 else -((-u) ** power)
+    return sympy.Piecewise((negative, u < 0), (u**power, True))
 
 
 def symbols_for(name: str, shape: tuple[int, ...]):

@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, ListOf, Name, Neg, Node, Num, evaluate, free_names
+from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, ListOf, Name, Neg, Node, Num, evaluate, free_names, odd_root
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
@@ -92,6 +92,7 @@ class TapeBackend:
             "sech": lambda u: 1 / tf.cosh(u), "csch": lambda u: 1 / tf.sinh(u), "coth": lambda u: 1 / tf.tanh(u),
             "asinh": tf.math.asinh, "acosh": tf.math.acosh, "atanh": tf.math.atanh, "sign": tf.math.sign,
             "exp": tf.exp, "sqrt": tf.sqrt, "abs": tf.abs,
+            "cbrt": lambda u: self._real_power(u, tf.constant(1 / 3, dtype), 1),
             "log2": lambda u: tf.math.log(u) / tf.math.log(tf.constant(2.0, dtype)),
             "log10": lambda u: tf.math.log(u) / tf.math.log(tf.constant(10.0, dtype)),
             "sigmoid": tf.sigmoid, "relu": tf.nn.relu, "softplus": tf.nn.softplus,
@@ -154,7 +155,15 @@ class TapeBackend:
         }  # fmt: skip
         if node.op == "**" and isinstance(node.right, Num) and node.right.value == 0:
             return tf.ones_like(a)  # x**0 is the constant 1, as sympy reads it (tf.pow's gradient is 0 * 0**-1 = nan)
+        if node.op == "**" and (root := odd_root(node.right)):
+            return self._real_power(a, b, root[0])
         return ops[node.op](a, b)
+
+    def _real_power(self, u, b, p: int):
+        """u**(p/q), q odd, real for u < 0: (-1)**p * (-u)**(p/q) there (at 0 the slope is inf, not nan)."""
+        tf = self.tf
+        side = tf.where(u < 0, -tf.ones_like(u), tf.ones_like(u))
+        return (side if p % 2 else 1) * tf.pow(side * u, tf.cast(b, u.dtype))
 
     def call(self, node, args):
         if node.func == "log":

@@ -8,6 +8,7 @@ import typer
 
 from gradcli.app import options as o
 from gradcli.app.commands import formula, gradient_points
+from gradcli.errors import GradcliError
 
 
 def grad(
