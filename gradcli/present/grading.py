@@ -63,10 +63,10 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
         return
     writer = csv.writer(out, lineterminator="\n")
     if fmt_name == "csv":
-        writer.writerow(["line", "verdict", "mistake", "expression", "answer", "derivative", "reason"])
+        writer.writerow(["line", "verdict", "mistake", "expression", "answer", "derivative", "reason", "reading"])
     for g in grades:
         if g.result is None:
-            row = [g.line, "invalid", "", "", "", "", g.error]
+            row = [g.line, "invalid", "", "", "", "", g.error, ""]
         else:
             r = g.result
             detail = r.reason
@@ -75,7 +75,8 @@ def write_grades(grades, fmt_name: str, out: TextIO) -> None:
             if r.mistake:
                 detail += "; " + r.mistake["message"]
             kind = r.mistake["kind"] if r.mistake else ""
-            row = [g.line, r.verdict, kind, r.expression, r.answer, r.derivative, detail]
+            reading = "; ".join(n.message for n in (*r.reading, *r.answer_reading))
+            row = [g.line, r.verdict, kind, r.expression, r.answer, r.derivative, detail, reading]
         if fmt_name == "csv":
             writer.writerow(row)
         elif g.result is None:

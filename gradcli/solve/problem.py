@@ -89,6 +89,7 @@ class Problem:
     unconnected: str | None = None  # "none" or "zero": TensorFlow's answer for a source f does not use
     summed: str | None = None  # "list" or "tensor": several targets, which tape.gradient sums
     frameworks: bool = False  # also JAX and PyTorch, where installed
+    reading: tuple = ()  # of lang.notation.Note: how the text was read where it could surprise
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -180,6 +181,7 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
         program.text, targets[0][1], points, constants, variables, rows, watched, options.dtype, options.order,
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
         source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
+        reading=program.notes,
     )  # fmt: skip
 
 
