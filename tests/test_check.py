@@ -93,6 +93,8 @@ def test_json_keys(cli):
         "wrt": ["x"],
         "derivative": "2*x",
         "answer": "2*x",
+        "reading": [],
+        "answer_reading": [],
         "method": "symbolic",
         "reason": "sympy simplifies the difference to 0",
         "tolerance": {"rule": "exact", "rtol": 1e-10, "atol": None, "decimals": None, "sig_figs": None},
@@ -151,5 +153,5 @@ def test_grading_file_all_correct_is_exit_0(cli, tmp_path):
     answers = tmp_path / "answers.csv"
     answers.write_text("expression,wrt,answer\nx**2,,2*x\nsin(x),x,cos(x)\n")
     run = cli("check", "--file", str(answers), "--format", "csv")
-    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,mistake,expression,answer,derivative,reason"
+    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,mistake,expression,answer,derivative,reason,reading"
     assert [line.split(",")[1] for line in run.stdout.splitlines()[1:]] == ["correct", "correct"]

@@ -373,7 +373,7 @@ def test_csv_grade_sheet_has_one_row_per_input_row(cli, tmp_path):
     import io
 
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0] == ["line", "verdict", "mistake", "expression", "answer", "derivative", "reason"]
+    assert rows[0] == ["line", "verdict", "mistake", "expression", "answer", "derivative", "reason", "reading"]
     assert [r[:3] for r in rows[1:]] == [["2", "correct", ""], ["3", "wrong", "chain rule"], ["4", "invalid", ""]]
     assert "likely mistake: the chain rule" in rows[2][6]
 
