@@ -153,5 +153,6 @@ def test_grading_file_all_correct_is_exit_0(cli, tmp_path):
     answers = tmp_path / "answers.csv"
     answers.write_text("expression,wrt,answer\nx**2,,2*x\nsin(x),x,cos(x)\n")
     run = cli("check", "--file", str(answers), "--format", "csv")
-    assert run.code == 0 and run.stdout.splitlines()[0] == "line,verdict,mistake,expression,answer,derivative,reason,reading"
+    header = "line,verdict,mistake,expression,answer,derivative,reason,reading"
+    assert run.code == 0 and run.stdout.splitlines()[0] == header
     assert [line.split(",")[1] for line in run.stdout.splitlines()[1:]] == ["correct", "correct"]

@@ -193,8 +193,8 @@ def _plus_c(exc, expression, wrt, at, order, implicit, direction, ranges, policy
     reason = f"the answer has a constant {exc.name}, and a derivative has none; with {exc.name} = 0: {rest.reason}"
     if rest.verdict == "correct":  # C inside a term (C*x): wrong, but no mistake is proven
         return replace(
-            rest, answer=exc.answer, answer_reading=exc.reading, verdict="wrong", reason=reason, score=policy.score("wrong", None),
-            feedback=feedback.wrong(None, None),
+            rest, answer=exc.answer, answer_reading=exc.reading, verdict="wrong", reason=reason,
+            score=policy.score("wrong", None), feedback=feedback.wrong(None, None),
         )  # fmt: skip
     return replace(rest, answer=exc.answer, answer_reading=exc.reading, reason=reason)
 

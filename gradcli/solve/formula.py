@@ -101,9 +101,9 @@ def derivative(
     checked, agree, notes = _check(expression, tree, kind, names, order, from_latex)
     extra = _derivation(tree, names, order, steps, latex) if kind == "grad" and (steps or latex) else {}
     return DerivativeResult(
-        kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows, **extra,
-        reading=reading,
-    )
+        kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows,
+        reading=reading, **extra,
+    )  # fmt: skip
 
 
 def _tree(expression: str, kind: str, from_latex: bool, wrt=None) -> tuple[Node, tuple[str, ...] | None, tuple]:
