@@ -86,6 +86,9 @@ def test_nothing_surprising_is_an_empty_reading(cli):
         ("grad", "1/2x + sinx"),
         ("check", "x^2 y", "--answer", "2xy", "--wrt", "x"),
         ("check", "sin x^2", "--answer", "2x cos x^2"),
+        ("grad", "sinx + y^2 = 25", "--implicit", "y"),
+        ("check", "sinx + y^2 = 25", "--implicit", "y", "--answer", "-cosx/(2y)"),
+        ("grad", "sinx + 2xy", "--direction", "1,1", "--at", "x=1", "--at", "y=2"),
     ],
 )
 def test_the_json_reading_is_what_stderr_says(cli, args):
@@ -94,6 +97,26 @@ def test_the_json_reading_is_what_stderr_says(cli, args):
     assert run.code in (0, 1), run
     notes = run.json["reading"] + run.json.get("answer_reading", [])
     assert notes and [n["message"] for n in notes] == _stderr_notes(run)
+
+
+@pytest.mark.parametrize(
+    ("args", "reading"),
+    [
+        (("sinx + y^2 = 25", "--implicit", "y"), [SINX]),  # an equation: each side's notes
+        (("sinx + 2xy", "--direction", "1,1", "--at", "x=1", "--at", "y=2"), [SINX, XY]),
+    ],
+)
+def test_implicit_and_directional_derivatives_say_what_was_read(cli, args, reading):
+    run = cli("grad", *args, "--format", "json")
+    assert run.code == 0, run
+    assert run.json["reading"] == reading
+    assert_valid("derived.json", run.json)
+
+
+def test_an_equations_notes_reach_stderr(cli):
+    run = cli("check", "sinx + y^2 = 25", "--implicit", "y", "--answer", "-cosx/(2y)")
+    assert run.code == 0, run
+    assert run.stderr == f"note: {SINX['message']}\nnote: {COSX['message']}\n"
 
 
 def test_a_batch_line_says_what_was_read(cli, tmp_path):

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.lang.parser import inline, operator_wrt, parse, parse_program, parse_reading, reading_notes
+from gradcli.lang.parser import inline, operator_wrt, parse, parse_program, parse_reading
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, ListOf, free_names
 from gradcli.lang.values import parse_value
@@ -87,7 +87,7 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
     curve = None
     if implicit is not None:
         tree = curve = _equation(expression, from_latex)
-        reading = tuple(reading_notes(expression, latex=from_latex))  # as the stderr notes read an equation
+        reading = equation_reading(expression, from_latex)
     else:
         program = _program(expression, from_latex)
         tree, reading = list(inline(program).values())[-1], program.notes
@@ -228,6 +228,18 @@ def _equation(expression: str, from_latex: bool = False):
         return _target(expression, from_latex)
     left, right = (_side(part, name, from_latex) for part, name in zip(sides, ("left", "right"), strict=True))
     return BinOp("-", left, right)
+
+
+def equation_reading(expression: str, from_latex: bool = False, variables: frozenset[str] | None = None) -> tuple:
+    """The reading notes of a text, and of an equation's sides (`sinx + y^2 = 25`), which the whole does
+    not parse as."""
+    from gradcli.lang.parser import reading_notes
+
+    notes = reading_notes(expression, latex=from_latex, variables=variables)
+    sides = _sides(expression)
+    if notes or sides is None:
+        return tuple(notes)
+    return tuple(note for side in sides for note in reading_notes(side, latex=from_latex, variables=variables))
 
 
 def _side(text: str, which: str, from_latex: bool):
