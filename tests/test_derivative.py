@@ -14,6 +14,7 @@ def test_grad_without_at_prints_the_derivative_as_json(cli):
     assert run.json == {
         "expression": "x**3*sin(x)",
         "input": "x^3*sin(x)",
+        "reading": [],
         "wrt": ["x"],
         "order": 1,
         "derivative": {"x": "x**2*(x*cos(x) + 3*sin(x))"},

@@ -18,6 +18,7 @@ def test_json_is_one_object_with_the_documented_keys(cli):
         {
             "expression": "x**2",
             "input": "x**2",
+            "reading": [],
             "wrt": ["x"],
             "constants": {},
             "dtype": "float64",

@@ -51,6 +51,7 @@ def test_a_list_target_is_the_sum_of_its_targets_each_shown_beside_it(cli):
             "summed": "list",
             "expression": "[2*x, x**2]",
             "input": "[2*x, x**2]",
+            "reading": [],
             "wrt": ["x"],
             "constants": {},
             "dtype": "float64",
@@ -137,6 +138,7 @@ def test_an_unconnected_source_is_none_as_in_tensorflow(cli):
             "unconnected": "none",
             "expression": "x**2",
             "input": "x**2",
+            "reading": [],
             "wrt": ["x", "z"],
             "constants": {},
             "dtype": "float64",
@@ -209,6 +211,7 @@ def test_integer_inputs_show_tensorflows_answer(cli):
         {
             "expression": "x**2 + 2*x",
             "input": "x**2 + 2*x",
+            "reading": [],
             "wrt": ["x"],
             "constants": {},
             "dtype": "int32",

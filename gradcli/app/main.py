@@ -146,11 +146,12 @@ def _expression_argument(group, argv: list[str]) -> tuple[list[str], list[str]]:
 
 def _write_reading_notes(texts: list[str], env: Environment) -> None:
     """One line per reading that often surprises (1/2x is (1/2)*x), so a student sees what was read."""
-    from gradcli.lang.parser import problem_names, reading_notes
+    from gradcli.grading.question import equation_reading
+    from gradcli.lang.parser import problem_names
 
     variables = None  # an answer's names are the problem's variables (xy in an answer in x and y is x*y)
     for text in texts:
-        for note in reading_notes(text, latex=env.from_latex, variables=variables):
+        for note in equation_reading(text, env.from_latex, variables):
             env.stderr.write(f"note: {note.message}\n")
         variables = variables or problem_names(text, latex=env.from_latex)
 

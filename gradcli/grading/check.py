@@ -177,7 +177,7 @@ def _plus_c(exc, expression, wrt, at, order, implicit, direction, ranges, policy
         points=policy.points, partial=policy.partial, from_latex=from_latex,
     )  # fmt: skip
     if rest.verdict == "not differentiable":
-        return replace(rest, answer=exc.answer)
+        return replace(rest, answer=exc.answer, answer_reading=exc.reading)
     if rest.verdict == "correct" and exc.additive:
         mistake = {
             "kind": "constant of integration",
@@ -187,16 +187,16 @@ def _plus_c(exc, expression, wrt, at, order, implicit, direction, ranges, policy
         }
         reason = f"the answer is the derivative plus a constant {exc.name}; a derivative has no constant of integration"
         return replace(
-            rest, answer=exc.answer, verdict="wrong", reason=reason, mistake=mistake,
+            rest, answer=exc.answer, answer_reading=exc.reading, verdict="wrong", reason=reason, mistake=mistake,
             score=policy.score("wrong", mistake), feedback=feedback.wrong(None, mistake),
         )  # fmt: skip
     reason = f"the answer has a constant {exc.name}, and a derivative has none; with {exc.name} = 0: {rest.reason}"
     if rest.verdict == "correct":  # C inside a term (C*x): wrong, but no mistake is proven
         return replace(
-            rest, answer=exc.answer, verdict="wrong", reason=reason, score=policy.score("wrong", None),
-            feedback=feedback.wrong(None, None),
+            rest, answer=exc.answer, answer_reading=exc.reading, verdict="wrong", reason=reason,
+            score=policy.score("wrong", None), feedback=feedback.wrong(None, None),
         )  # fmt: skip
-    return replace(rest, answer=exc.answer, reason=reason)
+    return replace(rest, answer=exc.answer, answer_reading=exc.reading, reason=reason)
 
 
 def parse_ranges(options: list[str]) -> dict:

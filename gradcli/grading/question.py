@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from gradcli.errors import LimitError, ParseError, PointError
-from gradcli.lang.parser import inline, operator_wrt, parse, parse_program
+from gradcli.lang.parser import inline, operator_wrt, parse, parse_program, parse_reading
 from gradcli.lang.printers import to_text
 from gradcli.lang.tree import BinOp, ListOf, free_names
 from gradcli.lang.values import parse_value
@@ -18,13 +18,14 @@ CONSTANTS = ("C", "K", "c")  # the names students give an antiderivative's const
 class ConstantOfIntegration(Exception):
     """The answer has a `+ C`: the grader judges the rest and names the mistake (check.py)."""
 
-    def __init__(self, name: str, tree, from_latex: bool):
+    def __init__(self, name: str, tree, from_latex: bool, reading: tuple = ()):
         from gradcli.lang.printers import to_latex
         from gradcli.lang.tree import Num, substitute
 
         super().__init__(name)
         self.name = name
         self.answer = to_text(tree)
+        self.reading = reading  # how the whole answer was read
         self.additive = _added_once(tree, name)
         rest = substitute(tree, {name: Num("0", 0.0, 0)})
         self.without = to_latex(rest) if from_latex else to_text(rest)
@@ -61,6 +62,8 @@ class _Problem:
     curve: object = None  # F for an implicit curve F = 0
     implicit: str | None = None
     order: int = 1
+    reading: tuple = ()  # of lang.notation.Note: how the expression was read where it could surprise
+    answer_reading: tuple = ()  # and how the answer was
 
     def base(self) -> dict:
         return {
@@ -71,6 +74,8 @@ class _Problem:
             "kind": self.kind,
             "order": 2 if self.kind == "hessian" else self.order,
             "tree": self.tree,
+            "reading": tuple(self.reading),
+            "answer_reading": tuple(self.answer_reading),
         }
 
 
@@ -82,10 +87,12 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
     curve = None
     if implicit is not None:
         tree = curve = _equation(expression, from_latex)
+        reading = equation_reading(expression, from_latex)
     else:
-        tree = _target(expression, from_latex)
-        wrt = list(operator_wrt(parse_program(expression, latex=from_latex), wrt) or [])
-    answer_trees, shape = _answers(answer, from_latex, free_names(tree))
+        program = _program(expression, from_latex)
+        tree, reading = list(inline(program).values())[-1], program.notes
+        wrt = list(operator_wrt(program, wrt) or [])
+    answer_trees, shape, answer_reading = _answers(answer, from_latex, free_names(tree))
     names = sorted(free_names(tree))
     if not names:  # a constant: the variable comes from --wrt or from the answer
         from gradcli.lang.values import check_name
@@ -108,7 +115,7 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
             raise PointError(f"--wrt {name}: '{name}' is not in the expression ({', '.join(names)})")
     unknown = sorted(set().union(*(free_names(a) for a in answer_trees)) - set(names))
     if len(unknown) == 1 and unknown[0] in CONSTANTS and shape == ():
-        raise ConstantOfIntegration(unknown[0], answer_trees[0], from_latex)
+        raise ConstantOfIntegration(unknown[0], answer_trees[0], from_latex, answer_reading)
     if unknown:
         raise ParseError(f"in the answer: {', '.join(unknown)} is not a variable of the expression")
     symbolic = Symbolic(tree, {n: () for n in names})
@@ -116,7 +123,10 @@ def _problem(expression, answer, wrt, order, implicit, direction, from_latex) ->
     kind, targets, expected = _targets(symbolic, wrt, order, implicit, direction, shape)
     if shape != expected:
         raise PointError(_shape_message(shape, expected, wrt, kind))
-    return _Problem(tree, names, wrt, symbolic, targets, answer_trees, answers, shape, kind, curve, implicit, order)
+    return _Problem(
+        tree, names, wrt, symbolic, targets, answer_trees, answers, shape, kind, curve, implicit, order,
+        reading, answer_reading,
+    )  # fmt: skip
 
 
 def _targets(symbolic, wrt, order, implicit, direction, shape):
@@ -187,15 +197,19 @@ def _shape_message(shape, expected, wrt, kind) -> str:
 
 
 def _target(expression: str, from_latex: bool = False):
+    steps = inline(_program(expression, from_latex))
+    return steps[list(steps)[-1]]
+
+
+def _program(expression: str, from_latex: bool = False):
     try:
-        steps = inline(parse_program(expression, latex=from_latex))
+        return parse_program(expression, latex=from_latex)
     except ParseError as exc:
         if _sides(expression) is not None:
             raise ParseError(
                 "an equation checks an implicit derivative: add --implicit NAME, e.g. --implicit y"
             ) from exc
         raise
-    return steps[list(steps)[-1]]
 
 
 def _sides(text: str):
@@ -216,6 +230,18 @@ def _equation(expression: str, from_latex: bool = False):
     return BinOp("-", left, right)
 
 
+def equation_reading(expression: str, from_latex: bool = False, variables: frozenset[str] | None = None) -> tuple:
+    """The reading notes of a text, and of an equation's sides (`sinx + y^2 = 25`), which the whole does
+    not parse as."""
+    from gradcli.lang.parser import reading_notes
+
+    notes = reading_notes(expression, latex=from_latex, variables=variables)
+    sides = _sides(expression)
+    if notes or sides is None:
+        return tuple(notes)
+    return tuple(note for side in sides for note in reading_notes(side, latex=from_latex, variables=variables))
+
+
 def _side(text: str, which: str, from_latex: bool):
     if not text.strip():
         raise ParseError(f"the {which} side of the equation is empty")
@@ -226,24 +252,25 @@ def _side(text: str, which: str, from_latex: bool):
 
 
 def _answers(answer: str, from_latex: bool, variables: frozenset[str] | None = None):
-    """The answer's parts (flat) and its shape: () a scalar, (n,) a list, (n, n) a matrix. The answer's
-    names are the problem's variables: xy in an answer to a problem in x and y is x*y."""
+    """The answer's parts (flat), its shape: () a scalar, (n,) a list, (n, n) a matrix, and its reading
+    notes. The answer's names are the problem's variables: xy in an answer to a problem in x and y is x*y."""
     if not answer.strip():
         raise ParseError("the answer is empty")
     try:
-        tree = parse(answer, allow_lists=True, latex=from_latex, variables=variables or None)
+        tree, notes = parse_reading(answer, allow_lists=True, latex=from_latex, variables=variables or None)
     except (ParseError, LimitError) as exc:
         raise type(exc)(f"in the answer: {exc.message}", exc.column, exc.hint) from exc
+    notes = tuple(notes)
     if not isinstance(tree, ListOf):
-        return [tree], ()
+        return [tree], (), notes
     rows = list(tree.items)
     if not any(isinstance(r, ListOf) for r in rows):
-        return rows, (len(rows),)
+        return rows, (len(rows),), notes
     if not all(isinstance(r, ListOf) for r in rows) or len({len(r.items) for r in rows}) != 1:
         raise ParseError("in the answer: a matrix is a list of rows of equal length, e.g. [[2, 0], [0, 2]]")
     if any(isinstance(i, ListOf) for r in rows for i in r.items):
         raise ParseError("in the answer: a gradient is a list and a Hessian a matrix; nothing deeper")
-    return [i for r in rows for i in r.items], (len(rows), len(rows[0].items))
+    return [i for r in rows for i in r.items], (len(rows), len(rows[0].items)), notes
 
 
 def _shaped(values: list, shape: tuple):

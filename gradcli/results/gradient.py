@@ -174,6 +174,7 @@ class GradResult(Verdict):
     summed: str | None = None  # a list or tensor expression: "list" or "tensor"
     unconnected: str | None = None  # with sources f does not use: "none" or "zero"
     frameworks: tuple[str, ...] = ()  # with --frameworks: tensorflow and the optional frameworks installed
+    reading: tuple = ()  # of lang.notation.Note: how the expression was read where it could surprise
     graph: object = None  # with --graph: gradcli.results.graph.Graph at the one point
 
     def __repr__(self) -> str:
@@ -206,6 +207,7 @@ class GradResult(Verdict):
             **({"custom": dict(self.customs)} if self.customs else {}),
             "expression": self.expression,
             "input": self.input,
+            "reading": [n.to_dict() for n in self.reading],
             "wrt": list(self.wrt),
             "constants": {name: json_number(v) for name, v in self.constants.items()},
             "dtype": self.dtype,
@@ -268,12 +270,14 @@ class MatrixResult(Verdict):
     tape_tolerance: Tolerance
     fd_tolerance: Tolerance
     results: tuple[MatrixPoint, ...]
+    reading: tuple = ()  # of lang.notation.Note
 
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
             "expression": self.expression,
             "input": self.input,
+            "reading": [n.to_dict() for n in self.reading],
             "wrt": list(self.wrt),
             "rows": list(self.rows),
             "columns": list(self.columns),

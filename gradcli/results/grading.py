@@ -78,6 +78,8 @@ class CheckResult:
     points: float = 1.0  # what the problem is worth
     score: float | None = None  # the points earned (None: undecided, the instructor decides)
     feedback: str = ""  # one plain sentence for the student (grading/feedback.py)
+    reading: tuple = ()  # of lang.notation.Note: how the expression was read where it could surprise
+    answer_reading: tuple = ()  # and how the answer was
 
     @property
     def correct(self) -> bool:
@@ -99,6 +101,8 @@ class CheckResult:
             "wrt": list(self.wrt),
             "derivative": self.derivative,
             "answer": self.answer,
+            "reading": [n.to_dict() for n in self.reading],
+            "answer_reading": [n.to_dict() for n in self.answer_reading],
             "method": self.method,
             "reason": self.reason,
             "tolerance": self.tolerance.to_dict(),

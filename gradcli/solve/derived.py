@@ -46,6 +46,7 @@ class DerivedResult:
     sampled: bool = False  # no point was given: the formula, checked at these sample points
     steps: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)
+    reading: tuple = ()  # of lang.notation.Note: how the expression was read where it could surprise
 
     @property
     def exit_code(self) -> ExitCode:
@@ -58,6 +59,7 @@ class DerivedResult:
     def to_dict(self) -> dict:
         return {
             "expression": self.expression,
+            "reading": [n.to_dict() for n in self.reading],
             "kind": self.kind,
             "of": self.of,
             "symbolic": self.symbolic,
@@ -86,9 +88,10 @@ def implicit(
 ) -> DerivedResult:
     """d^order y/dx^order at points on the curve `left = right` (or F = 0), by each of grad's three methods;
     without `at`, at sample points on the curve. `const` names are numbers, not variables of the curve."""
-    from gradcli.grading.question import _equation
+    from gradcli.grading.question import _equation, equation_reading
 
     tree = _equation(expression, from_latex)
+    reading = equation_reading(expression, from_latex)
     const = dict(const or {})
     x, names = _independent(tree, y, wrt, const)
     _check_order(order, steps, latex)
@@ -99,7 +102,9 @@ def implicit(
     extra = _derivation(tree, (x, y), steps, latex, curve.formula)
     power = "" if order == 1 else str(order)
     of = f"d{power}{y}/d{x}{power}"
-    return DerivedResult(f"{curve.text} = 0", "implicit", of, curve.shown, None, results, order, sampled, **extra)
+    return DerivedResult(
+        f"{curve.text} = 0", "implicit", of, curve.shown, None, results, order, sampled, reading=reading, **extra
+    )
 
 
 def _independent(tree, y: str, wrt, const) -> tuple[str, list[str]]:
@@ -331,14 +336,16 @@ def directional(
     d^order/dt^order f(p + t u) at t = 0; without `at`, at sample points of f's real domain."""
     import sympy
 
-    from gradcli.grading.question import _direction, _target
+    from gradcli.grading.question import _direction, _program
+    from gradcli.lang.parser import inline
     from gradcli.lang.printers import to_text
     from gradcli.lang.tree import free_names
     from gradcli.solve.formula import SAMPLES, sample_points
     from gradcli.witnesses.symbolic import Symbolic
 
     _check_order(order, steps, latex)
-    tree = _target(expression, from_latex)
+    program = _program(expression, from_latex)
+    tree = list(inline(program).values())[-1]
     const = dict(const or {})
     names = list(wrt or sorted(free_names(tree) - set(const)))
     unit = _direction(direction, names)
@@ -356,7 +363,9 @@ def directional(
     of = f"D_u{'' if order == 1 else '^' + str(order)} f"
     weights = tuple(float(c) for c in unit)
     shown = sympy.sstr(along)
-    return DerivedResult(to_text(tree), "directional", of, shown, weights, tuple(points), order, sampled, **extra)
+    return DerivedResult(
+        to_text(tree), "directional", of, shown, weights, tuple(points), order, sampled, reading=program.notes, **extra
+    )
 
 
 def _along_line(tree, names, unit, at, const, order, from_latex) -> list[DerivedPoint]:

@@ -39,6 +39,7 @@ class DerivativeResult:
     rows: tuple[str, ...] = ()  # matrices: output labels (jacobian) or names (hessian)
     steps: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)
+    reading: tuple = ()  # of lang.notation.Note: how the expression was read where it could surprise
 
     @property
     def exit_code(self) -> ExitCode:
@@ -56,6 +57,7 @@ class DerivativeResult:
             **matrix,
             "expression": self.expression,
             "input": self.input,
+            "reading": [n.to_dict() for n in self.reading],
             "wrt": list(self.wrt),
             "order": 2 if self.kind == "hessian" else self.order,
             "derivative": self.derivative,
@@ -84,7 +86,7 @@ def derivative(
     from gradcli.lang.printers import to_text
     from gradcli.witnesses.symbolic import Symbolic
 
-    tree, wrt = _tree(expression, kind, from_latex, wrt)
+    tree, wrt, reading = _tree(expression, kind, from_latex, wrt)
     names = _names(tree, wrt)
     symbolic = Symbolic(tree, dict.fromkeys(free_names(tree), ()))
     if kind == "grad":
@@ -99,12 +101,14 @@ def derivative(
     checked, agree, notes = _check(expression, tree, kind, names, order, from_latex)
     extra = _derivation(tree, names, order, steps, latex) if kind == "grad" and (steps or latex) else {}
     return DerivativeResult(
-        kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows, **extra
-    )
+        kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows,
+        reading=reading, **extra,
+    )  # fmt: skip
 
 
-def _tree(expression: str, kind: str, from_latex: bool, wrt=None) -> tuple[Node, tuple[str, ...] | None]:
-    """The expression's tree, and --wrt (or the variable of a `d/dx ...` the expression starts with)."""
+def _tree(expression: str, kind: str, from_latex: bool, wrt=None) -> tuple[Node, tuple[str, ...] | None, tuple]:
+    """The expression's tree, --wrt (or the variable of a `d/dx ...` the expression starts with), and the
+    reading notes."""
     program = parse_program(expression, allow_lists=kind == "jacobian", latex=from_latex)
     wrt = operator_wrt(program, wrt)
     tree = list(inline(program).values())[-1]
@@ -112,7 +116,7 @@ def _tree(expression: str, kind: str, from_latex: bool, wrt=None) -> tuple[Node,
         raise PointError("without --at, give a scalar expression (no sum, mean, @ or custom functions)")
     if kind != "jacobian" and isinstance(tree, ListOf):
         raise PointError("a list of expressions has a Jacobian: use gradcli jacobian")
-    return tree, wrt
+    return tree, wrt, program.notes
 
 
 def _names(tree: Node, wrt) -> tuple[str, ...]:

@@ -102,6 +102,7 @@ def solve(problem: Problem) -> GradResult:
         customs={spec.name: spec.text for spec in problem.customs},
         summed=problem.summed,
         frameworks=("tensorflow", *installed_frameworks()) if problem.frameworks else (),
+        reading=problem.reading,
         unconnected=problem.unconnected if any(n.kind == "unconnected" for r in results for n in r.notes) else None,
     )
 

@@ -107,6 +107,7 @@ def _solve(problem: Problem, kind: str) -> MatrixResult:
         dtype=problem.dtype,
         tape_tolerance=tolerance.tape(problem.dtype),
         fd_tolerance=tolerance.finite_difference(1 if kind == "jacobian" else 2),
+        reading=problem.reading,
         results=tuple(results),
     )
 

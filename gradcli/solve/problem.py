@@ -92,6 +92,7 @@ class Problem:
     watch: tuple[str, ...] = ()  # the constants the user asked the tape to watch (--watch)
     intermediates: tuple[str, ...] = ()  # --wrt names of steps: tape.gradient(f, y) for an intermediate y
     steps: tuple[tuple[str, Node], ...] = ()  # with intermediates: the program's steps up to the target, as typed
+    reading: tuple = ()  # of lang.notation.Note: how the text was read where it could surprise
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
@@ -189,6 +190,7 @@ def prepare(expression: str, at: Assignment | Sequence[Assignment], options: Opt
         options.clip, targets=targets, of=bool(options.of) or summed is not None, persistent=options.persistent,
         source=expression, customs=tuple(customs.values()), unconnected=options.unconnected, summed=summed,
         intermediates=intermediates, steps=program.steps[:upto], watch=options.watch,
+        reading=program.notes,
     )  # fmt: skip
 
 

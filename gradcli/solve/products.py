@@ -148,6 +148,7 @@ def _result(problem: Problem, posed: list, product: str, vector) -> ProductResul
         fd_tolerance=finite_difference(),
         results=tuple(results),
         product=product,
+        reading=problem.reading,
         vector=vector,
     )
 
