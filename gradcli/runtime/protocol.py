@@ -18,6 +18,8 @@ IMPORT_ENV_PREFIXES = ("TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "CU
 # errors.ExitCode.OUTPUT_FAILED (the client imports only the standard library): a child killed mid-command
 # (an out-of-memory kill, say) is the environment, and exit 4 is kept for gradcli's own bugs.
 OUTPUT_INCOMPLETE = 5
+# Resource limits a request carries ([soft, hard], -1 for unlimited) and the worker's child applies.
+LIMITS = ("CPU", "FSIZE", "AS")
 
 
 class Unusable(Exception):
@@ -96,6 +98,20 @@ def newest_change(package: str) -> int:
             if not name.endswith(".pyc"):
                 newest = max(newest, os.stat(os.path.join(directory, name)).st_mtime_ns)
     return newest
+
+
+def limits() -> dict:
+    """This process's resource limits, as a request carries them."""
+    import resource
+
+    return {name: list(resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))) for name in LIMITS}
+
+
+def limit_above(value: int, bound: int) -> bool:
+    """Whether the limit value is above bound (-1, RLIM_INFINITY, is above every finite one)."""
+    if bound < 0:
+        return False
+    return value < 0 or value > bound
 
 
 # --- framing: a 4-byte length and a JSON object, file descriptors riding on the first byte ------------
