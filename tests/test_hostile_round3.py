@@ -468,3 +468,77 @@ def test_the_worker_survives_a_deeply_nested_frame(tmp_path):
         assert _status(env)["requests"] == status["requests"] + 1  # answered warm
     finally:
         _stop(env)
+
+
+# ---------------------------------------------------------------- 5. the smaller items of finding 9
+
+
+def test_worker_with_no_action_is_one_usage_line(cli):
+    """Before: `gradcli worker` printed its choices on four lines."""
+    result = cli("worker")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "error: Missing argument 'action'. Choose from: start, stop, status\n"
+
+
+def test_grad_dash_with_stdin_closed_says_stdin_is_closed():
+    """Before: `grad - <&-` answered with the batch line's message."""
+    proc = subprocess.run([*GRADCLI, "grad", "-", "--at", "x=1"], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, env=QUIET, timeout=120, close_fds=True,
+                          preexec_fn=lambda: os.close(0))  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "error: stdin is closed: - reads the expression from stdin; give it as an argument instead\n"
+
+
+def test_a_batch_line_with_dash_still_names_the_batch(cli):
+    result = cli("batch", "-", stdin="grad - --at x=1\n")
+    assert json.loads(result.stdout)["error"] == "- reads the expression from stdin, which a batch line does not have"
+
+
+@pytest.mark.parametrize("idle", ["-1", "0", "nan", "inf", "20000"])
+def test_worker_start_refuses_an_idle_time_that_is_not_a_positive_number_of_minutes(cli, idle):
+    result = cli("worker", "start", "--idle", idle)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: --idle must be more than 0 and at most 10080 minutes (a week), not ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--noise", "nan", "error: -n must be between 1 and 1000000 and --noise at least 0\n"),
+        ("--slope", "inf", "error: --slope must be a finite number, not inf\n"),
+        ("--slope", "nan", "error: --slope must be a finite number, not nan\n"),
+        ("--intercept", "-inf", "error: --intercept must be a finite number, not -inf\n"),
+        ("--noise", "inf", "error: --noise must be a finite number, not inf\n"),
+    ],
+)
+def test_data_line_refuses_values_that_are_not_finite(cli, option, value, message):
+    result = cli("data", "line", option, value, "-n", "3")
+    assert (result.code, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_jvp_json_wrt_names_the_real_variables(cli):
+    """Before: jvp's JSON said "wrt": ["jvp"] (the name of its one row)."""
+    result = cli("jvp", "x**2*y", "--at", "x=3,y=2", "--tangent", "x=1,y=0", "--format", "json")
+    assert result.code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["wrt"] == ["x", "y"]
+    assert list(document["results"][0]["gradient"]) == ["jvp"]  # its one row keeps its name
+
+
+@pytest.mark.parametrize("value", ["100000", "-1", "many", "1e9", "257"])
+def test_absurd_tensorflow_thread_counts_are_refused_with_one_error_line(value):
+    """Before: TF_NUM_INTRAOP_THREADS=100000 ended in SIGSEGV after 60 s at 3.7 GB."""
+    env = {**QUIET, "TF_NUM_INTRAOP_THREADS": value}
+    proc = subprocess.run([*GRADCLI, "grad", "x**2", "--at", "x=1"], capture_output=True, text=True, env=env,
+                          timeout=120)  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        f"error: TF_NUM_INTRAOP_THREADS={value}: set it to a whole number from 0 (TensorFlow chooses) to 256\n"
+    )
+
+
+def test_a_sensible_tensorflow_thread_count_still_runs():
+    env = {**QUIET, "TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "0"}
+    proc = subprocess.run([*GRADCLI, "grad", "x**2", "--at", "x=3", "--format", "plain"], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert (proc.returncode, proc.stdout.split()) == (0, ["6"])

@@ -30,7 +30,7 @@ def test_jvp_the_issue_example_exact_json(cli):
         "tangent": {"x": 1.0, "y": 0.0},
         "expression": "x**2*y",
         "input": "x**2*y",
-        "wrt": ["jvp"],
+        "wrt": ["x", "y"],  # the variables (its one row is named jvp)
         "constants": {},
         "dtype": "float64",
         "order": 1,
