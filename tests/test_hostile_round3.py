@@ -542,3 +542,103 @@ def test_a_sensible_tensorflow_thread_count_still_runs():
     proc = subprocess.run([*GRADCLI, "grad", "x**2", "--at", "x=3", "--format", "plain"], capture_output=True,
                           text=True, env=env, timeout=120)  # fmt: skip
     assert (proc.returncode, proc.stdout.split()) == (0, ["6"])
+
+
+# ---------------------------------------------------------------- 6. an accept loop that never blocks
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", None),
+        (b"\0\0", None),
+        (_frame(b'{"op": "status"}')[:9], None),
+        (_frame(b'{"op": "status"}'), {"op": "status"}),
+    ],
+)
+def test_a_frame_is_parsed_only_when_whole(data, expected):
+    from gradcli.runtime import protocol
+
+    assert protocol.parse_frame(data) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ((1 << 23).to_bytes(4, "big"), "message of 8388608 bytes"),
+        (_frame(b"[" * 100_000), "nested too deeply"),
+        (_frame(b"[1]"), "not an object"),
+        (_frame(b"{}") + b"x", "more than one message"),
+    ],
+)
+def test_a_garbled_frame_is_refused_without_waiting_for_it(data, message):
+    from gradcli.runtime import protocol
+
+    with pytest.raises(ValueError, match=message):
+        protocol.parse_frame(data)
+
+
+def test_a_child_that_never_warms_up_is_killed():
+    """A stopped or stuck new child is timed out (before: it stayed in the pool for ever)."""
+    import signal
+    import socket
+
+    from gradcli.runtime import worker
+
+    stuck = subprocess.Popen(["sleep", "60"])
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        fake = worker.Worker.__new__(worker.Worker)
+        young = worker.Child(stuck.pid, ours)
+        fake.children = {stuck.pid: young}
+        worker._kill_stuck(fake)
+        assert stuck.poll() is None  # young: left alone
+        young.forked -= worker.READY_LIMIT + 1
+        worker._kill_stuck(fake)
+        assert stuck.wait(timeout=10) == -signal.SIGKILL
+
+
+@pytest.mark.slow
+def test_idle_and_trickling_connections_do_not_delay_a_warm_call(tmp_path):
+    """Finding 8: one connection sending a byte every 4 s, or 20 idle connections, delayed every warm call 30 s."""
+    import socket
+
+    from gradcli.runtime import protocol, worker
+    from tests.test_worker import _gradcli, _start, _status, _stop
+
+    env = _start(tmp_path / "xdg")
+    held = []
+    try:
+        path = protocol.socket_path(os.path.join(env["XDG_RUNTIME_DIR"], "gradcli"))
+        before = _status(env)["requests"]
+
+        def connect():
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            held.append(sock)
+            return sock
+
+        for _ in range(20):
+            connect()
+        trickle = connect()
+        trickle.sendall(_frame(b'{"op": "status"}')[:3])
+        started = time.monotonic()
+        proc = _gradcli(["grad", "x**2", "--at", "x=3", "--format", "plain"], env)
+        took = time.monotonic() - started
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "6\n", "")  # warm: no `running cold` line
+        assert _status(env)["requests"] == before + 1
+        assert took < 15, took
+        for sock in held:  # every one of them is dropped at its deadline
+            sock.settimeout(10)
+            assert sock.recv(1) == b""
+        held.clear()
+        extra = [connect() for _ in range(worker.CONNECTIONS_LIMIT + 8)]
+        started = time.monotonic()
+        last = extra[-1]
+        last.settimeout(10)
+        assert last.recv(1) == b""  # over the bound: closed at once, not at the deadline
+        assert time.monotonic() - started < worker.REQUEST_DEADLINE / 2
+    finally:
+        for sock in held:
+            sock.close()
+        _stop(env)

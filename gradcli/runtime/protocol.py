@@ -159,6 +159,29 @@ def receive_message(
     return message, fds
 
 
+def parse_frame(data: bytes, limit: int = 1 << 22) -> dict | None:
+    """The message in data, when it holds a whole frame (None while it does not yet); ValueError when it is
+    garbled: too large, more than one frame, nested past what json can read, or not an object."""
+    import json
+
+    if len(data) < 4:
+        return None
+    size = int.from_bytes(data[:4], "big")
+    if size > limit:
+        raise ValueError(f"message of {size} bytes")
+    if len(data) < 4 + size:
+        return None
+    if len(data) > 4 + size:
+        raise ValueError("more than one message")
+    try:
+        message = json.loads(data[4:])
+    except RecursionError:
+        raise ValueError("message nested too deeply") from None
+    if not isinstance(message, dict):
+        raise ValueError("message is not an object")
+    return message
+
+
 def _before(sock, deadline: float | None) -> None:
     if deadline is None:
         return

@@ -31,6 +31,9 @@ from gradcli.runtime import protocol
 PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
 CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
 REQUEST_DEADLINE = 2.0  # seconds for a whole request frame: a client sends it at once; a trickle is dropped
+CONNECTIONS_LIMIT = 32  # connections still sending their request; more are closed at once (they run cold)
+REQUEST_LIMIT = 1 << 22  # bytes of one request frame
+READY_LIMIT = 60.0  # seconds a new child may take to warm up; past it, it is stuck and killed
 # The caller's resource limits that its request carries and its child takes (protocol.LIMITS): the worker's own
 # soft limits are raised to its hard ones at start, so a worker started under `ulimit -S` imposes nothing later.
 LIMITS = protocol.LIMITS
@@ -42,6 +45,17 @@ class Child:
     channel: socket.socket
     ready: bool = False
     busy_since: float | None = None
+    forked: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Reading:
+    """A connection whose request frame is still arriving: read through the selector, never blocking the loop."""
+
+    conn: socket.socket
+    deadline: float
+    data: bytearray = field(default_factory=bytearray)
+    fds: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +93,7 @@ class Worker:
     stopping: bool = False
     fingerprint: dict = field(default_factory=dict)
     clients: dict[int, tuple[socket.socket, dict]] = field(default_factory=dict)  # busy child: its caller, limits
+    reading: dict[int, Reading] = field(default_factory=dict)  # by file descriptor
 
     def __post_init__(self):
         self.selector = selectors.DefaultSelector()
@@ -170,8 +185,12 @@ def _loop(worker: Worker) -> None:
         for key, _ in worker.selector.select(timeout=0.5):
             if key.data == "listener":
                 _accept(worker)
+            elif isinstance(key.data, Reading):
+                _read(worker, key.data)
             else:
                 _child_said(worker, key.data)
+        _drop_late(worker)
+        _kill_stuck(worker)
         _reap(worker)
         _dispatch(worker)
         _fill_pool(worker)
@@ -194,23 +213,84 @@ def _installation_changed(worker: Worker) -> bool:
 
 
 def _accept(worker: Worker) -> None:
+    """Take a connection; its request is read through the selector (_read), so no connection, however slow or
+    silent, holds the loop: each has REQUEST_DEADLINE for its whole frame, and at most CONNECTIONS_LIMIT wait."""
     try:
         conn, _ = worker.listener.accept()
-    except BlockingIOError:
+    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
         return
-    conn.setblocking(True)
-    conn.settimeout(5.0)  # a client that connects and says nothing cannot hold the parent
-    fds: list[int] = []
+    except OSError:  # out of descriptors, say: the waiting connections stay queued in the listener
+        return
     try:
-        if protocol.peer_uid(conn) != os.getuid():
+        if protocol.peer_uid(conn) != os.getuid() or len(worker.reading) >= CONNECTIONS_LIMIT:
             conn.close()
             return
-        request, fds = protocol.receive_message(conn, max_fds=3, deadline=time.monotonic() + REQUEST_DEADLINE)
-        _answer(worker, conn, request, fds)
-    except (OSError, EOFError, ValueError):
-        for fd in fds:
-            os.close(fd)
+        conn.setblocking(False)
+    except OSError:
         conn.close()
+        return
+    reading = Reading(conn, time.monotonic() + REQUEST_DEADLINE)
+    worker.reading[conn.fileno()] = reading
+    worker.selector.register(conn, selectors.EVENT_READ, reading)
+
+
+def _read(worker: Worker, reading: Reading) -> None:
+    try:
+        chunk, fds, _, _ = socket.recv_fds(reading.conn, 1 << 16, 3)
+        reading.fds += fds
+        if len(reading.fds) > 3:
+            raise ValueError("too many descriptors")
+        if not chunk:
+            raise EOFError("connection closed")
+        reading.data += chunk
+        request = protocol.parse_frame(bytes(reading.data), REQUEST_LIMIT)
+    except (BlockingIOError, InterruptedError):
+        return
+    except (OSError, EOFError, ValueError):
+        _drop(worker, reading)
+        return
+    if request is None:
+        return
+    _forget(worker, reading)
+    conn, fds = reading.conn, reading.fds
+    try:
+        conn.setblocking(True)
+        conn.settimeout(5.0)  # replies are small; a client that stops reading cannot hold the loop long
+        _answer(worker, conn, request, fds)
+    except OSError:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        conn.close()
+
+
+def _forget(worker: Worker, reading: Reading) -> None:
+    worker.reading.pop(reading.conn.fileno(), None)
+    with contextlib.suppress(KeyError, ValueError):
+        worker.selector.unregister(reading.conn)
+
+
+def _drop(worker: Worker, reading: Reading) -> None:
+    _forget(worker, reading)
+    for fd in reading.fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    reading.conn.close()
+
+
+def _drop_late(worker: Worker) -> None:
+    now = time.monotonic()
+    for reading in [r for r in worker.reading.values() if r.deadline <= now]:
+        _drop(worker, reading)
+
+
+def _kill_stuck(worker: Worker) -> None:
+    """A child that has not warmed up in READY_LIMIT seconds (stopped, or stuck) is killed; _reap collects it."""
+    now = time.monotonic()
+    for child in worker.children.values():
+        if not child.ready and not child.busy_since and now - child.forked > READY_LIMIT:
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
 
 
 def _answer(worker: Worker, conn: socket.socket, request: dict, fds: list[int]) -> None:
@@ -404,6 +484,10 @@ def _forget_parent(worker: Worker) -> None:
         other.channel.close()
     for conn, _ in worker.clients.values():
         conn.close()
+    for reading in worker.reading.values():
+        reading.conn.close()
+        for fd in reading.fds:
+            os.close(fd)
     for item in worker.pending:
         item.conn.close()
         for fd in item.fds:
