@@ -59,6 +59,27 @@ class LimitError(GradcliError):
     """The input is valid but larger than gradcli agrees to work on."""
 
 
+TIME_LIMIT = 20.0  # seconds of work a command may take after its imports (docs/contract.md: an answer or
+# an `error:` line within 30 s on a small machine)
+
+
+class Deadline:
+    """The time a command's long loop may take: `check` raises a LimitError that says what was done, once past."""
+
+    def __init__(self, what: str, advice: str, seconds: float | None = None):
+        import time
+
+        seconds = TIME_LIMIT if seconds is None else seconds
+        self.what, self.advice, self.end, self._clock = what, advice, time.monotonic() + seconds, time.monotonic
+        self.seconds = seconds
+
+    def check(self, done: int | None = None, total: int | None = None) -> None:
+        if self._clock() <= self.end:
+            return
+        progress = f" after {done:,} of {total:,}" if done is not None and total is not None else ""
+        raise LimitError(f"{self.what} stopped{progress}: past the {self.seconds:g} s time limit; {self.advice}")
+
+
 class PointError(GradcliError):
     """A --at / --const assignment is malformed or does not match the expression."""
 

@@ -31,7 +31,7 @@ def test_jvp_the_issue_example_exact_json(cli):
         "expression": "x**2*y",
         "input": "x**2*y",
         "reading": [],
-        "wrt": ["jvp"],
+        "wrt": ["x", "y"],  # the variables (its one row is named jvp)
         "constants": {},
         "dtype": "float64",
         "order": 1,

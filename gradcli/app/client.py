@@ -80,6 +80,8 @@ def _request(path: str, argv: list[str], auto: bool) -> int:
     except (FileNotFoundError, ConnectionRefusedError):
         if not auto:
             raise
+        if any(hard >= 0 for _, hard in protocol.limits().values()):
+            raise Unusable("a worker started under hard resource limits would keep them; not started") from None
         start_worker(idle=None)
         sock = connect(path)
     with sock:
@@ -107,6 +109,7 @@ def _send_run(sock, argv: list[str]) -> dict:
         "cwd": os.getcwd(),
         "env": dict(os.environ),
         "umask": umask,
+        "rlimits": protocol.limits(),
         "stdio": [_stdio_settings(s) for s in streams],
     }
     send_message(sock, request, [0, 1, 2])
@@ -160,6 +163,12 @@ def _follow(sock, reply: dict) -> int:
                 return OUTPUT_INCOMPLETE
             if message.get("event") == "io":
                 touched = True
+            elif message.get("event") == "killed":  # at this caller's CPU limit: end as a cold process would
+                signum = int(message["signal"])
+                if signum != signal.SIGKILL:  # SIGKILL's action cannot be set (and is always the default)
+                    signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                signal.pause()
             elif message.get("event") == "exit":
                 return int(message["code"])
     finally:

@@ -169,7 +169,8 @@ def _dispatch(command, argv: list[str] | None, env: Environment) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":
             env.stdout.write(exc.ctx.get_help() + "\n")
             return int(ExitCode.OK)
-        env.stderr.write(f"error: {shown(exc.format_message())}\n")
+        message = " ".join(exc.format_message().split())  # click lists choices on lines of their own: one line
+        env.stderr.write(f"error: {shown(message)}\n")
         return int(ExitCode.INVALID_INPUT)
     except typer.Abort:
         env.stderr.write("error: aborted\n")

@@ -79,6 +79,8 @@ def stdin_expression(ctx: typer.Context, text: str | None) -> str | None:
     from gradcli.runtime.batchfile import expression_from
 
     env = ctx.obj
+    if env.stdin is None and env.documents is None:  # the process's own stdin, closed (`<&-`)
+        raise GradcliError("stdin is closed: - reads the expression from stdin; give it as an argument instead")
     if env.stdin is None:
         raise GradcliError("- reads the expression from stdin, which a batch line does not have")
     env.stdin_used = True

@@ -18,6 +18,8 @@ IMPORT_ENV_PREFIXES = ("TF_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "PYTHON", "CU
 # errors.ExitCode.OUTPUT_FAILED (the client imports only the standard library): a child killed mid-command
 # (an out-of-memory kill, say) is the environment, and exit 4 is kept for gradcli's own bugs.
 OUTPUT_INCOMPLETE = 5
+# Resource limits a request carries ([soft, hard], -1 for unlimited) and the worker's child applies.
+LIMITS = ("CPU", "FSIZE", "AS")
 
 
 class Unusable(Exception):
@@ -98,6 +100,20 @@ def newest_change(package: str) -> int:
     return newest
 
 
+def limits() -> dict:
+    """This process's resource limits, as a request carries them."""
+    import resource
+
+    return {name: list(resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))) for name in LIMITS}
+
+
+def limit_above(value: int, bound: int) -> bool:
+    """Whether the limit value is above bound (-1, RLIM_INFINITY, is above every finite one)."""
+    if bound < 0:
+        return False
+    return value < 0 or value > bound
+
+
 # --- framing: a 4-byte length and a JSON object, file descriptors riding on the first byte ------------
 
 
@@ -141,6 +157,29 @@ def receive_message(
             os.close(fd)
         raise
     return message, fds
+
+
+def parse_frame(data: bytes, limit: int = 1 << 22) -> dict | None:
+    """The message in data, when it holds a whole frame (None while it does not yet); ValueError when it is
+    garbled: too large, more than one frame, nested past what json can read, or not an object."""
+    import json
+
+    if len(data) < 4:
+        return None
+    size = int.from_bytes(data[:4], "big")
+    if size > limit:
+        raise ValueError(f"message of {size} bytes")
+    if len(data) < 4 + size:
+        return None
+    if len(data) > 4 + size:
+        raise ValueError("more than one message")
+    try:
+        message = json.loads(data[4:])
+    except RecursionError:
+        raise ValueError("message nested too deeply") from None
+    if not isinstance(message, dict):
+        raise ValueError("message is not an object")
+    return message
 
 
 def _before(sock, deadline: float | None) -> None:

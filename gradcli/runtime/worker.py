@@ -31,6 +31,12 @@ from gradcli.runtime import protocol
 PENDING_LIMIT = 64  # requests waiting for a child; more are refused (the client runs them cold)
 CHECK_EVERY = 2.0  # seconds between checks for idleness and a changed installation
 REQUEST_DEADLINE = 2.0  # seconds for a whole request frame: a client sends it at once; a trickle is dropped
+CONNECTIONS_LIMIT = 32  # connections still sending their request; more are closed at once (they run cold)
+REQUEST_LIMIT = 1 << 22  # bytes of one request frame
+READY_LIMIT = 60.0  # seconds a new child may take to warm up; past it, it is stuck and killed
+# The caller's resource limits that its request carries and its child takes (protocol.LIMITS): the worker's own
+# soft limits are raised to its hard ones at start, so a worker started under `ulimit -S` imposes nothing later.
+LIMITS = protocol.LIMITS
 
 
 @dataclass
@@ -39,6 +45,17 @@ class Child:
     channel: socket.socket
     ready: bool = False
     busy_since: float | None = None
+    forked: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Reading:
+    """A connection whose request frame is still arriving: read through the selector, never blocking the loop."""
+
+    conn: socket.socket
+    deadline: float
+    data: bytearray = field(default_factory=bytearray)
+    fds: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +92,8 @@ class Worker:
     pending: list[Pending] = field(default_factory=list)
     stopping: bool = False
     fingerprint: dict = field(default_factory=dict)
+    clients: dict[int, tuple[socket.socket, dict]] = field(default_factory=dict)  # busy child: its caller, limits
+    reading: dict[int, Reading] = field(default_factory=dict)  # by file descriptor
 
     def __post_init__(self):
         self.selector = selectors.DefaultSelector()
@@ -86,6 +105,7 @@ def serve(path: str, idle: float, pool: int, service: Service) -> None:
     lock = open(path + ".lock", "a")  # noqa: SIM115 - held for the worker's whole life
     if not _locked(lock, timeout=10.0):
         return  # another worker for this installation is running or starting
+    _raise_soft_limits()
     fingerprint = service.fingerprint()  # before the imports, which set TF_CPP_MIN_LOG_LEVEL
     service.warm_imports()
     service.warm_parent()
@@ -101,6 +121,36 @@ def serve(path: str, idle: float, pool: int, service: Service) -> None:
         _loop(worker)
     finally:
         _shut_down(worker)
+
+
+def _raise_soft_limits() -> None:
+    """Soft limits up to the hard ones: the starter's `ulimit -S -f 4` is not every later caller's limit (a
+    lowered hard limit cannot be raised: callers above it are refused and run cold, see _limits_refusal)."""
+    import resource
+
+    for name in LIMITS:
+        which = getattr(resource, f"RLIMIT_{name}")
+        soft, hard = resource.getrlimit(which)
+        if soft != hard:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(which, (hard, hard))
+
+
+def _limits_refusal(request: dict) -> str | None:
+    """Why a child of this worker cannot take the caller's limits (one above the worker's hard limit), or None."""
+    import resource
+
+    theirs = request.get("rlimits")
+    if not isinstance(theirs, dict) or set(theirs) != set(LIMITS):
+        return "bad request"
+    for name in LIMITS:
+        ours = resource.getrlimit(getattr(resource, f"RLIMIT_{name}"))[1]
+        value = theirs[name]
+        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+            return "bad request"
+        if protocol.limit_above(value[1], ours) or protocol.limit_above(value[0], value[1]):
+            return f"resource limit {name} above the worker's"
+    return None
 
 
 def _locked(lock, timeout: float) -> bool:
@@ -135,8 +185,12 @@ def _loop(worker: Worker) -> None:
         for key, _ in worker.selector.select(timeout=0.5):
             if key.data == "listener":
                 _accept(worker)
+            elif isinstance(key.data, Reading):
+                _read(worker, key.data)
             else:
                 _child_said(worker, key.data)
+        _drop_late(worker)
+        _kill_stuck(worker)
         _reap(worker)
         _dispatch(worker)
         _fill_pool(worker)
@@ -159,23 +213,84 @@ def _installation_changed(worker: Worker) -> bool:
 
 
 def _accept(worker: Worker) -> None:
+    """Take a connection; its request is read through the selector (_read), so no connection, however slow or
+    silent, holds the loop: each has REQUEST_DEADLINE for its whole frame, and at most CONNECTIONS_LIMIT wait."""
     try:
         conn, _ = worker.listener.accept()
-    except BlockingIOError:
+    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
         return
-    conn.setblocking(True)
-    conn.settimeout(5.0)  # a client that connects and says nothing cannot hold the parent
-    fds: list[int] = []
+    except OSError:  # out of descriptors, say: the waiting connections stay queued in the listener
+        return
     try:
-        if protocol.peer_uid(conn) != os.getuid():
+        if protocol.peer_uid(conn) != os.getuid() or len(worker.reading) >= CONNECTIONS_LIMIT:
             conn.close()
             return
-        request, fds = protocol.receive_message(conn, max_fds=3, deadline=time.monotonic() + REQUEST_DEADLINE)
-        _answer(worker, conn, request, fds)
-    except (OSError, EOFError, ValueError):
-        for fd in fds:
-            os.close(fd)
+        conn.setblocking(False)
+    except OSError:
         conn.close()
+        return
+    reading = Reading(conn, time.monotonic() + REQUEST_DEADLINE)
+    worker.reading[conn.fileno()] = reading
+    worker.selector.register(conn, selectors.EVENT_READ, reading)
+
+
+def _read(worker: Worker, reading: Reading) -> None:
+    try:
+        chunk, fds, _, _ = socket.recv_fds(reading.conn, 1 << 16, 3)
+        reading.fds += fds
+        if len(reading.fds) > 3:
+            raise ValueError("too many descriptors")
+        if not chunk:
+            raise EOFError("connection closed")
+        reading.data += chunk
+        request = protocol.parse_frame(bytes(reading.data), REQUEST_LIMIT)
+    except (BlockingIOError, InterruptedError):
+        return
+    except (OSError, EOFError, ValueError):
+        _drop(worker, reading)
+        return
+    if request is None:
+        return
+    _forget(worker, reading)
+    conn, fds = reading.conn, reading.fds
+    try:
+        conn.setblocking(True)
+        conn.settimeout(5.0)  # replies are small; a client that stops reading cannot hold the loop long
+        _answer(worker, conn, request, fds)
+    except OSError:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        conn.close()
+
+
+def _forget(worker: Worker, reading: Reading) -> None:
+    worker.reading.pop(reading.conn.fileno(), None)
+    with contextlib.suppress(KeyError, ValueError):
+        worker.selector.unregister(reading.conn)
+
+
+def _drop(worker: Worker, reading: Reading) -> None:
+    _forget(worker, reading)
+    for fd in reading.fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    reading.conn.close()
+
+
+def _drop_late(worker: Worker) -> None:
+    now = time.monotonic()
+    for reading in [r for r in worker.reading.values() if r.deadline <= now]:
+        _drop(worker, reading)
+
+
+def _kill_stuck(worker: Worker) -> None:
+    """A child that has not warmed up in READY_LIMIT seconds (stopped, or stuck) is killed; _reap collects it."""
+    now = time.monotonic()
+    for child in worker.children.values():
+        if not child.ready and not child.busy_since and now - child.forked > READY_LIMIT:
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
 
 
 def _answer(worker: Worker, conn: socket.socket, request: dict, fds: list[int]) -> None:
@@ -189,7 +304,10 @@ def _answer(worker: Worker, conn: socket.socket, request: dict, fds: list[int]) 
     elif op == "run" and len(fds) == 3:
         worker.last_activity = time.monotonic()  # a status query is not use
         refusal = _refusal(worker, theirs)
-        if refusal is not None:
+        limits = _limits_refusal(request) if refusal is None else None
+        if limits is not None:
+            protocol.send_message(conn, {"event": "refused", "reason": limits})
+        elif refusal is not None:
             protocol.send_message(conn, {"event": "refused", "reason": refusal, "idle": worker.idle / 60})
         elif len(worker.pending) >= PENDING_LIMIT:
             protocol.send_message(conn, {"event": "refused", "reason": "busy"})
@@ -263,12 +381,16 @@ def _dispatch(worker: Worker) -> None:
                 protocol.send_message(child.channel, item.request, [item.conn.fileno(), *item.fds])
                 child.busy_since = now
                 worker.requests += 1
+                # kept until the child is reaped: a child killed at the caller's CPU limit is told to the caller
+                worker.clients[child.pid] = (item.conn, item.request["rlimits"])
+                item.conn = None
         except OSError:
             pass
         finally:
             for fd in item.fds:
                 os.close(fd)
-            item.conn.close()
+            if item.conn is not None:
+                item.conn.close()
 
 
 def _child_said(worker: Worker, child: Child) -> None:
@@ -288,7 +410,7 @@ def _child_said(worker: Worker, child: Child) -> None:
 def _reap(worker: Worker) -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
@@ -297,6 +419,26 @@ def _reap(worker: Worker) -> None:
         if child is not None:
             worker.selector.unregister(child.channel)
             child.channel.close()
+        client = worker.clients.pop(pid, None)
+        if client is not None:
+            _tell_a_limit_kill(client, status, usage.ru_utime + usage.ru_stime)
+
+
+def _tell_a_limit_kill(client: tuple[socket.socket, dict], status: int, cpu: float) -> None:
+    """A child killed at the caller's CPU limit (SIGXCPU past the soft one, SIGKILL at the hard one) is what a
+    cold process would have suffered: the client ends itself with the same signal. Any other death is told by
+    the connection closing, as before (the client reruns cold, or says its output is incomplete)."""
+    conn, limits = client
+    with conn:
+        if not os.WIFSIGNALED(status):
+            return
+        signum = os.WTERMSIG(status)
+        soft = limits["CPU"][0]
+        at_limit = signum == signal.SIGXCPU or (signum == signal.SIGKILL and soft >= 0 and cpu >= soft - 0.05)
+        if at_limit:
+            with contextlib.suppress(OSError):
+                conn.settimeout(1.0)
+                protocol.send_message(conn, {"event": "killed", "signal": signum, "reason": "cpu limit"})
 
 
 def _fill_pool(worker: Worker) -> None:
@@ -340,6 +482,12 @@ def _forget_parent(worker: Worker) -> None:
     worker.lock.close()
     for other in worker.children.values():
         other.channel.close()
+    for conn, _ in worker.clients.values():
+        conn.close()
+    for reading in worker.reading.values():
+        reading.conn.close()
+        for fd in reading.fds:
+            os.close(fd)
     for item in worker.pending:
         item.conn.close()
         for fd in item.fds:
@@ -357,7 +505,40 @@ def _child(channel: socket.socket, service: Service) -> None:
     except (EOFError, OSError, ValueError):
         return  # the parent is gone or shutting down
     conn = socket.socket(fileno=fds[0])
+    refusal = _take_limits(request["rlimits"])
+    if refusal is not None:  # before any of the caller's streams is touched: the client runs it cold
+        protocol.send_message(conn, {"event": "refused", "reason": refusal})
+        return
     _run(conn, request, fds[1:], service)
+
+
+def _take_limits(limits: dict) -> str | None:
+    """Apply the caller's CPU time, file size and address space limits to this child, as a cold process has
+    them from its shell; a reason to refuse when this warm child is already past them (an address space
+    smaller than TensorFlow's warm image: the cold run says what it can do)."""
+    import resource
+
+    size = _virtual_size()
+    soft = limits["AS"][0]
+    if soft >= 0 and size is not None and soft < size + (256 << 20):
+        return "address-space limit below the warm child's size"
+    for name in LIMITS:
+        try:
+            resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), tuple(limits[name]))
+        except (ValueError, OSError) as exc:
+            return f"cannot take the resource limit {name} ({exc})"
+    return None
+
+
+def _virtual_size() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 class _Watched(io.TextIOWrapper):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from gradcli.errors import GradcliError
@@ -42,8 +43,11 @@ def line(slope: float, intercept: float, noise: float, n: int, seed: int) -> str
     """Points near the line y = slope*x + intercept, x uniform in [-2, 2], as CSV with columns x,y."""
     import numpy as np
 
-    if not 1 <= n <= 1_000_000 or noise < 0:
+    if not 1 <= n <= 1_000_000 or not noise >= 0:  # `not >=`: nan is refused too
         raise GradcliError("-n must be between 1 and 1000000 and --noise at least 0")
+    for option, value in (("--slope", slope), ("--intercept", intercept), ("--noise", noise)):
+        if not math.isfinite(value):
+            raise GradcliError(f"{option} must be a finite number, not {value!r}")
     rng = np.random.default_rng(seed)
     x = rng.uniform(-2, 2, n)
     y = slope * x + intercept + noise * rng.normal(size=n)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gradcli.errors import PointError
+from gradcli.errors import Deadline, PointError
 from gradcli.results.descent import Run, Step
 from gradcli.solve.problem import Assignment, Options, prepare
 from gradcli.witnesses.clip import Clip
@@ -66,7 +66,9 @@ def descend(
     state = _Optimizer(optimizer, lr)
     history: list[Step] = []
     stopped, reason = "steps", f"ran all {steps} steps"
+    deadline = Deadline("descend", "ask for fewer --steps (or fewer --epochs, a larger --batch-size)")
     for number in range(steps + 1):
+        deadline.check(number, steps)
         # with data, step k uses batch k; the last row is the full-data loss at the final parameters
         batch = None if batches is None else (batches[number] if number < steps else _all(data, problem))
         loss, params, gradient, clipped = session.evaluate(batch)

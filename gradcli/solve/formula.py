@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.errors import ExitCode, GradcliError, LimitError, PointError
+from gradcli.errors import Deadline, ExitCode, GradcliError, LimitError, PointError
 from gradcli.judge import verdict as judge
 from gradcli.lang.parser import inline, operator_wrt, parse_program
 from gradcli.lang.tree import Custom, ListOf, Node, free_names, uses_tensor_ops, walk
@@ -89,8 +89,12 @@ def derivative(
     tree, wrt, reading = _tree(expression, kind, from_latex, wrt)
     names = _names(tree, wrt)
     symbolic = Symbolic(tree, dict.fromkeys(free_names(tree), ()))
+    deadline = Deadline("the derivative's formula", "name fewer variables (--wrt), or ask at a point (--at)")
     if kind == "grad":
-        formulas = {name: _forms(symbolic.derivative(name, order)) for name in names}
+        formulas = {}
+        for number, name in enumerate(names):
+            deadline.check(number, len(names))
+            formulas[name] = _forms(symbolic.derivative(name, order))
         shown = {name: simple for name, (simple, _) in formulas.items()}
         factored = {name: f for name, (simple, f) in formulas.items() if f is not None}
         rows = ()
@@ -98,7 +102,9 @@ def derivative(
         matrix = symbolic.hessian(list(names)) if kind == "hessian" else symbolic.jacobian(list(names))
         shown, factored = [[_forms(entry)[0] for entry in row] for row in matrix], {}
         rows = names if kind == "hessian" else tuple(f"f[{i}]" for i in range(len(matrix)))
+    deadline.check()
     checked, agree, notes = _check(expression, tree, kind, names, order, from_latex)
+    deadline.check()
     extra = _derivation(tree, names, order, steps, latex) if kind == "grad" and (steps or latex) else {}
     return DerivativeResult(
         kind, to_text(tree), expression, names, order, shown, factored, checked, agree, notes, rows,

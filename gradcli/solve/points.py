@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli.errors import ExitCode, PointError
+from gradcli.errors import Deadline, ExitCode, PointError
 from gradcli.judge import verdict as judge
 from gradcli.solve.problem import Problem, prepare
 from gradcli.witnesses import differences, numeric
@@ -198,11 +198,13 @@ def grad_points(problem: Problem, header: list[str], blocks: Iterable) -> Iterat
 
     symbolic = Symbolic(problem.tree, problem.shapes, problem.constants)
     evaluators = _exact_evaluators(problem, symbolic)
+    advice = "numpy cannot evaluate this derivative on many rows at once, so give fewer rows"
+    deadline = Deadline("--points", advice)  # checked only row by row (evaluators is None)
     for block in blocks:
         if isinstance(block, BadRow):
             yield block
         else:
-            yield _chunk(problem, symbolic, evaluators, header, block)
+            yield _chunk(problem, symbolic, evaluators, header, block, deadline)
 
 
 def _exact_evaluators(problem: Problem, symbolic):
@@ -220,7 +222,7 @@ def _exact_evaluators(problem: Problem, symbolic):
         return None
 
 
-def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chunk:
+def _chunk(problem: Problem, symbolic, evaluators, header, block: Block, deadline: Deadline) -> Chunk:
     from gradcli.witnesses.tape import record
 
     n = len(block.lines)
@@ -234,7 +236,7 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     fn = numeric.function(problem.tree, env)
     with np.errstate(all="ignore"):
         fd = {name: differences.derivative(fn, env, name, batched=True) for name in rows}
-        exact = _exact(problem, symbolic, evaluators, env, rows)
+        exact = _exact(problem, symbolic, evaluators, env, rows, deadline)
     tape = {name: grads[name] for name in rows}
     columns = _judge(problem, env, fn, values, tape, exact, fd)
     value64 = values if problem.dtype == "float64" else fn(env)
@@ -250,7 +252,7 @@ def _chunk(problem: Problem, symbolic, evaluators, header, block: Block) -> Chun
     return Chunk(block.lines, coords, values, tape, exact, shown, status)
 
 
-def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
+def _exact(problem, symbolic, evaluators, env, rows, deadline: Deadline) -> dict[str, np.ndarray]:
     n = len(next(iter(env.values())))
     if evaluators is not None:
         stops, derivatives = evaluators
@@ -260,6 +262,8 @@ def _exact(problem, symbolic, evaluators, env, rows) -> dict[str, np.ndarray]:
         return {name: np.broadcast_to(np.asarray(derivatives[name](scope), dtype=np.float64), (n,)) for name in rows}
     out = {name: np.empty(n) for name in rows}
     for i in range(n):
+        if i % 64 == 0:
+            deadline.check()
         values = {name: float(env[name][i]) for name in problem.variables}
         subs = symbolic.substitutions({**values, **problem.constants})
         for name in rows:

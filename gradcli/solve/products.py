@@ -141,7 +141,7 @@ def _result(problem: Problem, posed: list, product: str, vector) -> ProductResul
         input=problem.source or problem.text,
         targets=targets,
         recordings=1,
-        wrt=posed[0][1].rows,
+        wrt=tuple(problem.variables) if product == "jvp" else posed[0][1].rows,  # jvp's one row is `jvp`
         constants={name: v.as_list() for name, v in problem.constants.items()},
         dtype=problem.dtype,
         tape_tolerance=tape_tolerance(problem.dtype),

@@ -20,6 +20,7 @@ class WorkerAction(StrEnum):
 START = o.Mode("to start (worker start)", frozenset({"idle"}))
 OTHER = o.Mode("to worker stop or worker status", frozenset())
 MODES = (START, OTHER)
+IDLE_MOST = 10080  # minutes: a week
 
 
 def choose(given: frozenset[str], values) -> o.Mode:
@@ -40,6 +41,8 @@ def worker(
     o.refuse_unused(ctx, MODES, choose)
     out = ctx.obj.stdout
     if action == WorkerAction.start:
+        if not 0 < idle <= IDLE_MOST:  # nan fails both comparisons
+            raise GradcliError(f"--idle must be more than 0 and at most {IDLE_MOST} minutes (a week), not {idle:g}")
         try:
             out.write(client.describe(client.start_worker(idle)))
         except client.Unusable as exc:
