@@ -257,6 +257,7 @@ class Pool:
             "env": env,
             "umask": 0o077,
             "stdio": [_STDIO, _STDIO, _STDIO],
+            "rlimits": protocol.limits(),  # the server's own; each child then takes its request's (_limit)
         }
 
     def _follow(self, sock: socket.socket, reader, deadline: float, started: float) -> Outcome:

@@ -12,7 +12,20 @@ from functools import cache
 
 import numpy as np
 
-from gradcli.lang.tree import CONSTANTS, BinOp, Call, Custom, ListOf, Name, Neg, Node, Num, evaluate, free_names, odd_root
+from gradcli.lang.tree import (
+    CONSTANTS,
+    BinOp,
+    Call,
+    Custom,
+    ListOf,
+    Name,
+    Neg,
+    Node,
+    Num,
+    evaluate,
+    free_names,
+    odd_root,
+)
 
 # Optional packages TensorFlow and Keras import at start-up inside try/except ImportError; gradcli uses
 # none of them, and they cost about a second (Keras 3 alone pulls in matplotlib when it is installed;
