@@ -102,6 +102,8 @@ def test_json_keys(cli):
         "points": 1.0,
         "score": 1.0,
         "feedback": "Correct.",
+        "reading": [],
+        "answer_reading": [],
         "exit_code": 0,
     }
 
@@ -153,6 +155,6 @@ def test_grading_file_all_correct_is_exit_0(cli, tmp_path):
     answers.write_text("expression,wrt,answer\nx**2,,2*x\nsin(x),x,cos(x)\n")
     run = cli("check", "--file", str(answers), "--format", "csv")
     assert run.code == 0 and run.stdout.splitlines()[0] == (
-        "line,verdict,score,points,expression,answer,read_as,derivative,mistake,feedback,reason"
+        "line,verdict,score,points,expression,answer,read_as,derivative,mistake,feedback,reason,reading"
     )
     assert [line.split(",")[1] for line in run.stdout.splitlines()[1:]] == ["correct", "correct"]

@@ -375,7 +375,7 @@ def test_csv_grade_sheet_has_one_row_per_input_row(cli, tmp_path):
     rows = list(csv.reader(io.StringIO(run.stdout)))
     assert rows[0] == [
         "line", "verdict", "score", "points", "expression", "answer", "read_as", "derivative", "mistake", "feedback",
-        "reason",
+        "reason", "reading",
     ]  # fmt: skip
     assert [(r[0], r[1], r[8]) for r in rows[1:]] == [
         ("2", "correct", ""),

@@ -18,7 +18,7 @@ def test_the_watch_example_without_at_is_a_gradient_at_the_constant(cli):
 def test_a_constant_without_watch_or_at_is_still_a_usage_error(cli):
     run = cli("grad", "x**2", "--const", "x=3")
     assert (run.code, run.stdout) == (2, "")
-    assert run.stderr.startswith("error: without --at, grad prints the derivative")
+    assert run.stderr.startswith("error: --const does not apply without --at (grad prints the derivative's formula)")
 
 
 def test_watch_alone_still_needs_every_variable(cli):

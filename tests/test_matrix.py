@@ -25,7 +25,7 @@ def test_jacobian_of_a_list(cli):
 def test_jacobian_json_keys(cli):
     doc = cli("jacobian", "[x*y]", "--at", "x=1,y=2", "--format", "json").json
     assert list(doc) == [
-        "kind", "expression", "input", "wrt", "rows", "columns", "constants",
+        "kind", "expression", "input", "reading", "wrt", "rows", "columns", "constants",
         "dtype", "tolerance", "status", "exit_code", "results",
     ]  # fmt: skip
     assert list(doc["results"][0]) == ["at", "value", "jacobian", "notes", "differentiable"]

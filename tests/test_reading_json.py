@@ -153,7 +153,7 @@ def test_class_file_rows_say_what_was_read_in_json(cli, tmp_path):
 def test_class_file_csv_has_a_reading_column(cli, tmp_path):
     run = cli("check", "--file", str(_class_file(tmp_path)), "--format", "csv")
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert rows[0][-1] == "reading"
+    assert rows[0][-1] == "reading"  # the grade sheet's last column
     assert [r[-1] for r in rows[1:]] == [f"{X2_Y['message']}; {XY['message']}", "", ""]
 
 
@@ -161,6 +161,6 @@ def test_the_schema_knows_every_kind_of_reading_note():
     kinds = SCHEMAS["common.json"]["$defs"]["reading_note"]["properties"]["kind"]["enum"]
     defined = [
         notation.GLUED_FUNCTION, notation.GLUED_LETTERS, notation.WHOLE_NAME, notation.POWER_ARGUMENT,
-        notation.JUXTAPOSITION, notation.NATURAL_LOG, notation.DERIVATIVE, notation.WRAPPER,
+        notation.JUXTAPOSITION, notation.NATURAL_LOG, notation.DERIVATIVE, notation.WRAPPER, notation.REAL_ROOT,
     ]  # fmt: skip
     assert kinds == defined

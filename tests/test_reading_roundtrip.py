@@ -8,9 +8,10 @@ which bracket, which spacing) is drawn per node, so one tree is written many way
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from gradcli.errors import ParseError
 from gradcli.lang.functions import LATEX
 from gradcli.lang.parser import parse
 from gradcli.lang.tree import BinOp, Call, Name, Neg, Num
@@ -131,7 +132,10 @@ def _joiner(left_node, right_node, left: str, right: str, draw) -> str:
 @settings(max_examples=examples(200), deadline=None)
 @given(_signed_powers(), st.data())
 def test_textbook_notation_reads_back_to_the_same_tree(text, data):
-    tree = parse(text, variables=VARIABLES)
+    try:
+        tree = parse(text, variables=VARIABLES)
+    except ParseError:  # the grammar can make a constant that is not a number, e.g. (1 - 1)**(-1)
+        assume(False)
     written = textbook(tree, data.draw)
     assert parse(written, variables=VARIABLES) == tree, written
 

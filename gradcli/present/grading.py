@@ -57,7 +57,7 @@ def grades_document(grades) -> dict:
 
 SHEET = (
     "line", "verdict", "score", "points", "expression", "answer", "read_as", "derivative", "mistake", "feedback",
-    "reason",
+    "reason", "reading",
 )  # fmt: skip
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula (OWASP CSV injection)
 
@@ -124,13 +124,14 @@ def _write_sheet(grades, out: TextIO) -> None:
         own = dict(g.columns)
         r = g.result
         if r is None:
-            cells = ["invalid", "", "", "", g.text or "", "", "", "", "", g.error]
+            cells = ["invalid", "", "", "", g.text or "", "", "", "", "", g.error, ""]
         else:
             score = "" if r.score is None else fmt(r.score)
             kind = r.mistake["kind"] if r.mistake else ""
             written = g.text if g.text is not None else r.answer
             cells = [r.verdict, score, fmt(r.points), r.expression, written, r.answer, r.derivative, kind, r.feedback]
             cells.append(_detail(g))
+            cells.append("; ".join(n.message for n in (*r.reading, *r.answer_reading)))  # how it was read
         writer.writerow([g.line, *(as_text(own.get(name, "")) for name in extra), *map(as_text, cells)])
 
 

@@ -209,22 +209,29 @@ def _one_check(item: dict, deadline: float) -> dict:
     try:
         with _deadline(deadline):
             body = check(**item)
-        if body.get("verdict") == "undecided" and time.monotonic() >= deadline:  # the grader caught the deadline
-            return too_long(item)
-        return body
+        return _late_undecided(body, item, deadline)
     except GradcliError as exc:
         return invalid(**refusal(exc))
     except RecursionError:
         return invalid("the expression is nested too deeply to work on; nest it less", None)
 
 
+def _late_undecided(body: dict, item: dict, deadline: float) -> dict:
+    """An undecided check whose time ran out inside the grader (which catches the limit itself) is "took too
+    long", as when the limit stops it outside."""
+    if body.get("verdict") == "undecided" and time.monotonic() >= deadline - 0.01:
+        return too_long(item)
+    return body
+
+
 def _graded(endpoint: str, fields: dict, deadline: float) -> dict:
     if endpoint == "check":  # an answer the command line refuses is refused here too (a 400)
         try:
             with _deadline(deadline):
-                return check(**fields)
+                body = check(**fields)
         except _Late:
             return too_long(fields)
+        return _late_undecided(body, fields, deadline)
     platform = adapters.PLATFORMS[endpoint.removeprefix("adapters/")]  # fields: platform.read's, in the server
     try:
         result = _one_check(fields, deadline)

@@ -192,7 +192,8 @@ class TapeBackend:
         }  # fmt: skip
         if node.op == "**" and isinstance(node.right, Num) and node.right.value == 0:
             return tf.ones_like(a)  # x**0 is the constant 1, as sympy reads it (tf.pow's gradient is 0 * 0**-1 = nan)
-        if node.op == "**" and (root := odd_root(node.right)):
+        root = odd_root(node.right) if node.op == "**" else None  # no walrus: AutoGraph cannot convert one
+        if root:
             return self._real_power(a, b, root[0])
         return ops[node.op](a, b)
 
