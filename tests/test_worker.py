@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -258,7 +259,16 @@ def test_the_whole_suites_cli_calls_agree_through_the_worker(warm):
     assert len(answers) == len(calls)
     for (args, stdin), answer in zip(calls, answers, strict=True):
         expected = run_cli(*args, stdin=stdin)
-        assert answer == [expected.code, expected.stdout, expected.stderr], args
+        # A call stopped by the 20 s work limit says how far it got, which depends on the machine's speed
+        # at that moment: warm and cold must agree on everything else.
+        assert _progress_free(answer) == _progress_free([expected.code, expected.stdout, expected.stderr]), args
+
+
+def _progress_free(answer: list) -> list:
+    return [
+        re.sub(r"stopped after [\d,]+ of", "stopped after N of", part) if isinstance(part, str) else part
+        for part in answer
+    ]
 
 
 # --- security -----------------------------------------------------------------------------------------------
