@@ -67,9 +67,20 @@ def test_other_address_warns(tmp_path):
     command = [sys.executable, "-m", "gradcli", "serve", "--host", "0.0.0.0", "--port", "0", "--no-open"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        assert server.stdout.readline().startswith("gradcli serve: http://0.0.0.0:")
+        line = server.stdout.readline()
+        assert line.startswith("gradcli serve: http://0.0.0.0:")
+        port = int(re.search(r":(\d+)/", line).group(1))
+        deadline = time.monotonic() + 60  # Ctrl-C once it serves, not while its pool is still starting
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
         server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=30) == 130
+        assert server.wait(timeout=60) == 130
         assert server.stderr.readline().startswith("warning: gradcli serve listens on 0.0.0.0")
     finally:
         if server.poll() is None:
